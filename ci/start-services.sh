@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Make sure the databases the tests use are up, starting them with the machine's documented
+# commands (docs: /work/.library/env/machines/python-svc.md) when they are not.
+# PostgreSQL is required (exit 1 if it cannot be started); MariaDB is best effort.
+set -euo pipefail
+
+PGHOST_CHECK="${PGHOST_CHECK:-127.0.0.1}"
+PGPORT_CHECK="${PGPORT_CHECK:-5432}"
+
+wait_for() {  # wait_for SECONDS COMMAND...: retry COMMAND once a second until it succeeds
+    local seconds="$1"; shift
+    for _ in $(seq "$seconds"); do
+        if "$@" >/dev/null 2>&1; then return 0; fi
+        sleep 1
+    done
+    return 1
+}
+
+pg_up() { pg_isready -q -h "$PGHOST_CHECK" -p "$PGPORT_CHECK"; }
+
+if pg_up; then
+    echo "ci: PostgreSQL is up on $PGHOST_CHECK:$PGPORT_CHECK"
+else
+    echo "ci: PostgreSQL is down; starting it"
+    version="$(ls /etc/postgresql | sort -V | tail -n 1)"
+    pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+    if ! wait_for 60 pg_up; then
+        echo "ci: PostgreSQL did not come up on $PGHOST_CHECK:$PGPORT_CHECK" >&2
+        exit 1
+    fi
+    echo "ci: PostgreSQL started"
+fi
+
+mariadb_up() { mariadb-admin --protocol=tcp -h 127.0.0.1 -P 3306 -u root ping; }
+
+if command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ]; then
+    if ! mariadb_up >/dev/null 2>&1; then
+        echo "ci: MariaDB is down; starting it (optional)"
+        start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd || true
+        wait_for 30 mariadb_up || echo "ci: MariaDB did not come up (not needed by the tests)" >&2
+    fi
+fi

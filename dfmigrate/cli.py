@@ -1,0 +1,270 @@
+"""The command line: parse options, call the library, print. Nothing else lives here.
+
+Startup cost is part of the interface (``dfmigrate --help`` must answer in well under 0.3 s), so
+this module imports only click and the standard library at load time; sources, the engine,
+networkx and the database drivers are imported inside the command that needs them.
+
+Exit codes: 0 success (or no differences), 1 differences found with ``--exit-code``, 2 any error,
+130 interrupted. Errors are one line on stderr; ``--debug`` adds the traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+
+import click
+
+from dfmigrate import __version__
+from dfmigrate.errors import DfmigrateError
+
+if TYPE_CHECKING:
+    from dfmigrate.schema import Schema
+    from dfmigrate.sources import SourceContext
+
+PROG = "dfmigrate"
+EXIT_OK, EXIT_DIFFERENCES, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
+T = TypeVar("T")
+
+_debug = False  # set by the group callback; read when an error escapes a command
+# click >= 8.2 raises this for a bare "dfmigrate"; older versions print the help themselves.
+_NO_ARGS_IS_HELP: Any = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
+class _Interrupted(Exception):
+    """Ctrl-C inside a command. Raised instead of KeyboardInterrupt because click turns that into
+    an Abort after printing an empty line, which would break the one-line contract."""
+
+
+def _run(make: Callable[[], Awaitable[T]]) -> T:
+    """Run a command's async work on its one event loop."""
+    import asyncio
+
+    try:
+        return asyncio.run(make())  # type: ignore[arg-type]
+    except KeyboardInterrupt:
+        raise _Interrupted() from None
+
+
+# ---------------------------------------------------------------- options
+
+
+def _source_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    command = click.option(
+        "--privileges", is_flag=True, help="Also read and compare grants (PostgreSQL)."
+    )(command)
+    command = click.option(
+        "--dev-url", metavar="URL",
+        help="PostgreSQL server for scratch databases (.sql sources); default: the other side's server.",
+    )(command)
+    command = click.option(
+        "--dialect", type=click.Choice(["postgresql", "sqlite"]),
+        help="Dialect for models and .sql sources when no database side decides (default: sqlite).",
+    )(command)
+    return command
+
+
+def _context(dialect: str | None, dev_url: str | None, privileges: bool) -> SourceContext:
+    from dfmigrate.sources import SourceContext
+
+    return SourceContext(dialect=dialect, dev_url=dev_url, privileges=privileges)  # type: ignore[arg-type]
+
+
+def _pair_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    command = click.option("--to", "to_spec", required=True, metavar="SRC", help="The desired schema.")(command)
+    command = click.option("--from", "from_spec", required=True, metavar="SRC", help="The current schema.")(command)
+    return _source_options(command)
+
+
+SRC_HELP = """SRC is one of: postgresql://user@host/db, sqlite:///path.db, a models .py file or
+models:package.module, a .sql file or sql:PATH."""
+
+
+# ---------------------------------------------------------------- commands
+
+
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog=SRC_HELP,
+)
+@click.option("--debug", is_flag=True, help="Log everything and show tracebacks.")
+@click.version_option(__version__, prog_name=PROG)
+def cli(debug: bool) -> None:
+    """Diff database schemas and plan migrations for PostgreSQL and SQLite.
+
+    Exit codes: 0 success or no differences, 1 differences (with --exit-code), 2 error.
+    """
+    global _debug
+    _debug = debug
+    from dfmigrate import logs
+
+    logs.configure(debug)
+
+
+@cli.command(epilog=SRC_HELP)
+@click.argument("src")
+@click.option("--format", "fmt", type=click.Choice(["json", "sql"]), default="json", show_default=True,
+              help="json: the schema model; sql: the script that creates it from empty.")
+@_source_options
+def inspect(src: str, fmt: str, dialect: str | None, dev_url: str | None, privileges: bool) -> int:
+    """Print the schema of SRC."""
+    from dfmigrate.sources import load_source
+
+    ctx = _context(dialect, dev_url, privileges)
+    schema = _run(lambda: load_source(src, ctx))
+    if fmt == "json":
+        from dfmigrate.serialize import schema_to_json
+
+        _echo(schema_to_json(schema))
+    else:
+        plan = _plan(_empty_like(schema), schema)
+        if plan.statements:
+            _echo(plan.sql())
+    return EXIT_OK
+
+
+@cli.command(epilog=SRC_HELP)
+@_pair_options
+@click.option("--format", "fmt", type=click.Choice(["sql", "json", "text"]), default="sql", show_default=True,
+              help="sql: the migration script; json: the plan as data; text: statements with hazards and locks.")
+@click.option("--exit-code", is_flag=True, help="Exit 1 when there are differences.")
+def diff(from_spec: str, to_spec: str, fmt: str, exit_code: bool,
+         dialect: str | None, dev_url: str | None, privileges: bool) -> int:
+    """Print the SQL that turns FROM into TO (nothing when they are equal)."""
+    plan = _plan(*_load_pair(from_spec, to_spec, dialect, dev_url, privileges))
+    if fmt == "sql":
+        if plan.statements:
+            _echo(plan.sql())
+    elif fmt == "json":
+        _echo(plan.to_json())
+    else:
+        _echo(plan.text())
+    return EXIT_DIFFERENCES if exit_code and plan.statements else EXIT_OK
+
+
+@cli.command(epilog=SRC_HELP)
+@_pair_options
+@click.option("--format", "fmt", type=click.Choice(["dot", "json"]), default="dot", show_default=True,
+              help="dot: Graphviz text; json: networkx node-link data.")
+def graph(from_spec: str, to_spec: str, fmt: str,
+          dialect: str | None, dev_url: str | None, privileges: bool) -> int:
+    """Print the dependency graph of the changes that turn FROM into TO."""
+    plan = _plan(*_load_pair(from_spec, to_spec, dialect, dev_url, privileges))
+    _echo(_graph_dot(plan.graph) if fmt == "dot" else _graph_json(plan.graph))
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _load_pair(from_spec: str, to_spec: str, dialect: str | None, dev_url: str | None,
+               privileges: bool) -> tuple[Schema, Schema]:
+    from dfmigrate.sources import load_pair
+
+    ctx = _context(dialect, dev_url, privileges)
+    return _run(lambda: load_pair(from_spec, to_spec, ctx))
+
+
+def _plan(old: Schema, new: Schema) -> Any:
+    from dfmigrate.engine import plan_migration
+
+    return plan_migration(old, new)
+
+
+def _empty_like(schema: Schema) -> Schema:
+    """An empty database of the same dialect: it already has the default namespace."""
+    from dfmigrate.schema import DEFAULT_NAMESPACE, Schema
+
+    default = DEFAULT_NAMESPACE[schema.dialect]
+    return Schema(dialect=schema.dialect, namespaces=tuple(n for n in schema.namespaces if n == default))
+
+
+def _graph_dot(graph: Any) -> str:
+    """Graphviz DOT, written directly: no pydot or graphviz package needed."""
+    ids = {node: f"n{i}" for i, node in enumerate(graph.nodes)}
+    lines = ["digraph plan {", "  node [shape=box, fontname=monospace];"]
+    for node, data in graph.nodes(data=True):
+        lines.append(f'  {ids[node]} [label="{_dot_escape(str(data.get("label", node)))}"];')
+    for source, target in graph.edges:
+        lines.append(f"  {ids[source]} -> {ids[target]};")
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def _dot_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _graph_json(graph: Any) -> str:
+    import dataclasses
+    import json
+
+    import networkx
+
+    from dfmigrate.serialize import to_dict
+
+    # Nodes are change objects; integers keep the node-link document plain JSON.
+    plain = networkx.convert_node_labels_to_integers(graph, ordering="default")
+    data = networkx.node_link_data(plain, edges="edges")
+
+    def encode(value: Any) -> Any:
+        return to_dict(value) if dataclasses.is_dataclass(value) else str(value)
+
+    return json.dumps(data, indent=2, sort_keys=True, default=encode)
+
+
+def _echo(text: str) -> None:
+    click.echo(text, nl=not text.endswith("\n"))
+
+
+# ---------------------------------------------------------------- entry point
+
+
+def main(argv: list[str] | None = None) -> NoReturn:
+    """Console-script entry point: maps every outcome to an exit code and one stderr line."""
+    global _debug
+    _debug = False
+    try:
+        result = cli.main(args=argv, prog_name=PROG, standalone_mode=False)
+        code = result if isinstance(result, int) else EXIT_OK
+    except _NO_ARGS_IS_HELP as exc:
+        click.echo(exc.ctx.get_help() if exc.ctx else "", err=True)
+        code = EXIT_ERROR
+    except click.UsageError as exc:
+        code = _fail(_usage_message(exc))
+    except click.ClickException as exc:
+        code = _fail(exc.format_message())
+    except (_Interrupted, KeyboardInterrupt, click.exceptions.Abort):
+        code = _fail("interrupted", EXIT_INTERRUPTED, label=None)
+    except DfmigrateError as exc:
+        code = _fail(str(exc))
+    except BrokenPipeError:
+        # The reader went away (| head): not an error worth a message.
+        sys.stdout = None  # type: ignore[assignment]  # keeps the interpreter's final flush quiet
+        code = EXIT_OK
+    except Exception as exc:  # a bug: say so, in one line, and point at --debug
+        code = _fail(f"{type(exc).__name__}: {exc} (run with --debug for the traceback)", label="internal error")
+    sys.exit(code)
+
+
+def _usage_message(exc: click.UsageError) -> str:
+    message = exc.format_message().rstrip(".")
+    message = message[:1].lower() + message[1:]
+    where = exc.ctx.command_path if exc.ctx else PROG
+    return f"{message} (see '{where} --help')"
+
+
+def _fail(message: str, code: int = EXIT_ERROR, label: str | None = "error") -> int:
+    """Print ``dfmigrate: <label>: <message>`` as one masked line (plus the traceback with
+    --debug) and return the exit code."""
+    if _debug and label:
+        import traceback as tb
+
+        tb.print_exc()
+    from dfmigrate.logs import mask_text
+
+    line = " ".join(part.strip() for part in str(message).splitlines() if part.strip())
+    prefix = f"{PROG}: {label}: " if label else f"{PROG}: "
+    click.echo(prefix + mask_text(line), err=True)
+    return code

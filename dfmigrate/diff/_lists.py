@@ -1,0 +1,49 @@
+"""The one generic primitive every comparator builds on: match two lists of named objects."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ListDiff(Generic[T]):
+    added: tuple[T, ...]
+    removed: tuple[T, ...]
+    changed: tuple[tuple[T, T], ...]  # (old, new) pairs that differ
+    renamed: tuple[tuple[T, T], ...] = ()  # (old, new) pairs matched through renamed_from
+
+
+def diff_by_key(
+    old: Iterable[T],
+    new: Iterable[T],
+    key: Callable[[T], Hashable],
+    renamed_from: Callable[[T], Iterable[Hashable]] | None = None,
+) -> ListDiff[T]:
+    """Match by key; an added object that declares a ``renamed_from`` key of a removed object is
+    a rename, never a guess. Output keeps the order of the inputs (sources sort them)."""
+    old_by_key = {key(o): o for o in old}
+    new_by_key = {key(n): n for n in new}
+    added, changed, renamed = [], [], []
+    claimed: set[Hashable] = set()
+    for k, n in new_by_key.items():
+        o = old_by_key.get(k)
+        if o is not None:
+            if o != n:
+                changed.append((o, n))
+            continue
+        previous = next(
+            (p for p in (renamed_from(n) if renamed_from else ())
+             if p in old_by_key and p not in new_by_key and p not in claimed),
+            None,
+        )
+        if previous is not None:
+            claimed.add(previous)
+            renamed.append((old_by_key[previous], n))
+        else:
+            added.append(n)
+    removed = [o for k, o in old_by_key.items() if k not in new_by_key and k not in claimed]
+    return ListDiff(tuple(added), tuple(removed), tuple(changed), tuple(renamed))

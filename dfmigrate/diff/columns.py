@@ -1,0 +1,62 @@
+"""Columns of a table that exists on both sides."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from dfmigrate.changes import AddColumn, AlterColumn, Change, ColumnChange, DropColumn, RenameColumn
+from dfmigrate.diff._lists import diff_by_key
+from dfmigrate.schema import Column, Table
+
+_FLAGS: tuple[tuple[str, ColumnChange], ...] = (
+    ("type", ColumnChange.TYPE),
+    ("nullable", ColumnChange.NULLABLE),
+    ("default", ColumnChange.DEFAULT),
+    ("identity", ColumnChange.IDENTITY),
+    ("identity_options", ColumnChange.IDENTITY_OPTIONS),
+    ("generated", ColumnChange.GENERATED),
+    ("collation", ColumnChange.COLLATION),
+    ("comment", ColumnChange.COMMENT),
+)
+
+
+def column_changes(old: Column, new: Column) -> ColumnChange:
+    flags = ColumnChange.NONE
+    for attr, flag in _FLAGS:
+        if getattr(old, attr) != getattr(new, attr):
+            flags |= flag
+    return flags
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def alter_column(namespace: str, table: str, old: Column, new: Column) -> AlterColumn | None:
+    flags = column_changes(old, new)
+    # renamed_from and autoincrement are declarations, not column state PostgreSQL can alter
+    if flags == ColumnChange.NONE:
+        return None
+    using = f"{_quoted(new.name)}::{new.type}" if flags & ColumnChange.TYPE else None
+    return AlterColumn(namespace, table, old, new, flags, using)
+
+
+def compare_columns(old_table: Table, new: Table) -> list[Change]:
+    """``old_table`` is already under the new table's name when the table was renamed."""
+    ns, name = new.namespace, new.name
+    diff = diff_by_key(old_table.columns, new.columns, key=lambda c: c.name,
+                       renamed_from=lambda c: c.renamed_from)
+    changes: list[Change] = []
+    for old_col, new_col in diff.renamed:
+        changes.append(RenameColumn(ns, name, old_col, new_col))
+        moved = alter_column(ns, name, replace(old_col, name=new_col.name), new_col)
+        if moved:
+            changes.append(moved)
+    changes += [AddColumn(ns, name, c) for c in diff.added]
+    changes += [DropColumn(ns, name, c) for c in diff.removed]
+    for old_col, new_col in diff.changed:
+        alter = alter_column(ns, name, old_col, new_col)
+        if alter:
+            changes.append(alter)
+    return changes
+

@@ -1,0 +1,106 @@
+"""Tables: created, dropped, renamed (only when declared) or altered in place."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from dfmigrate.changes import (
+    AlterTable,
+    Change,
+    CreateTable,
+    DropConstraint,
+    DropTable,
+    RenameTable,
+    TableChange,
+)
+from dfmigrate.diff._lists import diff_by_key
+from dfmigrate.diff.columns import compare_columns
+from dfmigrate.diff.table_objects import (
+    compare_constraints,
+    compare_indexes,
+    compare_policies,
+    compare_triggers,
+    create_table_objects,
+)
+from dfmigrate.schema import Schema, Table
+
+_TABLE_FLAGS: tuple[tuple[str, TableChange], ...] = (
+    ("unlogged", TableChange.LOGGED),
+    ("rls_enabled", TableChange.RLS_ENABLED),
+    ("rls_forced", TableChange.RLS_FORCED),
+    ("options", TableChange.OPTIONS),
+    ("comment", TableChange.COMMENT),
+    ("inherits", TableChange.INHERITS),
+    ("partition_of", TableChange.PARTITION_BOUND),
+    ("partition_bound", TableChange.PARTITION_BOUND),
+)
+
+
+def _key(t: Table) -> tuple[str, str]:
+    return (t.namespace, t.name)
+
+
+def _must_recreate(old: Table, new: Table) -> bool:
+    """Whether the table is partitioned is fixed at CREATE TABLE; so are SQLite's table flags."""
+    return (old.partition_by != new.partition_by
+            or old.without_rowid != new.without_rowid or old.strict != new.strict)
+
+
+def compare_tables(old: Schema, new: Schema) -> list[Change]:
+    diff = diff_by_key(old.tables, new.tables, key=_key,
+                       renamed_from=lambda t: [(t.namespace, r) for r in t.renamed_from])
+    changes: list[Change] = []
+    for table in diff.added:
+        changes += create_table(table)
+    changes += drop_tables(diff.removed)
+    for o, n in diff.renamed:
+        changes.append(RenameTable(o, n))
+        changes += alter_table(o, n, old)
+    for o, n in diff.changed:
+        if _must_recreate(o, n):
+            changes += drop_tables([o]) + create_table(n)
+        else:
+            changes += alter_table(o, n, old)
+    return changes
+
+
+def create_table(table: Table) -> list[Change]:
+    return [CreateTable(table), *create_table_objects(table)]
+
+
+def drop_tables(tables: list[Table] | tuple[Table, ...]) -> list[Change]:
+    """Foreign keys between dropped tables are dropped first and on their own, so that a cycle
+    of references cannot make every DROP TABLE wait for another."""
+    dropped = {_key(t) for t in tables}
+    changes: list[Change] = []
+    for t in tables:
+        for fk in t.foreign_keys:
+            if (fk.ref_namespace, fk.ref_table) in dropped and (fk.ref_namespace, fk.ref_table) != _key(t):
+                changes.append(DropConstraint(t.namespace, t.name, fk))
+        changes.append(DropTable(t))
+    return changes
+
+
+def _effective_columns(table: Table, schema: Schema) -> Table:
+    """A partition made with PARTITION OF lists no columns of its own; once detached, the
+    parent's columns are its own. Compare a detached partition by what it will hold."""
+    if not table.partition_of or table.columns:
+        return table
+    pns, _, pname = table.partition_of.partition(".")
+    parent = schema.table(pns, pname)
+    return replace(table, columns=parent.columns) if parent else table
+
+
+def alter_table(old: Table, new: Table, old_schema: Schema) -> list[Change]:
+    flags = TableChange.NONE
+    for attr, flag in _TABLE_FLAGS:
+        if getattr(old, attr) != getattr(new, attr):
+            flags |= flag
+    changes: list[Change] = []
+    if flags != TableChange.NONE:
+        changes.append(AlterTable(old, new, flags))
+    if not new.partition_of:  # a partition's columns follow its parent
+        changes += compare_columns(replace(_effective_columns(old, old_schema), name=new.name), new)
+    for compare in (compare_constraints, compare_indexes, compare_triggers, compare_policies):
+        changes += compare(old, new)
+    return changes

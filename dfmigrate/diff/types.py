@@ -1,0 +1,116 @@
+"""User-defined types: enums, domains, composite types, collations."""
+
+from __future__ import annotations
+
+from dfmigrate.changes import (
+    AddEnumValue,
+    Change,
+    CreateCollation,
+    CreateCompositeType,
+    CreateDomain,
+    CreateEnum,
+    DropCollation,
+    DropCompositeType,
+    DropDomain,
+    DropEnum,
+    EnumColumnUse,
+    RecreateEnum,
+    RenameEnum,
+)
+from dfmigrate.diff._lists import diff_by_key
+from dfmigrate.schema import Enum, Schema
+
+
+def _key(obj) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    return (obj.namespace, obj.name)
+
+
+def compare_enums(old: Schema, new: Schema) -> list[Change]:
+    diff = diff_by_key(old.enums, new.enums, key=_key,
+                       renamed_from=lambda e: [(e.namespace, r) for r in e.renamed_from])
+    changes: list[Change] = [CreateEnum(e) for e in diff.added]
+    changes += [DropEnum(e) for e in diff.removed]
+    for o, n in diff.renamed:
+        changes.append(RenameEnum(o, n))
+        changes += _enum_values(o, n, old, new)
+    for o, n in diff.changed:
+        changes += _enum_values(o, n, old, new)
+    return changes
+
+
+def _enum_values(old: Enum, new: Enum, old_schema: Schema, new_schema: Schema) -> list[Change]:
+    if old.labels == new.labels:
+        return []
+    positions = [new.labels.index(label) for label in old.labels if label in new.labels]
+    kept_in_order = len(positions) == len(old.labels) and positions == sorted(positions)
+    if not kept_in_order:
+        return [RecreateEnum(old, new, enum_columns(old, new, old_schema, new_schema))]
+    # Only additions: ADD VALUE each new label next to a neighbour that exists by then.
+    changes: list[Change] = []
+    present = list(old.labels)
+    for i, label in enumerate(new.labels):
+        if label in present:
+            continue
+        if i == 0:
+            following = next((x for x in new.labels[1:] if x in present), None)
+            changes.append(AddEnumValue(new, label, before=following))
+            present.insert(present.index(following) if following else len(present), label)
+        elif new.labels[i - 1] == present[-1]:
+            changes.append(AddEnumValue(new, label))
+            present.append(label)
+        else:
+            changes.append(AddEnumValue(new, label, after=new.labels[i - 1]))
+            present.insert(present.index(new.labels[i - 1]) + 1, label)
+    return changes
+
+
+def _type_names(enum: Enum) -> set[str]:
+    """How a column's type text can name the enum (qualified or bare, quoted or not)."""
+    q = '"' + enum.name.replace('"', '""') + '"'
+    nsq = '"' + enum.namespace.replace('"', '""') + '"'
+    return {enum.name, q, f"{enum.namespace}.{enum.name}", f"{nsq}.{q}", f"{enum.namespace}.{q}", f"{nsq}.{enum.name}"}
+
+
+def enum_columns(old: Enum, new: Enum, old_schema: Schema, new_schema: Schema) -> tuple[EnumColumnUse, ...]:
+    """Columns of the new schema typed by the enum that exist already (new columns are created
+    with the new type and need no conversion)."""
+    names = _type_names(old) | _type_names(new)
+    uses = []
+    for table in new_schema.tables:
+        before = old_schema.table(table.namespace, table.name)
+        for col in table.columns:
+            if col.type.removesuffix("[]") not in names:
+                continue
+            old_col = before.column(col.name) if before else None
+            if old_col is None or old_col.type.removesuffix("[]") not in names:
+                continue
+            uses.append(EnumColumnUse(table.namespace, table.name, col.name, col.type,
+                                      old_col.default, col.default))
+    return tuple(uses)
+
+
+def compare_domains(old: Schema, new: Schema) -> list[Change]:
+    diff = diff_by_key(old.domains, new.domains, key=_key)
+    changes: list[Change] = [CreateDomain(d) for d in diff.added]
+    changes += [DropDomain(d) for d in diff.removed]
+    for o, n in diff.changed:
+        changes += [DropDomain(o), CreateDomain(n)]
+    return changes
+
+
+def compare_composite_types(old: Schema, new: Schema) -> list[Change]:
+    diff = diff_by_key(old.composite_types, new.composite_types, key=_key)
+    changes: list[Change] = [CreateCompositeType(t) for t in diff.added]
+    changes += [DropCompositeType(t) for t in diff.removed]
+    for o, n in diff.changed:
+        changes += [DropCompositeType(o), CreateCompositeType(n)]
+    return changes
+
+
+def compare_collations(old: Schema, new: Schema) -> list[Change]:
+    diff = diff_by_key(old.collations, new.collations, key=_key)
+    changes: list[Change] = [CreateCollation(c) for c in diff.added]
+    changes += [DropCollation(c) for c in diff.removed]
+    for o, n in diff.changed:
+        changes += [DropCollation(o), CreateCollation(n)]
+    return changes

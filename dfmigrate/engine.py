@@ -1,0 +1,96 @@
+"""The pipeline: two schemas → changes → ordered plan → rendered statements."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import import_module
+from typing import Any
+
+import networkx as nx
+
+from dfmigrate.changes import Change
+from dfmigrate.describe import describe
+from dfmigrate.diff import diff_schemas
+from dfmigrate.plan import order_changes
+from dfmigrate.schema import Schema
+from dfmigrate.statement import Statement
+
+_RENDERERS = {"postgresql": "dfmigrate.dialects.postgres.render", "sqlite": "dfmigrate.dialects.sqlite.render"}
+
+
+def renderer(dialect: str) -> Any:
+    return import_module(_RENDERERS[dialect])
+
+
+@dataclass
+class Plan:
+    dialect: str
+    changes: list[Change]  # in execution order
+    statements: list[Statement]
+    graph: nx.DiGraph
+
+    @property
+    def empty(self) -> bool:
+        return not self.statements
+
+    def sql(self) -> str:
+        return renderer(self.dialect).render_script(self.statements)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "dialect": self.dialect,
+            "changes": [describe(c) for c in self.changes],
+            "statements": [
+                {
+                    "sql": s.sql,
+                    "change": describe(s.source),
+                    "hazards": [h.value for h in s.hazards],
+                    "lock": s.lock,
+                    "lock_target": s.lock_target,
+                    "transactional": s.transactional,
+                    "reverse": list(s.reverse),
+                    **({"comment": s.comment} if s.comment else {}),
+                }
+                for s in self.statements
+            ],
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    def text(self) -> str:
+        """The runbook view: what runs, in order, with what it locks and risks."""
+        if not self.statements:
+            return "No changes: the schemas are equal.\n"
+        lines = [f"{len(self.statements)} statement(s) for {len(self.changes)} change(s) ({self.dialect}):", ""]
+        for n, s in enumerate(self.statements, 1):
+            lines.append(f"{n:>3}. {describe(s.source)}")
+            if s.lock:
+                lines.append(f"     lock: {s.lock}" + (f" on {s.lock_target}" if s.lock_target else ""))
+            if s.hazards:
+                lines.append("     hazards: " + ", ".join(h.value for h in s.hazards))
+            if not s.transactional:
+                lines.append("     runs outside a transaction")
+            if s.comment:
+                lines.append(f"     note: {s.comment}")
+            lines.extend("     | " + part for part in s.sql.splitlines())
+            if s.reverse:
+                lines.append("     rollback: " + "; ".join(s.reverse))
+        return "\n".join(lines) + "\n"
+
+
+def plan_migration(old: Schema, new: Schema) -> Plan:
+    changes = diff_schemas(old, new)
+    if new.dialect == "sqlite":
+        adapt = import_module("dfmigrate.dialects.sqlite.adapt")
+        changes = adapt.adapt_changes(changes, old, new)
+    ordered, graph = order_changes(changes, old, new)
+    dialect = renderer(new.dialect)
+    statements = [s for c in ordered for s in dialect.render_change(c)]
+    if new.dialect == "sqlite":
+        # the runner must see the foreign_keys OFF/ON steps a table rebuild needs, not just sql()
+        statements = dialect.with_foreign_key_guard(statements)
+    for node in graph.nodes:
+        graph.nodes[node]["label"] = describe(graph.nodes[node]["change"])
+    return Plan(new.dialect, ordered, statements, graph)

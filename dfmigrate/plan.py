@@ -1,0 +1,329 @@
+"""Order changes by real dependencies: a networkx graph, sorted topologically.
+
+Each change declares what it creates, removes and modifies (``effects``). Edges then follow from
+a handful of rules over the old and new schemas' dependency maps:
+
+1. establish before use: a change that creates or modifies X runs after every change that
+   creates or modifies something X needs in the new schema;
+2. dependents go first: a change that removes X runs after the removal of everything that
+   depended on X in the old schema (also before X is modified in place);
+3. a dependency an object gives up is released before that dependency is touched (a default is
+   dropped before its sequence; a partition is detached before its parent changes);
+4. the same name is removed before it is created again.
+
+Function bodies are invisible to PostgreSQL's dependency tracking; their references are soft
+edges, kept only when they do not close a cycle. Ties are broken by a readable default order
+(drops of dependents, then types, tables, columns, constraints, views, then drops of tables and
+types) so that identical inputs always give identical plans.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import networkx as nx
+
+from dfmigrate import changes as ch
+from dfmigrate.deps import (
+    column_ref,
+    constraint_ref,
+    dependencies,
+    function_ref,
+    index_ref,
+    namespace_ref,
+    policy_ref,
+    relation_ref,
+    table_ref,
+    trigger_ref,
+    view_ref,
+)
+from dfmigrate.schema import ForeignKey, PrimaryKey, Ref, Schema, Table
+
+
+@dataclass
+class Effects:
+    creates: set[Ref] = field(default_factory=set)
+    removes: set[Ref] = field(default_factory=set)
+    modifies: set[Ref] = field(default_factory=set)
+    # the table a column-level change happens in: its dependents (views) are dropped first and
+    # rebuilt after, but sibling column changes are not ordered against each other
+    touches: set[Ref] = field(default_factory=set)
+    requires: set[Ref] = field(default_factory=set)  # must exist first, without being changed
+
+
+def _table_parts(t: Table, with_foreign_keys: bool) -> set[Ref]:
+    ns, name = t.namespace, t.name
+    refs = {table_ref(ns, name), *(column_ref(ns, name, c.name) for c in t.columns)}
+    refs |= {constraint_ref(ns, name, c.name) for c in t.constraints
+             if with_foreign_keys or not isinstance(c, ForeignKey)}
+    return refs
+
+
+def _owned_parts(t: Table) -> set[Ref]:
+    """What DROP TABLE takes with it (foreign keys to other tables are dropped on their own)."""
+    ns, name = t.namespace, t.name
+    refs = _table_parts(t, with_foreign_keys=False)
+    refs |= {constraint_ref(ns, name, fk.name) for fk in t.foreign_keys
+             if (fk.ref_namespace, fk.ref_table) == (ns, name)}
+    refs |= {index_ref(ns, i.name) for i in t.indexes}
+    refs |= {trigger_ref(ns, name, tr.name) for tr in t.triggers}
+    refs |= {policy_ref(ns, name, p.name) for p in t.policies}
+    return refs
+
+
+def effects(change: ch.Change, old: Schema, new: Schema) -> Effects:  # noqa: C901 - one case per kind
+    e = Effects()
+    match change:
+        case ch.CreateNamespace(name=n):
+            e.creates.add(namespace_ref(n))
+        case ch.DropNamespace(name=n):
+            e.removes.add(namespace_ref(n))
+        case ch.CreateExtension(extension=x):
+            e.creates.add(Ref("extension", "", x.name))
+        case ch.DropExtension(extension=x):
+            e.removes.add(Ref("extension", "", x.name))
+        case ch.AlterExtensionVersion(new=x):
+            e.modifies.add(Ref("extension", "", x.name))
+        case ch.CreateCollation(collation=c):
+            e.creates.add(Ref("collation", c.namespace, c.name))
+        case ch.DropCollation(collation=c):
+            e.removes.add(Ref("collation", c.namespace, c.name))
+        case ch.CreateEnum(enum=t) | ch.CreateDomain(domain=t) | ch.CreateCompositeType(type=t):
+            e.creates.add(Ref("type", t.namespace, t.name))
+        case ch.DropEnum(enum=t) | ch.DropDomain(domain=t) | ch.DropCompositeType(type=t):
+            e.removes.add(Ref("type", t.namespace, t.name))
+        case ch.AddEnumValue(enum=t) | ch.RenameEnumValue(enum=t):
+            e.modifies.add(Ref("type", t.namespace, t.name))
+        case ch.RenameEnum(old=o, new=n):
+            e.removes.add(Ref("type", o.namespace, o.name))
+            e.creates.add(Ref("type", n.namespace, n.name))
+        case ch.RecreateEnum(new=t, columns=uses):
+            e.modifies.add(Ref("type", t.namespace, t.name))
+            for u in uses:
+                e.modifies.add(column_ref(u.namespace, u.table, u.column))
+                e.touches.add(table_ref(u.namespace, u.table))
+        case ch.CreateSequence(sequence=s):
+            e.creates.add(Ref("sequence", s.namespace, s.name))
+        case ch.DropSequence(sequence=s):
+            e.removes.add(Ref("sequence", s.namespace, s.name))
+        case ch.AlterSequence(new=s):
+            e.modifies.add(Ref("sequence", s.namespace, s.name))
+        case ch.SetSequenceOwner(sequence=s):
+            # ownership links two objects that already exist; it changes neither's shape
+            e.requires.add(Ref("sequence", s.namespace, s.name))
+            if s.owned_by:
+                ns, table, column = s.owned_by.split(".", 2)
+                e.requires.add(column_ref(ns, table, column))
+        case ch.CreateTable(table=t):
+            e.creates |= _table_parts(t, with_foreign_keys=False)
+        case ch.DropTable(table=t):
+            e.removes |= _owned_parts(t)
+        case ch.RenameTable(old=o, new=n):
+            e.removes.add(table_ref(o.namespace, o.name))
+            e.creates.add(table_ref(n.namespace, n.name))
+        case ch.AlterTable(new=t):
+            e.modifies.add(table_ref(t.namespace, t.name))
+        case ch.RebuildTable(old=o, new=n):
+            e.modifies.add(table_ref(n.namespace, n.name))
+            e.creates |= _table_parts(n, with_foreign_keys=True) - {table_ref(n.namespace, n.name)}
+            e.removes |= _table_parts(o, with_foreign_keys=True) - _table_parts(n, with_foreign_keys=True)
+        case ch.AddColumn(namespace=ns, table=t, column=c):
+            e.creates.add(column_ref(ns, t, c.name))
+            e.touches.add(table_ref(ns, t))
+        case ch.DropColumn(namespace=ns, table=t, column=c):
+            e.removes.add(column_ref(ns, t, c.name))
+            e.touches.add(table_ref(ns, t))
+        case ch.RenameColumn(namespace=ns, table=t, old=o, new=n):
+            e.removes.add(column_ref(ns, t, o.name))
+            e.creates.add(column_ref(ns, t, n.name))
+            e.touches.add(table_ref(ns, t))
+        case ch.AlterColumn(namespace=ns, table=t, new=c):
+            e.modifies.add(column_ref(ns, t, c.name))
+            e.touches.add(table_ref(ns, t))
+        case ch.AddConstraint(namespace=ns, table=t, constraint=c):
+            e.creates.add(constraint_ref(ns, t, c.name))
+        case ch.DropConstraint(namespace=ns, table=t, constraint=c):
+            e.removes.add(constraint_ref(ns, t, c.name))
+        case ch.ValidateConstraint(namespace=ns, table=t, constraint=c):
+            e.modifies.add(constraint_ref(ns, t, c.name))
+        case ch.CreateIndex(namespace=ns, table=t, index=i):
+            e.creates.add(index_ref(ns, i.name))
+            e.requires.add(relation_ref(new, ns, t))
+        case ch.DropIndex(namespace=ns, index=i):
+            e.removes.add(index_ref(ns, i.name))
+        case ch.CreateTrigger(namespace=ns, table=t, trigger=tr):
+            e.creates.add(trigger_ref(ns, t, tr.name))
+        case ch.DropTrigger(namespace=ns, table=t, trigger=tr):
+            e.removes.add(trigger_ref(ns, t, tr.name))
+        case ch.SetTriggerEnabled(namespace=ns, table=t, trigger=tr):
+            e.modifies.add(trigger_ref(ns, t, tr.name))
+        case ch.CreatePolicy(namespace=ns, table=t, policy=p):
+            e.creates.add(policy_ref(ns, t, p.name))
+        case ch.DropPolicy(namespace=ns, table=t, policy=p):
+            e.removes.add(policy_ref(ns, t, p.name))
+        case ch.CreateView(view=v):
+            e.creates.add(view_ref(v.namespace, v.name))
+        case ch.DropView(view=v):
+            e.removes.add(view_ref(v.namespace, v.name))
+            e.removes |= {index_ref(v.namespace, i.name) for i in v.indexes}
+            e.removes |= {trigger_ref(v.namespace, v.name, t.name) for t in v.triggers}
+        case ch.CreateFunction(function=f):
+            e.creates.add(function_ref(f))
+        case ch.DropFunction(function=f):
+            e.removes.add(function_ref(f))
+        case ch.ReplaceFunction(new=f):
+            e.modifies.add(function_ref(f))
+        case ch.GrantPrivilege(target=r) | ch.RevokePrivilege(target=r) | ch.SetComment(target=r):
+            e.requires.add(r)
+    return e
+
+
+# ---------------------------------------------------------------- default order for ties
+
+_RANK: dict[type, int] = {
+    ch.DropTrigger: 0, ch.DropPolicy: 0, ch.DropView: 1, ch.DropFunction: 2,
+    ch.DropIndex: 4, ch.CreateNamespace: 5,
+    ch.CreateExtension: 6, ch.AlterExtensionVersion: 6, ch.CreateCollation: 6,
+    ch.CreateEnum: 7, ch.AddEnumValue: 7, ch.RenameEnum: 7, ch.RenameEnumValue: 7,
+    ch.RecreateEnum: 7, ch.CreateDomain: 7, ch.CreateCompositeType: 7,
+    ch.CreateSequence: 8, ch.AlterSequence: 8,
+    ch.RenameTable: 9, ch.CreateTable: 9, ch.AlterTable: 9, ch.RebuildTable: 9,
+    ch.RenameColumn: 10, ch.AddColumn: 10, ch.AlterColumn: 10, ch.DropColumn: 10,
+    ch.SetSequenceOwner: 11, ch.ValidateConstraint: 12, ch.CreateIndex: 12,
+    ch.CreateFunction: 14, ch.ReplaceFunction: 14, ch.CreateView: 15,
+    ch.CreateTrigger: 16, ch.SetTriggerEnabled: 16, ch.CreatePolicy: 16,
+    ch.DropTable: 17, ch.DropSequence: 18, ch.DropEnum: 19, ch.DropDomain: 19,
+    ch.DropCompositeType: 19, ch.DropCollation: 19, ch.DropExtension: 20, ch.DropNamespace: 21,
+    ch.GrantPrivilege: 22, ch.RevokePrivilege: 22, ch.SetComment: 22,
+}
+
+
+def _rank(change: ch.Change) -> int:
+    if isinstance(change, (ch.AddConstraint, ch.DropConstraint)):
+        is_fk = isinstance(change.constraint, ForeignKey)
+        if isinstance(change, ch.DropConstraint):
+            return 3 if is_fk else 4
+        return 13 if is_fk else 12
+    return _RANK[type(change)]
+
+
+def _subject(e: Effects) -> str:
+    refs = sorted(e.creates or e.modifies or e.removes or e.requires)
+    return str(refs[0]) if refs else ""
+
+
+# ---------------------------------------------------------------- the graph
+
+
+def build_graph(changes: list[ch.Change], old: Schema, new: Schema) -> nx.DiGraph:
+    deps_old, deps_new = dependencies(old), dependencies(new)
+    dependents_old = deps_old.dependents()
+    fx = [effects(c, old, new) for c in changes]
+    creators, removers, modifiers = defaultdict(set), defaultdict(set), defaultdict(set)
+    touchers: dict[Ref, set[int]] = defaultdict(set)
+    for i, e in enumerate(fx):
+        for r in e.touches:
+            touchers[r].add(i)
+        for r in e.creates:
+            creators[r].add(i)
+        for r in e.removes:
+            removers[r].add(i)
+        for r in e.modifies:
+            modifiers[r].add(i)
+
+    graph = nx.DiGraph()
+    for i, c in enumerate(changes):
+        graph.add_node(i, change=c, rank=_rank(c), subject=_subject(fx[i]))
+
+    def edges(before: Iterable[int], after: int) -> None:
+        graph.add_edges_from((b, after) for b in before if b != after)
+
+    def establishers(d: Ref, e: Effects) -> set[int]:
+        return creators[d] | modifiers[d] | (set() if d in e.touches else touchers[d])
+
+    for i, e in enumerate(fx):
+        for x in e.creates | e.modifies:  # rule 1
+            for d in deps_new.of(x):
+                edges(establishers(d, e), i)
+        for d in e.requires:
+            edges(establishers(d, e), i)
+        for x in e.removes | e.modifies | e.touches:  # rule 2
+            for y in dependents_old.get(x, ()):
+                edges(removers[y], i)
+        for x in e.removes:  # rule 4
+            graph.add_edges_from((i, j) for j in creators[x] if j != i)
+    _same_name_edges(graph, changes)
+    _add_if_acyclic(graph, _released_dependency_edges(fx, deps_old, deps_new, modifiers, removers, touchers))
+    _add_if_acyclic(graph, _soft_edges(fx, deps_new, creators, modifiers))
+    return graph
+
+
+def _released_dependency_edges(fx, deps_old, deps_new, modifiers, removers, touchers):  # type: ignore[no-untyped-def]
+    """Rule 3: an object that stops depending on X lets go of it before X is changed or dropped."""
+    for i, e in enumerate(fx):
+        for y in e.modifies | e.removes:
+            for x in deps_old.of(y) - deps_new.of(y):
+                for j in modifiers[x] | removers[x] | touchers[x]:
+                    if j != i:
+                        yield (i, j)
+
+
+def _soft_edges(fx, deps_new, creators, modifiers):  # type: ignore[no-untyped-def]
+    for i, e in enumerate(fx):
+        for x in e.creates | e.modifies:
+            for d in deps_new.soft.get(x, ()):
+                for j in creators[d] | modifiers[d]:
+                    if j != i:
+                        yield (j, i)
+
+
+def _same_name_edges(graph: nx.DiGraph, changes: list[ch.Change]) -> None:
+    """Drop a routine before creating an overload of the same name, a table's old primary key
+    before its new one, and a table before a view takes its name (or the reverse): PostgreSQL
+    rejects each while the other exists."""
+    drops: dict[tuple, list[int]] = defaultdict(list)
+    creates: dict[tuple, list[int]] = defaultdict(list)
+    for i, c in enumerate(changes):
+        if isinstance(c, ch.DropFunction):
+            drops[("fn", c.function.namespace, c.function.name)].append(i)
+        elif isinstance(c, ch.CreateFunction):
+            creates[("fn", c.function.namespace, c.function.name)].append(i)
+        elif isinstance(c, (ch.DropTable, ch.DropView)):
+            rel = c.table if isinstance(c, ch.DropTable) else c.view
+            drops[("rel", rel.namespace, rel.name)].append(i)
+        elif isinstance(c, (ch.CreateTable, ch.CreateView)):
+            rel = c.table if isinstance(c, ch.CreateTable) else c.view
+            creates[("rel", rel.namespace, rel.name)].append(i)
+        elif isinstance(c, ch.RenameTable):
+            drops[("rel", c.old.namespace, c.old.name)].append(i)
+            creates[("rel", c.new.namespace, c.new.name)].append(i)
+        elif isinstance(c, (ch.DropConstraint, ch.AddConstraint)) and isinstance(c.constraint, PrimaryKey):
+            key = ("pk", c.namespace, c.table)
+            (drops if isinstance(c, ch.DropConstraint) else creates)[key].append(i)
+    for key, ds in drops.items():
+        graph.add_edges_from((d, c) for d in ds for c in creates.get(key, ()) if d != c)
+
+
+def _add_if_acyclic(graph: nx.DiGraph, candidates: Iterable[tuple[int, int]]) -> None:
+    for a, b in candidates:
+        if graph.has_edge(a, b):
+            continue
+        if nx.has_path(graph, b, a):
+            continue
+        graph.add_edge(a, b)
+
+
+def order_changes(changes: list[ch.Change], old: Schema, new: Schema) -> tuple[list[ch.Change], nx.DiGraph]:
+    graph = build_graph(changes, old, new)
+    try:
+        order = list(nx.lexicographical_topological_sort(
+            graph, key=lambda n: (graph.nodes[n]["rank"], graph.nodes[n]["subject"], n)))
+    except nx.NetworkXUnfeasible as exc:
+        cycle = nx.find_cycle(graph)
+        names = " -> ".join(graph.nodes[a]["subject"] for a, _ in cycle)
+        from dfmigrate.errors import DfmigrateError
+
+        raise DfmigrateError(f"changes depend on each other in a cycle: {names}") from exc
+    return [changes[i] for i in order], graph

@@ -1,0 +1,180 @@
+"""Which source a spec names, and loading one or two of them.
+
+A spec is what the user types after ``--from``/``--to``:
+
+=============================== ========== =========================================
+spec                            kind       loader
+=============================== ========== =========================================
+``postgresql://…``, ``postgres://…`` postgres ``sources.postgres.inspect_postgres``
+``sqlite:///path``              sqlite     ``sources.sqlite.inspect_sqlite``
+``models:pkg.mod``, ``x.py``    models     ``sources.models.load_models``
+``sql:PATH``, ``x.sql``         sqlfile    ``sources.sqlfile.load_sql_file``
+=============================== ========== =========================================
+
+Loaders are imported when used: the drivers (asyncpg, sqlglot, kailash) cost far more to import
+than a ``--help`` may take.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect as _inspect
+import os
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Literal
+
+from dfmigrate.errors import DfmigrateError, SourceError
+
+if TYPE_CHECKING:
+    from dfmigrate.schema import Dialect, Schema
+
+SourceKind = Literal["postgres", "sqlite", "models", "sqlfile"]
+
+DEFAULT_DIALECT: Dialect = "sqlite"  # the embedded default: works with nothing installed or running
+
+_UNKNOWN = (
+    "unknown source '{spec}': expected postgresql://…, sqlite:///path, "
+    "a models .py file or models:MODULE, a .sql file or sql:PATH"
+)
+
+
+@dataclass(frozen=True)
+class SourceContext:
+    dialect: Dialect | None = None  # for sources that have none of their own (models, .sql)
+    dev_url: str | None = None  # a PostgreSQL server for scratch databases (.sql sources)
+    privileges: bool = False  # introspect grants too (opt-in: slower, and noisy across roles)
+
+
+def classify(spec: str) -> tuple[SourceKind, str]:
+    """(kind, target): the target is what the kind's loader takes."""
+    if spec.startswith(("postgresql://", "postgres://")):
+        return "postgres", spec
+    if spec.startswith("sqlite:"):
+        return "sqlite", _sqlite_path(spec)
+    if spec.startswith("models:"):
+        if not spec[len("models:"):]:
+            raise SourceError("models: needs a module, e.g. models:myapp.models")
+        return "models", spec
+    if spec.startswith("sql:"):
+        if not spec[len("sql:"):]:
+            raise SourceError("sql: needs a file, e.g. sql:schema.sql")
+        return "sqlfile", spec[len("sql:"):]
+    if spec.startswith("migrations:"):
+        raise SourceError(f"unsupported source '{spec}': migrations: sources are not supported yet")
+    if spec.endswith(".py"):
+        return "models", spec
+    if spec.endswith(".sql"):
+        return "sqlfile", spec
+    raise SourceError(_UNKNOWN.format(spec=_mask(spec)))
+
+
+def _sqlite_path(spec: str) -> str:
+    # sqlite:///relative.db and sqlite:////absolute.db, as SQLAlchemy and DataFlow spell them.
+    if not spec.startswith("sqlite:///"):
+        raise SourceError(f"unknown source '{spec}': a SQLite file is written sqlite:///path")
+    path = spec[len("sqlite:///"):].split("?", 1)[0]
+    if path in ("", ":memory:"):
+        raise SourceError("an in-memory SQLite database is always empty: give a file, sqlite:///path")
+    return path
+
+
+def source_dialect(spec: str) -> Dialect | None:
+    """The dialect a database source imposes; None for models and .sql files."""
+    kind, _ = classify(spec)
+    return {"postgres": "postgresql", "sqlite": "sqlite"}.get(kind)  # type: ignore[return-value]
+
+
+async def load_source(spec: str, ctx: SourceContext) -> Schema:
+    """Read one source. A models or .sql source takes the dialect from ``ctx`` (SQLite when
+    unset)."""
+    kind, target = classify(spec)
+    dialect: Dialect = source_dialect(spec) or ctx.dialect or DEFAULT_DIALECT
+    try:
+        if kind == "postgres":
+            from dfmigrate.sources.postgres import inspect_postgres
+
+            return await inspect_postgres(target, privileges=ctx.privileges)
+        if kind == "sqlite":
+            return await _load_sqlite(target)
+        if kind == "models":
+            _require_file(spec, "model file")
+            from dfmigrate.sources.models import load_models
+
+            # Importing user code is synchronous; a thread lets a database side load meanwhile.
+            return await asyncio.to_thread(load_models, target, dialect)
+        _require_file(target, "SQL file")
+        from dfmigrate.sources.sqlfile import load_sql_file
+
+        return await load_sql_file(target, dialect, ctx.dev_url)
+    except DfmigrateError:
+        raise
+    except (OSError, asyncio.TimeoutError) as exc:
+        raise SourceError(f"cannot read {_mask(spec)}: {_describe(exc)}") from exc
+    except Exception as exc:
+        if type(exc).__module__.split(".")[0] in ("asyncpg", "sqlite3", "aiosqlite"):
+            raise SourceError(f"cannot read {_mask(spec)}: {_describe(exc)}") from exc
+        raise
+
+
+async def _load_sqlite(path: str) -> Schema:
+    from dfmigrate.sources import sqlite as sqlite_source
+
+    if os.path.exists(path):
+        return await sqlite_source.inspect_sqlite(path)
+    # A database that does not exist yet is empty (the first migration creates it). Opening the
+    # path would create the file, so the empty schema comes from a throwaway in-memory database,
+    # which the SQLite source normalizes exactly like a real one.
+    import sqlite3
+
+    conn = sqlite3.connect(":memory:")
+    try:
+        result = sqlite_source.inspect_sqlite_connection(conn)
+        return await result if _inspect.isawaitable(result) else result
+    finally:
+        conn.close()
+
+
+def _require_file(spec: str, what: str) -> None:
+    if spec.startswith("models:"):
+        return  # a module name, resolved by the import system
+    if not os.path.isfile(spec):
+        raise SourceError(f"{what} not found: {spec}")
+
+
+async def load_pair(from_spec: str, to_spec: str, ctx: SourceContext) -> tuple[Schema, Schema]:
+    """Load both sides concurrently, in one dialect.
+
+    The dialect is the database side's (two databases must agree), else ``ctx.dialect``, else
+    SQLite. A .sql source on PostgreSQL needs a server for its scratch database: ``ctx.dev_url``,
+    else the PostgreSQL server of the other side.
+    """
+    dialects = {d for d in (source_dialect(from_spec), source_dialect(to_spec)) if d}
+    if len(dialects) > 1:
+        raise SourceError("cannot compare a PostgreSQL database with a SQLite database")
+    if dialects and ctx.dialect and ctx.dialect not in dialects:
+        raise SourceError(f"--dialect {ctx.dialect} contradicts the database source ({dialects.pop()})")
+    dialect = next(iter(dialects), None) or ctx.dialect or DEFAULT_DIALECT
+    dev_url = ctx.dev_url
+    if dev_url is None and dialect == "postgresql":
+        dev_url = next((s for s in (from_spec, to_spec) if classify(s)[0] == "postgres"), None)
+    resolved = replace(ctx, dialect=dialect, dev_url=dev_url)
+    # return_exceptions: when both sides fail, the second error must not surface later as
+    # "exception was never retrieved" noise on stderr.
+    old, new = await asyncio.gather(
+        load_source(from_spec, resolved), load_source(to_spec, resolved), return_exceptions=True
+    )
+    for result in (old, new):
+        if isinstance(result, BaseException):
+            raise result
+    return old, new  # type: ignore[return-value]
+
+
+def _describe(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return _mask(text)
+
+
+def _mask(text: str) -> str:
+    from dfmigrate.logs import mask_text
+
+    return mask_text(text)

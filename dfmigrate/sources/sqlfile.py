@@ -1,0 +1,120 @@
+"""A ``.sql`` file → ``Schema``: the file is run in a scratch database of the dialect, which is
+then introspected. Only the database can canonicalize SQL text (types, expressions, view
+bodies), so parsing the file ourselves would never compare equal to a live database."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import secrets
+import sqlite3
+from pathlib import Path
+
+from dfmigrate.errors import SourceError
+from dfmigrate.schema import Schema
+from dfmigrate.urls import mask, with_database
+
+NEEDS_DEV_URL = "a .sql source needs a PostgreSQL server to load into: pass --dev-url"
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SourceError(f"cannot read {path}: {exc.strerror if isinstance(exc, OSError) else exc}") from None
+
+
+def _line_of(text: str, position: str | int | None) -> int | None:
+    """1-based line of a 1-based character position as PostgreSQL reports it."""
+    try:
+        offset = int(position) - 1  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return text.count("\n", 0, max(offset, 0)) + 1
+
+
+async def load_sql_file(path: str, dialect: str, dev_url: str | None) -> Schema:
+    text = _read(path)
+    if dialect == "sqlite":
+        return await _load_sqlite(path, text)
+    if dialect != "postgresql":
+        raise SourceError(f"{path}: unknown dialect {dialect!r}")
+    if dev_url is None:
+        raise SourceError(NEEDS_DEV_URL)
+    return await _load_postgres(path, text, dev_url)
+
+
+async def _load_sqlite(path: str, text: str) -> Schema:
+    from dfmigrate.sources.sqlite import inspect_sqlite_connection  # another module; keep imports lazy
+
+    conn = sqlite3.connect(":memory:")
+    try:
+        try:
+            conn.executescript(text)
+        except sqlite3.Error as exc:
+            raise SourceError(f"{path}: {' '.join(str(exc).split())}") from None
+        result = inspect_sqlite_connection(conn)
+        return await result if inspect.isawaitable(result) else result  # type: ignore[no-any-return]
+    finally:
+        conn.close()
+
+
+async def _load_postgres(path: str, text: str, dev_url: str) -> Schema:
+    import asyncpg
+
+    from dfmigrate.sources.postgres import connect, inspect_postgres_connection
+
+    name = f"dfm_scratch_{secrets.token_hex(6)}"
+    admin = await connect(dev_url)
+    created = False
+    try:
+        try:
+            await admin.execute(f'CREATE DATABASE "{name}"')
+        except asyncpg.PostgresError as exc:
+            raise SourceError(f"{path}: cannot create a scratch database on {mask(dev_url)}: "
+                              f"{' '.join(str(exc).split())}") from None
+        created = True
+        # The script expects the server's default search_path; introspection sets its own.
+        conn = await connect(with_database(dev_url, name), for_catalog=False)
+        try:
+            try:
+                await conn.execute(text)  # simple protocol: runs a multi-statement script like psql
+            except asyncpg.PostgresError as exc:
+                raise SourceError(_sql_error(path, text, exc)) from None
+            # One connection: a scratch schema is small, and a fresh database makes every new
+            # connection rebuild its relation cache, which costs more than the queries.
+            return await inspect_postgres_connection(conn)
+        finally:
+            await conn.close()
+    finally:
+        await _uncancellable(_drop(admin, name, created))
+
+
+def _sql_error(path: str, text: str, exc: Exception) -> str:
+    line = _line_of(text, getattr(exc, "position", None))
+    where = f"{path}:{line}" if line else path
+    return f"{where}: {' '.join(str(exc).split())}"
+
+
+async def _drop(admin: object, name: str, created: bool) -> None:
+    try:
+        if created:
+            # FORCE ends sessions still connected to it (e.g. a script that opened dblink).
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[attr-defined]
+    finally:
+        await admin.close()  # type: ignore[attr-defined]
+
+
+async def _uncancellable(coro: object) -> None:
+    """Await ``coro`` to the end even if this task is cancelled meanwhile (Ctrl-C in
+    asyncio.run cancels the main task), then re-raise the cancellation."""
+    task = asyncio.ensure_future(coro)  # type: ignore[arg-type]
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            cancelled = True
+    if cancelled:
+        raise asyncio.CancelledError
+    task.result()

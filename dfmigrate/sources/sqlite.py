@@ -1,0 +1,266 @@
+"""Live SQLite database -> Schema.
+
+Pragmas are authoritative for what they expose (columns, types, NOT NULL, defaults, primary-key
+order, foreign-key actions, generated-column kind); the stored CREATE text is read for the rest
+(constraint names, CHECKs, collations, AUTOINCREMENT, generated expressions, WITHOUT ROWID,
+STRICT, index expressions). Normalization rules: ``dfmigrate.dialects.sqlite``.
+
+A path that does not exist is an empty database (it is typically a migration target that is
+about to be created), not an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import urllib.parse
+
+import sqlglot
+from sqlglot import exp
+
+from dfmigrate.dialects.sqlite import (
+    NAMESPACE,
+    constraint_name,
+    normalize_collation,
+    normalize_type,
+)
+from dfmigrate.dialects.sqlite.ddl import (
+    ConstraintDDL,
+    TableDDL,
+    canonical_expression,
+    parse_create_index,
+    parse_create_table,
+    referenced_names,
+    view_select,
+)
+from dfmigrate.errors import SourceError, UnsupportedError
+from dfmigrate.schema import (
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    IndexPart,
+    PrimaryKey,
+    Ref,
+    Schema,
+    Table,
+    Trigger,
+    UniqueConstraint,
+    View,
+)
+
+_HIDDEN_VIRTUAL, _HIDDEN_STORED = 2, 3  # pragma_table_xinfo.hidden for generated columns
+
+
+async def inspect_sqlite(path: str) -> Schema:
+    if path == ":memory:" or not os.path.exists(path):
+        return Schema(dialect="sqlite", namespaces=(NAMESPACE,))
+    return await asyncio.to_thread(_inspect_file, path)
+
+
+def _inspect_file(path: str) -> Schema:
+    uri = "file:" + urllib.parse.quote(os.path.abspath(path)) + "?mode=ro"
+    try:
+        conn = sqlite3.connect(uri, uri=True)
+    except sqlite3.Error as e:
+        raise SourceError(f"cannot open SQLite database {path}: {e}") from None
+    try:
+        return inspect_sqlite_connection(conn)
+    except sqlite3.DatabaseError as e:  # e.g. "file is not a database"
+        raise SourceError(f"cannot read SQLite database {path}: {e}") from None
+    finally:
+        conn.close()
+
+
+def inspect_sqlite_connection(conn: sqlite3.Connection) -> Schema:
+    rows = conn.execute(
+        "SELECT type, name, tbl_name, sql FROM main.sqlite_master"
+        " WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name"
+    ).fetchall()
+    objects = {(kind, name): (tbl, sql) for kind, name, tbl, sql in rows}
+    table_names = {n for (k, n) in objects if k == "table"}
+    view_names = {n for (k, n) in objects if k == "view"}
+    tables = [
+        _table(conn, name, sql, objects) for (kind, name), (_, sql) in objects.items()
+        if kind == "table"
+    ]
+    views = [
+        _view(conn, name, sql, table_names, view_names, _triggers(name, objects))
+        for (kind, name), (_, sql) in objects.items() if kind == "view"
+    ]
+    return Schema(dialect="sqlite", namespaces=(NAMESPACE,), tables=tuple(tables),
+                  views=tuple(views))
+
+
+def _table(conn: sqlite3.Connection, name: str, sql: str,
+           objects: dict[tuple[str, str], tuple[str, str]]) -> Table:
+    if sql.upper().startswith("CREATE VIRTUAL"):
+        raise UnsupportedError(f"SQLite virtual table {name} is not supported")
+    try:
+        ddl = parse_create_table(sql)
+    except (ValueError, StopIteration, IndexError, sqlglot.errors.SqlglotError) as e:
+        raise SourceError(f"cannot read the definition of SQLite table {name}: {e}") from None
+    rows = conn.execute(
+        'SELECT name, type, "notnull", dflt_value, pk, hidden FROM pragma_table_xinfo(?, ?)'
+        " ORDER BY cid", (name, NAMESPACE)).fetchall()
+    column_names = {r[0].lower() for r in rows}
+    pk_cols = tuple(r[0] for r in sorted((r for r in rows if r[4]), key=lambda r: r[4]))
+    rowid_alias = (not ddl.without_rowid and len(pk_cols) == 1
+                   and normalize_type(next(r[1] for r in rows if r[0] == pk_cols[0])) == "INTEGER")
+    columns = []
+    for col_name, col_type, notnull, default, pk, hidden in rows:
+        if hidden == 1:  # hidden columns of virtual tables
+            continue
+        info = ddl.columns.get(col_name.lower())
+        # The model has no VIRTUAL flag: VIRTUAL columns are reported as generated (known gap).
+        generated = info.generated if info and hidden in (_HIDDEN_VIRTUAL, _HIDDEN_STORED) else None
+        columns.append(Column(
+            name=col_name,
+            type=normalize_type(col_type or ""),
+            nullable=not (notnull or (pk and (rowid_alias or ddl.without_rowid))),
+            default=default,
+            generated=canonical_expression(generated, column_names) if generated else None,
+            collation=normalize_collation(info.collation if info else None),
+            autoincrement=bool(info and info.autoincrement),
+        ))
+    pk, uniques, checks, fks = _constraints(conn, name, ddl, pk_cols, column_names)
+    return Table(
+        namespace=NAMESPACE, name=name, columns=tuple(columns), primary_key=pk,
+        uniques=uniques, checks=checks, foreign_keys=fks,
+        indexes=_indexes(name, columns, objects),
+        triggers=_triggers(name, objects),
+        without_rowid=ddl.without_rowid, strict=ddl.strict,
+    )
+
+
+def _constraints(conn: sqlite3.Connection, table: str, ddl: TableDDL, pk_cols: tuple[str, ...],
+                 column_names: set[str]) -> tuple[
+        PrimaryKey | None, tuple[UniqueConstraint, ...], tuple[CheckConstraint, ...],
+        tuple[ForeignKey, ...]]:
+    # Explicit names are reserved first so generated names number around them.
+    taken = {c.name.lower() for c in ddl.constraints if c.name}
+    pk: PrimaryKey | None = None
+    uniques, checks = [], []
+    fk_names: dict[tuple[tuple[str, ...], str], list[ConstraintDDL]] = {}
+    for c in ddl.constraints:
+        if c.kind == "pk":
+            pk = PrimaryKey(c.name or constraint_name(table, (), "pkey", taken), pk_cols)
+        elif c.kind == "unique":
+            uniques.append(UniqueConstraint(
+                c.name or constraint_name(table, c.columns, "key", taken), c.columns))
+        elif c.kind == "check":
+            assert c.expression is not None
+            refs = referenced_names(c.expression, column_names)
+            # PostgreSQL's rule: <table>_<col>_check when the expression uses one column.
+            cols = _cased(tuple(refs), ddl) if len(refs) == 1 else ()
+            name = c.name or constraint_name(table, cols, "check", taken)
+            checks.append(CheckConstraint(name, canonical_expression(c.expression, column_names)))
+        else:
+            if not c.name:
+                c.name = constraint_name(table, c.columns, "fkey", taken)
+            key = (tuple(x.lower() for x in c.columns), (c.ref_table or "").lower())
+            fk_names.setdefault(key, []).append(c)
+    fks = _foreign_keys(conn, table, fk_names)
+    return (pk, tuple(sorted(uniques, key=lambda u: u.name)),
+            tuple(sorted(checks, key=lambda c: c.name)), fks)
+
+
+def _cased(cols: tuple[str, ...], ddl: TableDDL) -> tuple[str, ...]:
+    """Column names as declared (the lookup keys are lower-cased)."""
+    return tuple(ddl.columns[c].name if c in ddl.columns else c for c in cols)
+
+
+def _foreign_keys(conn: sqlite3.Connection, table: str,
+                  declared: dict[tuple[tuple[str, ...], str], list[ConstraintDDL]]
+                  ) -> tuple[ForeignKey, ...]:
+    rows = conn.execute(
+        'SELECT id, seq, "table", "from", "to", on_update, on_delete'
+        " FROM pragma_foreign_key_list(?, ?) ORDER BY id, seq", (table, NAMESPACE)).fetchall()
+    grouped: dict[int, list[tuple]] = {}
+    for row in rows:
+        grouped.setdefault(row[0], []).append(row)
+    fks = []
+    for parts in grouped.values():
+        columns = tuple(p[3] for p in parts)
+        ref_table = parts[0][2]
+        ref_columns = tuple(p[4] for p in parts)
+        if any(c is None for c in ref_columns):  # REFERENCES parent without columns: its PK
+            ref_columns = _primary_key_columns(conn, ref_table)
+        candidates = declared.get((tuple(c.lower() for c in columns), ref_table.lower()), [])
+        ddl = candidates.pop(0) if candidates else ConstraintDDL("fk", f"{table}_fkey")
+        fks.append(ForeignKey(
+            name=ddl.name or f"{table}_fkey", columns=columns, ref_namespace=NAMESPACE,
+            ref_table=ref_table, ref_columns=ref_columns,
+            on_delete=parts[0][6], on_update=parts[0][5],
+            deferrable=ddl.deferrable, initially_deferred=ddl.initially_deferred,
+        ))
+    return tuple(sorted(fks, key=lambda f: f.name))
+
+
+def _primary_key_columns(conn: sqlite3.Connection, table: str) -> tuple[str, ...]:
+    rows = conn.execute("SELECT name, pk FROM pragma_table_info(?, ?) WHERE pk > 0 ORDER BY pk",
+                        (table, NAMESPACE)).fetchall()
+    return tuple(r[0] for r in rows)
+
+
+def _indexes(table: str, columns: list[Column],
+             objects: dict[tuple[str, str], tuple[str, str]]) -> tuple[Index, ...]:
+    by_name = {c.name.lower(): c for c in columns}
+    indexes = []
+    for (kind, name), (tbl, sql) in objects.items():
+        if kind != "index" or tbl != table or sql is None:  # sql is NULL for constraint indexes
+            continue
+        try:
+            parts_ddl, where = parse_create_index(sql)
+        except (ValueError, StopIteration, IndexError, sqlglot.errors.SqlglotError) as e:
+            raise SourceError(f"cannot read the definition of SQLite index {name}: {e}") from None
+        parts = []
+        for p in parts_ddl:
+            column = by_name.get(p.column.lower()) if p.column else None
+            collation = normalize_collation(p.collation)
+            if column is not None and collation == column.collation:
+                collation = None
+            parts.append(IndexPart(
+                column=column.name if column else p.column,
+                expression=canonical_expression(p.expression, set(by_name)) if p.expression else None,
+                descending=p.descending, collation=collation))
+        unique = sql.split("(", 1)[0].upper().split()[1] == "UNIQUE"
+        indexes.append(Index(
+            name=name, parts=tuple(parts), unique=unique,
+            where=canonical_expression(where, set(by_name)) if where else None))
+    return tuple(sorted(indexes, key=lambda i: i.name))
+
+
+def _triggers(relation: str, objects: dict[tuple[str, str], tuple[str, str]]
+              ) -> tuple[Trigger, ...]:
+    """Triggers on a table, or INSTEAD OF triggers on a view; the definition is the CREATE text."""
+    return tuple(sorted((Trigger(n, sql) for (k, n), (t, sql) in objects.items()
+                         if k == "trigger" and t == relation), key=lambda t: t.name))
+
+
+def _view(conn: sqlite3.Connection, name: str, sql: str, tables: set[str],
+          views: set[str], triggers: tuple[Trigger, ...]) -> View:
+    definition = view_select(sql)
+    try:
+        columns = tuple(r[0] for r in conn.execute(
+            "SELECT name FROM pragma_table_info(?, ?) ORDER BY cid", (name, NAMESPACE)))
+    except sqlite3.OperationalError:  # the view references something that no longer exists
+        columns = ()
+    return View(namespace=NAMESPACE, name=name, definition=definition, columns=columns,
+                depends_on=view_dependencies(definition, tables, views), triggers=triggers)
+
+
+def view_dependencies(query: str, tables: set[str], views: set[str]) -> tuple[Ref, ...]:
+    """Tables and views a query reads, found by sqlglot (CTE names excluded)."""
+    lower_tables = {t.lower(): t for t in tables}
+    lower_views = {v.lower(): v for v in views}
+    try:
+        tree = sqlglot.parse_one(query, read="sqlite")
+        ctes = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
+        names = {t.name.lower() for t in tree.find_all(exp.Table)} - ctes
+    except sqlglot.errors.ParseError:  # fall back to every identifier naming a relation
+        names = referenced_names(query, set(lower_tables) | set(lower_views))
+    refs = {Ref("table", NAMESPACE, lower_tables[n]) for n in names if n in lower_tables}
+    refs |= {Ref("view", NAMESPACE, lower_views[n]) for n in names if n in lower_views}
+    return tuple(sorted(refs))

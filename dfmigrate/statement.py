@@ -1,0 +1,33 @@
+"""A rendered SQL statement that remembers why it exists and what it risks."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Hazard(enum.Enum):
+    DELETES_DATA = "deletes-data"  # a table, column or value is dropped
+    TABLE_REWRITE = "table-rewrite"  # the whole table is rewritten under ACCESS EXCLUSIVE
+    ACCESS_EXCLUSIVE_LOCK = "access-exclusive-lock"  # blocks reads and writes while it runs
+    SHARE_LOCK = "share-lock"  # blocks writes (e.g. a plain CREATE INDEX)
+    VALIDATES_ROWS = "validates-rows"  # scans the table to check a constraint or NOT NULL
+    INDEX_BUILD = "index-build"
+    INDEX_DROPPED = "index-dropped"  # queries may get slower
+    NON_TRANSACTIONAL = "non-transactional"  # cannot run inside a transaction
+    RECREATES_DEPENDENTS = "recreates-dependents"  # views/functions dropped and recreated
+    UNTRACKABLE_DEPENDENCIES = "untrackable-dependencies"  # function bodies
+    BREAKS_CLIENTS = "breaks-clients"  # renames: running code that uses the old name fails
+
+
+@dataclass(frozen=True)
+class Statement:
+    sql: str  # one statement, without the trailing semicolon
+    source: Any  # the Change that produced it (typed as Any to keep this module dependency-free)
+    hazards: tuple[Hazard, ...] = ()
+    lock: str | None = None  # strongest lock taken, e.g. "ACCESS EXCLUSIVE"
+    lock_target: str | None = None  # the relation locked, "namespace.name"
+    transactional: bool = True
+    comment: str | None = None  # a note printed above the statement (e.g. a rename hint)
+    reverse: tuple[str, ...] = field(default=())  # SQL that undoes it, where it can be derived

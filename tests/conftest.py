@@ -1,0 +1,125 @@
+"""Shared fixtures: real PostgreSQL databases, SQLite files, the ../shared corpus.
+
+Nothing is mocked. A test that needs PostgreSQL (or ../shared) and cannot have it is skipped on a
+developer's machine, but fails when ``CI`` is set: CI must never go green by skipping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+_counter = itertools.count()
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+def unavailable(reason: str) -> None:
+    """Skip locally; fail under CI, where a missing service is a broken setup."""
+    if in_ci():
+        pytest.fail(f"{reason} (CI is set: a skipped database test would hide failures)", pytrace=False)
+    pytest.skip(reason)
+
+
+SERVICE_FIXTURES = frozenset({"pg_url", "pg_db", "shared_dir"})
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Under CI, a test that needs a service and got skipped anyway (say, by its own
+    ``pytest.skip``) fails: the fixtures' rule, enforced for every way of skipping."""
+    outcome = yield
+    report = outcome.get_result()
+    needs_service = SERVICE_FIXTURES & set(getattr(item, "fixturenames", ()))
+    if in_ci() and report.skipped and needs_service and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CI although it needs {', '.join(sorted(needs_service))}: {report.longrepr}"
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> str:
+    """Admin URL of the test server (env DFMIGRATE_TEST_PG_URL); checked reachable once."""
+    url = os.environ.get("DFMIGRATE_TEST_PG_URL", DEFAULT_PG_URL)
+    error = asyncio.run(_probe(url))
+    if error:
+        unavailable(f"PostgreSQL unreachable at {_mask(url)}: {error}")
+    return url
+
+
+async def _probe(url: str) -> str | None:
+    import asyncpg
+
+    try:
+        conn = await asyncpg.connect(url, timeout=5)
+    except Exception as exc:  # any failure means "no server to test against"
+        return f"{type(exc).__name__}: {exc}"
+    await conn.close()
+    return None
+
+
+@pytest.fixture
+def pg_db(pg_url: str) -> Iterator[Callable[..., str]]:
+    """Factory: ``pg_db()`` creates an empty, uniquely named database and returns its URL;
+    every database it made is dropped (WITH (FORCE)) at teardown."""
+    from dfmigrate.urls import with_database
+
+    created: list[str] = []
+
+    def make(hint: str = "") -> str:
+        name = _database_name(hint)
+        asyncio.run(_admin(pg_url, f'CREATE DATABASE "{name}"'))
+        created.append(name)
+        return with_database(pg_url, name)
+
+    yield make
+    for name in reversed(created):
+        asyncio.run(_admin(pg_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _database_name(hint: str) -> str:
+    # Worker id + pid + counter + random: unique across xdist workers and concurrent runs.
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    safe_hint = "".join(c for c in hint.lower() if c.isalnum() or c == "_")[:16]
+    parts = ["dfm_test", worker, str(os.getpid()), str(next(_counter)), uuid.uuid4().hex[:6], safe_hint]
+    return "_".join(p for p in parts if p)[:63]
+
+
+async def _admin(url: str, sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(url, timeout=10)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+def sqlite_path(tmp_path: Path) -> str:
+    """Path of a SQLite file that does not exist yet (the test creates it, or not)."""
+    return str(tmp_path / "test.db")
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """``<repo>/../shared``: the peer corpus and tools every developer and CI has."""
+    path = REPO.parent / "shared"
+    if not path.is_dir():
+        unavailable(f"{path} not found")
+    return path
+
+
+def _mask(url: str) -> str:
+    from dfmigrate.logs import mask_text
+
+    return mask_text(url)
