@@ -96,7 +96,7 @@ class _Names:
         """Every known object named ``namespace.name`` in the text (tables, views, types,
         sequences, functions), plus sequences named inside nextval('...')."""
         found: set[Ref] = set()
-        if not text:
+        if not text or "." not in text:  # every reference we look for is qualified
             return found
         for a, b in _QUALIFIED.findall(text):
             key = (_unquote(a), _unquote(b))
@@ -111,7 +111,7 @@ class _Names:
         return found
 
     def type_refs(self, type_text: str) -> set[Ref]:
-        found = self.mentioned(type_text)
+        found = self.mentioned(type_text) if self.types else set()
         bare = type_text.rstrip("[]").strip().strip('"')
         if bare in self.unqualified_types:
             found.add(self.unqualified_types[bare])
@@ -140,31 +140,118 @@ def _names(schema: Schema) -> _Names:
 
 # ---------------------------------------------------------------- the dependency map
 
+_TABLE_SCOPED = ("column", "constraint", "trigger", "policy")
 
-@dataclass
+
 class Dependencies:
-    hard: dict[Ref, set[Ref]] = field(default_factory=lambda: defaultdict(set))
-    soft: dict[Ref, set[Ref]] = field(default_factory=lambda: defaultdict(set))
+    """The dependency map of one schema, computed lazily.
+
+    A plan touches a handful of objects in schemas that may hold thousands of tables, so the
+    edges of a table and its parts are only worked out when something asks about that table.
+    Objects outside tables (types, views, functions...) are few and are mapped at once; the
+    reverse question (who depends on X) looks only at the tables that can hold a dependent:
+    the owner and the tables referencing or inheriting it, or those whose text names X.
+    """
+
+    def __init__(self, schema: Schema) -> None:
+        self.schema = schema
+        self.names = _names(schema)
+        self.hard: dict[Ref, set[Ref]] = defaultdict(set)
+        self.soft: dict[Ref, set[Ref]] = defaultdict(set)
+        self._tables_done: set[tuple[str, str]] = set()
+        self._index_owner = {(t.namespace, i.name): t for t in schema.tables for i in t.indexes}
+        self._texts: dict[tuple[str, str], str] = {}
+        self._global_reverse: dict[Ref, set[Ref]] = defaultdict(set)
+        self._children: dict[Ref, list[Table]] = defaultdict(list)  # referencing/inheriting tables
+        _global_dependencies(schema, self.names, self._add)
+        for fn in schema.functions:  # bodies: PostgreSQL does not track these, so edges are soft
+            ref = function_ref(fn)
+            self.soft[ref] = self.names.mentioned(fn.definition) - {ref} - self.hard.get(ref, set())
+        for obj, targets in self.hard.items():
+            for t in targets:
+                self._global_reverse[t].add(obj)
+        for table in schema.tables:
+            for fk in table.foreign_keys:
+                self._children[table_ref(fk.ref_namespace, fk.ref_table)].append(table)
+            for parent in (*table.inherits, *([table.partition_of] if table.partition_of else [])):
+                pns, _, pname = parent.partition(".")
+                self._children[table_ref(pns, pname)].append(table)
+
+    def _add(self, obj: Ref, *targets: Ref) -> None:
+        entry = self.hard[obj]
+        entry.update(targets)
+        entry.discard(obj)
+
+    def _owner(self, ref: Ref) -> Table | None:
+        if ref.kind == "table":
+            return self.schema.table(ref.namespace, ref.name)
+        if ref.kind == "index":
+            return self._index_owner.get((ref.namespace, ref.name))
+        if ref.kind in _TABLE_SCOPED:
+            return self.schema.table(ref.namespace, ref.name.partition(".")[0])
+        return None
+
+    def _ensure(self, table: Table | None) -> None:
+        if table is not None and (table.namespace, table.name) not in self._tables_done:
+            self._tables_done.add((table.namespace, table.name))
+            _table_dependencies(self.schema, table, self.names, self._add)
 
     def of(self, ref: Ref) -> set[Ref]:
-        return self.hard.get(ref, set())
+        self._ensure(self._owner(ref))
+        found = self.hard.get(ref)
+        if ref.kind != "column":
+            return found if found is not None else set()
+        # A column always needs its table; the edge is implied rather than stored.
+        table = table_ref(ref.namespace, ref.name.partition(".")[0])
+        return found | {table} if found else {table}
 
-    def dependents(self) -> dict[Ref, set[Ref]]:
-        """The reverse map of the hard edges: who depends on each object."""
-        rev: dict[Ref, set[Ref]] = defaultdict(set)
-        for obj, deps in self.hard.items():
-            for d in deps:
-                rev[d].add(obj)
-        return rev
+    def dependents_of(self, ref: Ref) -> set[Ref]:
+        """Every object whose hard dependencies include ``ref``."""
+        found = set(self._global_reverse.get(ref, ()))
+        owner = self._owner(ref)
+        if owner is not None:
+            related = [owner, *self._children.get(table_ref(owner.namespace, owner.name), ())]
+        else:  # a type, sequence, function or view: only tables whose text names it can use it
+            needle = ref.name.partition("(")[0]
+            related = [t for t in self.schema.tables if needle in self._text(t)]
+        for table in related:
+            self._ensure(table)
+            for obj in _parts(table):
+                if ref in self.hard.get(obj, ()):
+                    found.add(obj)
+        return found
+
+    def _text(self, table: Table) -> str:
+        """Everything in a table that can name another object, as one string to search."""
+        key = (table.namespace, table.name)
+        text = self._texts.get(key)
+        if text is None:
+            parts = [c.type + (c.default or "") + (c.generated or "") + (c.collation or "") for c in table.columns]
+            parts += [repr(c) for c in table.constraints]
+            parts += [repr(i) for i in table.indexes] + [repr(t) for t in table.triggers]
+            parts += [repr(p) for p in table.policies]
+            text = self._texts[key] = "\n".join(parts)
+        return text
+
+
+def _parts(table: Table) -> list[Ref]:
+    ns, name = table.namespace, table.name
+    refs = [table_ref(ns, name)]
+    refs += [column_ref(ns, name, c.name) for c in table.columns]
+    refs += [constraint_ref(ns, name, c.name) for c in table.constraints]
+    refs += [index_ref(ns, i.name) for i in table.indexes]
+    refs += [trigger_ref(ns, name, t.name) for t in table.triggers]
+    refs += [policy_ref(ns, name, p.name) for p in table.policies]
+    return refs
 
 
 def dependencies(schema: Schema) -> Dependencies:
-    names = _names(schema)
-    deps = Dependencies()
-    known_ns = set(schema.namespaces)
+    return Dependencies(schema)
 
-    def add(obj: Ref, *targets: Ref) -> None:
-        deps.hard[obj].update(t for t in targets if t != obj)
+
+def _global_dependencies(schema: Schema, names: _Names, add) -> None:  # type: ignore[no-untyped-def]
+    """Edges of everything that does not live inside a table."""
+    known_ns = set(schema.namespaces)
 
     def in_namespace(obj: Ref, ns: str) -> None:
         if ns in known_ns:
@@ -189,9 +276,6 @@ def dependencies(schema: Schema) -> Dependencies:
             add(ref, *names.type_refs(attr.type))
     for seq in schema.sequences:
         in_namespace(Ref("sequence", seq.namespace, seq.name), seq.namespace)
-    for table in schema.tables:
-        _table_dependencies(schema, table, names, add)
-        in_namespace(table_ref(table.namespace, table.name), table.namespace)
     for view in schema.views:
         _view_dependencies(schema, view, names, add)
         in_namespace(view_ref(view.namespace, view.name), view.namespace)
@@ -199,14 +283,14 @@ def dependencies(schema: Schema) -> Dependencies:
         ref = function_ref(fn)
         in_namespace(ref, fn.namespace)
         add(ref, *fn.depends_on)
-        body_refs = names.mentioned(fn.definition) - {ref} - deps.hard[ref]
-        deps.soft[ref].update(body_refs)
-    return deps
 
 
 def _column_dependencies(names: _Names, column: Column) -> set[Ref]:
     refs = names.type_refs(column.type)
-    refs |= names.mentioned(column.default) | names.mentioned(column.generated)
+    if column.default:
+        refs |= names.mentioned(column.default)
+    if column.generated:
+        refs |= names.mentioned(column.generated)
     if column.collation:
         refs |= names.mentioned(column.collation)
         for (ns, name), ref in names.collations.items():
@@ -218,14 +302,16 @@ def _column_dependencies(names: _Names, column: Column) -> set[Ref]:
 def _table_dependencies(schema: Schema, table: Table, names: _Names, add) -> None:  # type: ignore[no-untyped-def]
     ns, tname = table.namespace, table.name
     tref = table_ref(ns, tname)
+    if ns in schema.namespaces:
+        add(tref, namespace_ref(ns))
     for parent in (*table.inherits, *([table.partition_of] if table.partition_of else [])):
         pns, _, pname = parent.partition(".")
         add(tref, table_ref(pns, pname))
     for col in table.columns:
-        cref = column_ref(ns, tname, col.name)
         col_deps = _column_dependencies(names, col)
-        add(cref, tref, *col_deps)
-        add(tref, *col_deps)  # CREATE TABLE needs every column's type, sequence and function
+        if col_deps:  # the column → table edge is implied (Dependencies.of)
+            add(column_ref(ns, tname, col.name), *col_deps)
+            add(tref, *col_deps)  # CREATE TABLE needs every column's type, sequence and function
     for con in table.constraints:
         cref = constraint_ref(ns, tname, con.name)
         add(cref, tref, *(column_ref(ns, tname, c) for c in getattr(con, "columns", ())))

@@ -10,6 +10,7 @@ from typing import Any
 import networkx as nx
 
 from dfmigrate.changes import Change
+from dfmigrate.deps import dependencies
 from dfmigrate.describe import describe
 from dfmigrate.diff import diff_schemas
 from dfmigrate.plan import order_changes
@@ -81,11 +82,14 @@ class Plan:
 
 
 def plan_migration(old: Schema, new: Schema) -> Plan:
-    changes = diff_schemas(old, new)
+    deps_old = dependencies(old)
+    changes = diff_schemas(old, new, deps_old)
+    if not changes:
+        return Plan(new.dialect, [], [], nx.DiGraph())
     if new.dialect == "sqlite":
         adapt = import_module("dfmigrate.dialects.sqlite.adapt")
         changes = adapt.adapt_changes(changes, old, new)
-    ordered, graph = order_changes(changes, old, new)
+    ordered, graph = order_changes(changes, old, new, deps_old, dependencies(new))
     dialect = renderer(new.dialect)
     statements = [s for c in ordered for s in dialect.render_change(c)]
     if new.dialect == "sqlite":

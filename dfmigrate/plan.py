@@ -27,6 +27,7 @@ import networkx as nx
 
 from dfmigrate import changes as ch
 from dfmigrate.deps import (
+    Dependencies,
     column_ref,
     constraint_ref,
     dependencies,
@@ -217,9 +218,10 @@ def _subject(e: Effects) -> str:
 # ---------------------------------------------------------------- the graph
 
 
-def build_graph(changes: list[ch.Change], old: Schema, new: Schema) -> nx.DiGraph:
-    deps_old, deps_new = dependencies(old), dependencies(new)
-    dependents_old = deps_old.dependents()
+def build_graph(changes: list[ch.Change], old: Schema, new: Schema,
+                deps_old: Dependencies | None = None, deps_new: Dependencies | None = None) -> nx.DiGraph:
+    deps_old = deps_old or dependencies(old)
+    deps_new = deps_new or dependencies(new)
     fx = [effects(c, old, new) for c in changes]
     creators, removers, modifiers = defaultdict(set), defaultdict(set), defaultdict(set)
     touchers: dict[Ref, set[int]] = defaultdict(set)
@@ -250,7 +252,7 @@ def build_graph(changes: list[ch.Change], old: Schema, new: Schema) -> nx.DiGrap
         for d in e.requires:
             edges(establishers(d, e), i)
         for x in e.removes | e.modifies | e.touches:  # rule 2
-            for y in dependents_old.get(x, ()):
+            for y in deps_old.dependents_of(x):
                 edges(removers[y], i)
         for x in e.removes:  # rule 4
             graph.add_edges_from((i, j) for j in creators[x] if j != i)
@@ -315,8 +317,10 @@ def _add_if_acyclic(graph: nx.DiGraph, candidates: Iterable[tuple[int, int]]) ->
         graph.add_edge(a, b)
 
 
-def order_changes(changes: list[ch.Change], old: Schema, new: Schema) -> tuple[list[ch.Change], nx.DiGraph]:
-    graph = build_graph(changes, old, new)
+def order_changes(changes: list[ch.Change], old: Schema, new: Schema,
+                  deps_old: Dependencies | None = None,
+                  deps_new: Dependencies | None = None) -> tuple[list[ch.Change], nx.DiGraph]:
+    graph = build_graph(changes, old, new, deps_old, deps_new)
     try:
         order = list(nx.lexicographical_topological_sort(
             graph, key=lambda n: (graph.nodes[n]["rank"], graph.nodes[n]["subject"], n)))

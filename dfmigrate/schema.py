@@ -16,6 +16,7 @@ Rules that keep the model comparable across sources (models, live databases, SQL
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 Dialect = Literal["postgresql", "sqlite"]
@@ -315,10 +316,20 @@ class Schema:
     namespace_grants: tuple[tuple[str, Grant], ...] = ()  # (namespace, grant), opt-in
 
     def table(self, namespace: str, name: str) -> Table | None:
-        return next((t for t in self.tables if t.namespace == namespace and t.name == name), None)
+        return self._tables_by_name.get((namespace, name))
 
     def view(self, namespace: str, name: str) -> View | None:
-        return next((v for v in self.views if v.namespace == namespace and v.name == name), None)
+        return self._views_by_name.get((namespace, name))
+
+    # Lookups are cached on the instance (cached_property writes __dict__ directly, which a
+    # frozen dataclass allows); they are not fields, so equality and JSON never see them.
+    @cached_property
+    def _tables_by_name(self) -> dict[tuple[str, str], Table]:
+        return {(t.namespace, t.name): t for t in self.tables}
+
+    @cached_property
+    def _views_by_name(self) -> dict[tuple[str, str], View]:
+        return {(v.namespace, v.name): v for v in self.views}
 
 
 DEFAULT_NAMESPACE: dict[str, str] = {"postgresql": "public", "sqlite": "main"}

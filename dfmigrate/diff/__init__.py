@@ -15,7 +15,7 @@ from dfmigrate.changes import (
     CreateView,
     GrantPrivilege,
 )
-from dfmigrate.deps import dependencies, function_ref, table_ref, view_ref
+from dfmigrate.deps import Dependencies, dependencies, function_ref, table_ref, view_ref
 from dfmigrate.diff.dependents import recreate_dependents
 from dfmigrate.diff.functions import compare_functions
 from dfmigrate.diff.grants import compare_grants, compare_type_comments
@@ -48,13 +48,13 @@ COMPARATORS: tuple[Comparator, ...] = (
 )
 
 
-def diff_schemas(old: Schema, new: Schema) -> list[Change]:
+def diff_schemas(old: Schema, new: Schema, deps_old: Dependencies | None = None) -> list[Change]:
     if old.dialect != new.dialect:
         raise DfmigrateError(f"cannot diff a {old.dialect} schema against a {new.dialect} schema")
     changes: list[Change] = []
     for compare in COMPARATORS:
         changes += compare(old, new)
-    changes = recreate_dependents(old, new, changes, dependencies(old))
+    changes = recreate_dependents(old, new, changes, deps_old or dependencies(old))
     changes += compare_grants(old, new)
     return changes + _regrant_recreated(changes, new)
 

@@ -87,7 +87,6 @@ def _reshaped(change: Change) -> set[Ref]:
 
 
 def recreate_dependents(old: Schema, new: Schema, changes: list[Change], deps_old: Dependencies) -> list[Change]:
-    dependents = deps_old.dependents()
     dropped = set().union(*(_gone(c) for c in changes)) if changes else set()
     reshaped = set().union(*(_reshaped(c) for c in changes)) if changes else set()
     handled = {r for c in changes for r in _gone(c)}
@@ -97,7 +96,7 @@ def recreate_dependents(old: Schema, new: Schema, changes: list[Change], deps_ol
     while frontier:
         next_frontier: set[Ref] = set()
         for target in frontier:
-            for dep in dependents.get(target, ()):
+            for dep in deps_old.dependents_of(target):
                 if dep in handled or not _must_follow(dep, target, target in reshaped and target not in dropped):
                     continue
                 if _owner_relations(dep) & dropped:
