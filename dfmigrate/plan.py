@@ -257,6 +257,7 @@ def build_graph(changes: list[ch.Change], old: Schema, new: Schema,
         for x in e.removes:  # rule 4
             graph.add_edges_from((i, j) for j in creators[x] if j != i)
     _same_name_edges(graph, changes)
+    _inherited_column_edges(graph, changes, old)
     _add_if_acyclic(graph, _released_dependency_edges(fx, deps_old, deps_new, modifiers, removers, touchers))
     _add_if_acyclic(graph, _soft_edges(fx, deps_new, creators, modifiers))
     return graph
@@ -306,6 +307,25 @@ def _same_name_edges(graph: nx.DiGraph, changes: list[ch.Change]) -> None:
             (drops if isinstance(c, ch.DropConstraint) else creates)[key].append(i)
     for key, ds in drops.items():
         graph.add_edges_from((d, c) for d in ds for c in creates.get(key, ()) if d != c)
+
+
+def _inherited_column_edges(graph: nx.DiGraph, changes: list[ch.Change], old: Schema) -> None:
+    """A column a child inherits vanishes when its parent drops it; only then can the child
+    add a column of that name of its own."""
+    parents: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
+    for t in old.tables:
+        for parent in t.inherits:
+            pns, _, pname = parent.partition(".")
+            parents[(t.namespace, t.name)].append((pns, pname))
+    if not parents:
+        return
+    drops = {(c.namespace, c.table, c.column.name): i for i, c in enumerate(changes) if isinstance(c, ch.DropColumn)}
+    for i, c in enumerate(changes):
+        if isinstance(c, ch.AddColumn):
+            for pns, pname in parents.get((c.namespace, c.table), ()):
+                j = drops.get((pns, pname, c.column.name))
+                if j is not None:
+                    graph.add_edge(j, i)
 
 
 def _add_if_acyclic(graph: nx.DiGraph, candidates: Iterable[tuple[int, int]]) -> None:

@@ -32,16 +32,28 @@ def _quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def alter_column(namespace: str, table: str, old: Column, new: Column) -> AlterColumn | None:
+def _using(old: Column, new: Column, enums: frozenset[str]) -> str:
+    """The cast a type change needs. There is no cast between two enums, nor from an enum to
+    most types, but every enum converts to and from text."""
+    column = _quoted(new.name)
+    old_base, new_base = old.type.removesuffix("[]"), new.type.removesuffix("[]")
+    if (old_base in enums or new_base in enums) and old_base != new_base:
+        via = "text[]" if old.type.endswith("[]") else "text"
+        return f"{column}::{via}::{new.type}"
+    return f"{column}::{new.type}"
+
+
+def alter_column(namespace: str, table: str, old: Column, new: Column,
+                 enums: frozenset[str] = frozenset()) -> AlterColumn | None:
     flags = column_changes(old, new)
     # renamed_from and autoincrement are declarations, not column state PostgreSQL can alter
     if flags == ColumnChange.NONE:
         return None
-    using = f"{_quoted(new.name)}::{new.type}" if flags & ColumnChange.TYPE else None
+    using = _using(old, new, enums) if flags & ColumnChange.TYPE else None
     return AlterColumn(namespace, table, old, new, flags, using)
 
 
-def compare_columns(old_table: Table, new: Table) -> list[Change]:
+def compare_columns(old_table: Table, new: Table, enums: frozenset[str] = frozenset()) -> list[Change]:
     """``old_table`` is already under the new table's name when the table was renamed."""
     ns, name = new.namespace, new.name
     diff = diff_by_key(old_table.columns, new.columns, key=lambda c: c.name,
@@ -49,13 +61,13 @@ def compare_columns(old_table: Table, new: Table) -> list[Change]:
     changes: list[Change] = []
     for old_col, new_col in diff.renamed:
         changes.append(RenameColumn(ns, name, old_col, new_col))
-        moved = alter_column(ns, name, replace(old_col, name=new_col.name), new_col)
+        moved = alter_column(ns, name, replace(old_col, name=new_col.name), new_col, enums)
         if moved:
             changes.append(moved)
     changes += [AddColumn(ns, name, c) for c in diff.added]
     changes += [DropColumn(ns, name, c) for c in diff.removed]
     for old_col, new_col in diff.changed:
-        alter = alter_column(ns, name, old_col, new_col)
+        alter = alter_column(ns, name, old_col, new_col, enums)
         if alter:
             changes.append(alter)
     return changes

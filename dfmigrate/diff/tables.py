@@ -15,6 +15,7 @@ from dfmigrate.changes import (
 )
 from dfmigrate.diff._lists import diff_by_key
 from dfmigrate.diff.columns import compare_columns
+from dfmigrate.diff.types import enum_type_names
 from dfmigrate.diff.table_objects import (
     compare_constraints,
     compare_indexes,
@@ -49,18 +50,19 @@ def _must_recreate(old: Table, new: Table) -> bool:
 def compare_tables(old: Schema, new: Schema) -> list[Change]:
     diff = diff_by_key(old.tables, new.tables, key=_key,
                        renamed_from=lambda t: [(t.namespace, r) for r in t.renamed_from])
+    enums = enum_type_names(old, new)
     changes: list[Change] = []
     for table in diff.added:
         changes += create_table(table)
     changes += drop_tables(diff.removed)
     for o, n in diff.renamed:
         changes.append(RenameTable(o, n))
-        changes += alter_table(o, n, old)
+        changes += alter_table(o, n, old, enums)
     for o, n in diff.changed:
         if _must_recreate(o, n):
             changes += drop_tables([o]) + create_table(n)
         else:
-            changes += alter_table(o, n, old)
+            changes += alter_table(o, n, old, enums)
     return changes
 
 
@@ -91,7 +93,7 @@ def _effective_columns(table: Table, schema: Schema) -> Table:
     return replace(table, columns=parent.columns) if parent else table
 
 
-def alter_table(old: Table, new: Table, old_schema: Schema) -> list[Change]:
+def alter_table(old: Table, new: Table, old_schema: Schema, enums: frozenset[str] = frozenset()) -> list[Change]:
     flags = TableChange.NONE
     for attr, flag in _TABLE_FLAGS:
         if getattr(old, attr) != getattr(new, attr):
@@ -100,7 +102,7 @@ def alter_table(old: Table, new: Table, old_schema: Schema) -> list[Change]:
     if flags != TableChange.NONE:
         changes.append(AlterTable(old, new, flags))
     if not new.partition_of:  # a partition's columns follow its parent
-        changes += compare_columns(replace(_effective_columns(old, old_schema), name=new.name), new)
+        changes += compare_columns(replace(_effective_columns(old, old_schema), name=new.name), new, enums)
     for compare in (compare_constraints, compare_indexes, compare_triggers, compare_policies):
         changes += compare(old, new)
     return changes

@@ -64,6 +64,11 @@ def _enum_values(old: Enum, new: Enum, old_schema: Schema, new_schema: Schema) -
     return changes
 
 
+def enum_type_names(*schemas: Schema) -> frozenset[str]:
+    """Every spelling of every enum type of the schemas, as a column type may print it."""
+    return frozenset(n for s in schemas for e in s.enums for n in _type_names(e))
+
+
 def _type_names(enum: Enum) -> set[str]:
     """How a column's type text can name the enum (qualified or bare, quoted or not)."""
     q = '"' + enum.name.replace('"', '""') + '"'
