@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import import_module
 from typing import Any
 
@@ -13,6 +13,7 @@ from dfmigrate.changes import Change
 from dfmigrate.deps import dependencies
 from dfmigrate.describe import describe
 from dfmigrate.diff import diff_schemas
+from dfmigrate.hints import rename_hints
 from dfmigrate.plan import order_changes
 from dfmigrate.schema import Schema
 from dfmigrate.statement import Statement
@@ -81,6 +82,13 @@ class Plan:
         return "\n".join(lines) + "\n"
 
 
+def _with_hint(statement: Statement, hint: str | None) -> Statement:
+    if not hint:
+        return statement
+    comment = f"{statement.comment}\n{hint}" if statement.comment else hint
+    return replace(statement, comment=comment)
+
+
 def plan_migration(old: Schema, new: Schema) -> Plan:
     deps_old = dependencies(old)
     changes = diff_schemas(old, new, deps_old)
@@ -91,7 +99,8 @@ def plan_migration(old: Schema, new: Schema) -> Plan:
         changes = adapt.adapt_changes(changes, old, new)
     ordered, graph = order_changes(changes, old, new, deps_old, dependencies(new))
     dialect = renderer(new.dialect)
-    statements = [s for c in ordered for s in dialect.render_change(c)]
+    hints = rename_hints(ordered)
+    statements = [_with_hint(s, hints.get(id(c))) for c in ordered for s in dialect.render_change(c)]
     if new.dialect == "sqlite":
         # the runner must see the foreign_keys OFF/ON steps a table rebuild needs, not just sql()
         statements = dialect.with_foreign_key_guard(statements)
