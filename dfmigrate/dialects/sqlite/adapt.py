@@ -36,7 +36,12 @@ _SUPPORTED = _ABSORBED + (CreateTable, DropTable, CreateView, DropView)
 
 
 def adapt_changes(changes: list[Change], old: Schema, new: Schema) -> list[Change]:
-    kept = [c for c in changes if _keep(c)]
+    # DROP TABLE takes the table's constraints with it, and SQLite has no ALTER TABLE ... DROP
+    # CONSTRAINT: the diff's DropConstraint for a foreign key of a dropped table (emitted so that
+    # PostgreSQL drops the key before the table it references) has nothing to do here.
+    dropped = {c.table.name for c in changes if isinstance(c, DropTable)}
+    kept = [c for c in changes if _keep(c)
+            and not (isinstance(c, DropConstraint) and c.table in dropped)]
     kept = _fold_into_created_tables(kept)
     renames = {c.new.name: c.old.name for c in kept if isinstance(c, RenameTable)}
     skip = {c.table.name for c in kept if isinstance(c, (CreateTable, DropTable))}

@@ -44,16 +44,29 @@ def render_change(change: Change) -> list[Statement]:
 
 
 def with_foreign_key_guard(statements: list[Statement]) -> list[Statement]:
-    """Wrap a plan containing a rebuild in foreign_keys OFF/ON (see the module docstring)."""
-    rebuild = next((s.source for s in statements if isinstance(s.source, RebuildTable)), None)
-    if rebuild is None or statements[0].sql == FOREIGN_KEYS_OFF:
+    """Wrap a plan containing a rebuild in foreign_keys OFF/ON (see the module docstring).
+
+    So is a plan that drops two tables one of which references the other: with foreign keys on,
+    ``DROP TABLE parent`` runs an implicit ``DELETE`` that fails while the child (dropped later,
+    or earlier: nothing orders two drops by their foreign keys) still holds referencing rows."""
+    if not statements or statements[0].sql == FOREIGN_KEYS_OFF:
         return list(statements)
+    cause = next((s.source for s in statements if isinstance(s.source, RebuildTable)), None)
+    if cause is None:
+        drops = [s.source for s in statements if isinstance(s.source, DropTable)]
+        dropped = {d.table.name for d in drops}
+        cause = next((d for d in drops for fk in d.table.foreign_keys
+                      if fk.ref_table != d.table.name and fk.ref_table in dropped), None)
+    if cause is None:
+        return list(statements)
+    why = ("a rebuild must not fire FK actions" if isinstance(cause, RebuildTable)
+           else "dropping a referenced table must not check or fire FK actions")
     return [
-        Statement(FOREIGN_KEYS_OFF, rebuild, transactional=False,
-                  comment="run outside the transaction: a rebuild must not fire FK actions"),
+        Statement(FOREIGN_KEYS_OFF, cause, transactional=False,
+                  comment=f"run outside the transaction: {why}"),
         *statements,
-        Statement(FOREIGN_KEY_CHECK, rebuild, comment="must return no rows"),
-        Statement(FOREIGN_KEYS_ON, rebuild, transactional=False),
+        Statement(FOREIGN_KEY_CHECK, cause, comment="must return no rows"),
+        Statement(FOREIGN_KEYS_ON, cause, transactional=False),
     ]
 
 

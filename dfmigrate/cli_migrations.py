@@ -1,0 +1,97 @@
+"""``makemigrations`` and ``rehash``: click commands for the main group (``cli.add_command``).
+
+Same conventions as ``dfmigrate/cli.py``: only click and the standard library at import time
+(the engine, the drivers and Kailash load inside the command), one ``asyncio.run`` per command,
+user errors are ``DfmigrateError`` (one line, exit 2, printed by ``cli.main``), and the command
+returns its exit code.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import click
+
+EXIT_OK, EXIT_PENDING = 0, 1
+
+
+def _run(make: Any) -> Any:
+    from dfmigrate.cli import _run as run  # at call time: cli.py imports this module
+
+    return run(make)
+
+
+def _resolve(option: str | None, key: str, default: str | None = None) -> str | None:
+    """A command-line option, else ``[tool.dfmigrate] <key>`` in ./pyproject.toml, else ``default``."""
+    if option is not None:
+        return option
+    from dfmigrate.migrations.make import project_config
+
+    return project_config().get(key, default)
+
+
+def _dev_url(option: str | None) -> str | None:
+    """Where PostgreSQL replays get their scratch database: --dev-url, then dev_url, then the
+    configured database when it is a PostgreSQL server (the issue's "or the target server")."""
+    from dfmigrate.migrations.make import project_config
+    from dfmigrate.urls import is_postgres_url
+
+    if option:
+        return option
+    config = project_config()
+    candidates = (config.get("dev_url"), config.get("database"), os.environ.get("DFMIGRATE_DATABASE_URL"))
+    return next((c for c in candidates if c and is_postgres_url(c)), None)
+
+
+@click.command()
+@click.option("-m", "--message", metavar="MESSAGE", help="What the migration does (names the file).")
+@click.option("--models", metavar="M", help="Models: a .py file or models:package.module "
+              "(default: [tool.dfmigrate] models in pyproject.toml).")
+@click.option("--dir", "directory", metavar="D", help="Migrations directory (default: migrations).")
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 when a migration would be generated.")
+@click.option("--empty", is_flag=True, help="Write a skeleton for a hand-written (data) migration.")
+@click.option("--dialect", type=click.Choice(["postgresql", "sqlite"]),
+              help="Dialect of a new migrations directory (default: sqlite); an existing one keeps its own.")
+@click.option("--dev-url", metavar="URL", help="PostgreSQL server for the replay's scratch database.")
+def makemigrations(message: str | None, models: str | None, directory: str | None, check: bool,
+                   empty: bool, dialect: str | None, dev_url: str | None) -> int:
+    """Write the next migration: the models compared with what the migrations directory produces."""
+    from dfmigrate.migrations.make import DEFAULT_DIR, make_migrations
+
+    directory = _resolve(directory, "dir", DEFAULT_DIR)
+    models = _resolve(models, "models")
+    url = _dev_url(dev_url)
+    result = _run(lambda: make_migrations(models, directory, dialect, message=message, check=check,
+                                          empty=empty, dev_url=url))
+    if result.status == "nothing to do":
+        click.echo("No changes detected")
+        return EXIT_OK
+    if result.status == "changes pending":
+        click.echo("Changes pending (run 'dfmigrate makemigrations' to write them):")
+    else:
+        click.echo(f"Wrote {result.path}" + (":" if result.changes else ""))
+    for line in result.changes:
+        click.echo(f"  - {line}")
+    if result.hazards:
+        click.echo("Hazards:")
+        for line in result.hazards:
+            click.echo(f"  ! {line}")
+    return EXIT_PENDING if result.status == "changes pending" else EXIT_OK
+
+
+@click.command()
+@click.option("--dir", "directory", metavar="D", help="Migrations directory (default: migrations).")
+def rehash(directory: str | None) -> int:
+    """Rewrite dfmigrate.sum, accepting deliberate edits to the migrations."""
+    from dfmigrate.errors import DfmigrateError
+    from dfmigrate.migrations import SUM_FILE, migration_names, write_sum
+    from dfmigrate.migrations.make import DEFAULT_DIR
+
+    directory = _resolve(directory, "dir", DEFAULT_DIR) or DEFAULT_DIR
+    if not os.path.isdir(directory):
+        raise DfmigrateError(f"{directory}: no such directory")
+    write_sum(directory)
+    count = len(migration_names(directory))
+    click.echo(f"Wrote {os.path.join(directory, SUM_FILE)} ({count} migration{'s' if count != 1 else ''})")
+    return EXIT_OK

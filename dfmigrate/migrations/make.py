@@ -1,0 +1,158 @@
+"""``makemigrations``: compare the models with what the migrations directory produces and write
+the next migration (or report that there is nothing to do, or, with ``check``, what is pending).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from dfmigrate.errors import DfmigrateError
+from dfmigrate.migrations.directory import as_dir, directory_dialect, migration_names
+from dfmigrate.migrations.sumfile import verify, write_sum
+from dfmigrate.schema import Schema
+
+CONFIG_KEYS = ("database", "models", "dir", "dev_url")  # same keys as dfmigrate/config.py
+DEFAULT_DIR = "migrations"
+Status = Literal["written", "nothing to do", "changes pending"]
+
+
+@dataclass(frozen=True)
+class MakeResult:
+    status: Status
+    path: str | None = None  # the file written
+    changes: tuple[str, ...] = ()  # one description per change (written or pending)
+    hazards: tuple[str, ...] = ()  # "deletes-data (drop column …)", one per hazardous statement
+
+
+def project_config(cwd: str | None = None) -> dict[str, str]:
+    """``[tool.dfmigrate]`` from ``pyproject.toml`` in ``cwd`` (the current directory): only
+    the keys dfmigrate knows, as strings. No file or no table is an empty config."""
+    path = Path(cwd or os.getcwd(), "pyproject.toml")
+    if not path.is_file():
+        return {}
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        try:
+            import tomli as tomllib  # type: ignore[no-redef]
+        except ModuleNotFoundError:
+            raise DfmigrateError("reading [tool.dfmigrate] from pyproject.toml needs Python 3.11 "
+                                 "or the tomli package") from None
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise DfmigrateError(f"cannot read {path.name}: {exc}") from None
+    table = data.get("tool", {}).get("dfmigrate", {})
+    if not isinstance(table, dict):
+        raise DfmigrateError(f"{path.name}: [tool.dfmigrate] must be a table")
+    if "dev-url" in table and "dev_url" not in table:  # TOML users spell keys either way
+        table = {**table, "dev_url": table["dev-url"]}
+    for key in CONFIG_KEYS:
+        if key in table and not isinstance(table[key], str):
+            raise DfmigrateError(f"{path.name}: [tool.dfmigrate] {key} must be a string")
+    return {k: table[k] for k in CONFIG_KEYS if k in table}
+
+
+def reverse_renames(previous: Schema, new: Schema) -> Schema:
+    """``previous`` with the renames ``new`` declares turned around, so that the backward plan
+    (new → previous) renames back instead of dropping and re-adding (which would lose data).
+    Mirrors the diff's rule: a declared old name that exists before and the new name that does not."""
+    tables = {(t.namespace, t.name): t for t in previous.tables}
+    for t in new.tables:
+        before = tables.get((t.namespace, t.name))
+        if before is None:
+            old = next((r for r in t.renamed_from if (t.namespace, r) in tables), None)
+            if old is None:
+                continue  # a new table: nothing to rename back
+            before = replace(tables[(t.namespace, old)], renamed_from=(t.name,))
+        names = {c.name for c in before.columns}
+        columns = []
+        for c in before.columns:
+            renamed = next((n for n in t.columns if c.name in n.renamed_from and n.name not in names), None)
+            columns.append(replace(c, renamed_from=(renamed.name,)) if renamed else c)
+        tables[(before.namespace, before.name)] = replace(before, columns=tuple(columns))
+    enums = {(e.namespace, e.name): e for e in previous.enums}
+    for e in new.enums:
+        old = next((r for r in e.renamed_from if (e.namespace, r) in enums), None)
+        if (e.namespace, e.name) not in enums and old is not None:
+            enums[(e.namespace, old)] = replace(enums[(e.namespace, old)], renamed_from=(e.name,))
+    return replace(previous, tables=tuple(tables.values()), enums=tuple(enums.values()))
+
+
+def _default_message(changes: list[Any], first: bool) -> str:
+    from dfmigrate.describe import describe
+
+    if first:
+        return "initial"
+    text = describe(changes[0])
+    return text if len(changes) == 1 else f"{text} and more"
+
+
+async def make_migrations(models_spec: str | None, directory: Any = DEFAULT_DIR, dialect: str | None = None,
+                          message: str | None = None, check: bool = False, empty: bool = False,
+                          dev_url: str | None = None) -> MakeResult:
+    """Write the next migration for ``models_spec`` into ``directory``.
+
+    The dialect is the directory's when it holds migrations (``dialect`` must then agree),
+    otherwise ``dialect`` (SQLite when None). The sum is verified before anything is compared.
+    """
+    store = as_dir(directory)
+    if check and empty:
+        raise DfmigrateError("--check and --empty cannot be combined")
+    verify(store)
+    own = directory_dialect(store)
+    if own and dialect and own != dialect:
+        raise DfmigrateError(f"{store.display('')} holds {own} migrations; --dialect {dialect} contradicts it")
+    dialect = own or dialect or "sqlite"
+    if empty:
+        from dfmigrate.migrations.writer import SQLMigrationGenerator
+
+        text = message or "data migration"
+        path = SQLMigrationGenerator(store, dialect).create_migration(text, text, "data")
+        write_sum(store)
+        return MakeResult("written", path)
+    if not models_spec:
+        raise DfmigrateError("no models given: pass --models, or set models under [tool.dfmigrate] "
+                             "in pyproject.toml")
+    return await _make_from_models(store, models_spec, dialect, message, check, dev_url)
+
+
+async def _make_from_models(store: Any, models_spec: str, dialect: str, message: str | None,
+                            check: bool, dev_url: str | None) -> MakeResult:
+    from dfmigrate.describe import describe
+    from dfmigrate.engine import plan_migration
+    from dfmigrate.migrations.replay import schema_of_directory
+    from dfmigrate.sources.models import load_models
+
+    # Importing user code is synchronous; a thread lets the replay run meanwhile.
+    # return_exceptions: when both fail, the second error must not surface as stderr noise.
+    results = await asyncio.gather(asyncio.to_thread(load_models, models_spec, dialect),
+                                   schema_of_directory(store, dialect, dev_url), return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    new, previous = results
+    forward = plan_migration(previous, new)
+    if forward.empty:
+        return MakeResult("nothing to do")
+    changes = tuple(describe(c) for c in forward.changes)
+    hazards = tuple(f"{', '.join(h.value for h in s.hazards)} ({describe(s.source)})"
+                    for s in forward.statements if s.hazards)
+    if check:
+        return MakeResult("changes pending", None, changes, hazards)
+    backward = plan_migration(new, reverse_renames(previous, new))
+    from dfmigrate.migrations.writer import SQLMigrationGenerator
+
+    text = message or _default_message(forward.changes, first=not migration_names(store))
+    generator = SQLMigrationGenerator(store, dialect, source=f"models {models_spec}")
+    path = generator.create_migration(text, text, "schema", forward=forward, backward=backward)
+    try:
+        write_sum(store)
+    except BaseException:
+        store.remove(os.path.basename(path))  # a file the sum does not list would fail every check
+        raise
+    return MakeResult("written", path, changes, hazards)
