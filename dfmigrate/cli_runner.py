@@ -1,0 +1,191 @@
+"""The apply-side commands (migrate, rollback, status, history, baseline, resolve, drift, check)
+as click commands, for ``dfmigrate.cli`` to add to its group (``COMMANDS``).
+
+Thin, like ``cli.py``: options → ``dfmigrate.config.resolve`` → one ``asyncio.run`` of the
+library function in ``dfmigrate.runner.commands`` → print. Errors are ``DfmigrateError`` and
+reach ``cli.main``, which prints one masked line and exits 2. Only click and the standard
+library are imported at load time (``--help`` stays fast); Kailash loads inside the command.
+
+Exit codes: 0 success; 1 ``drift`` found drift, or ``check`` found pending model changes;
+2 any error.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import click
+
+T = TypeVar("T")
+EXIT_OK, EXIT_FOUND = 0, 1
+
+
+def _run(make: Callable[[], Awaitable[T]]) -> T:
+    from dfmigrate.cli import _run as run_once  # lazily: cli imports this module
+
+    return run_once(make)
+
+
+def _config(database: str | None, dir: str | None, models: str | None, dev_url: str | None) -> Any:
+    from dfmigrate.config import resolve
+
+    return resolve(database, dir, models, dev_url)
+
+
+def _commands() -> Any:
+    from dfmigrate.runner import commands
+
+    return commands
+
+
+def _echo(text: str) -> None:
+    if text:
+        click.echo(text, nl=not text.endswith("\n"))
+
+
+def _json(data: Any) -> None:
+    _echo(json.dumps(data, indent=2, sort_keys=True, default=str))
+
+
+def lifecycle_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--database``, ``--dir``, ``--models``, ``--dev-url``: each falls back to
+    ``[tool.dfmigrate]`` in pyproject.toml, then DFMIGRATE_DATABASE_URL (database), then the
+    embedded defaults (sqlite:///dfmigrate.db, migrations/)."""
+    for option in reversed((
+        click.option("--database", metavar="URL", help="Target database (default: sqlite:///dfmigrate.db)."),
+        click.option("--dir", "dir_", metavar="DIR", help="Migrations directory (default: migrations)."),
+        click.option("--models", metavar="M", help="Model classes: a .py file or models:package.module."),
+        click.option("--dev-url", metavar="URL", help="PostgreSQL server for scratch databases."),
+    )):
+        command = option(command)
+    return command
+
+
+_FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+
+
+@click.command()
+@lifecycle_options
+@click.option("--to", metavar="ID", help="Stop after this migration.")
+@click.option("--dry-run", is_flag=True, help="Print the exact SQL that would run, in order; change nothing.")
+def migrate(database: str | None, dir_: str | None, models: str | None, dev_url: str | None,
+            to: str | None, dry_run: bool) -> int:
+    """Apply pending migrations, each in one transaction with its history row."""
+    cfg = _config(database, dir_, models, dev_url)
+    lines = _run(lambda: _commands().migrate(cfg, to=to, dry_run=dry_run))
+    _echo("\n".join(lines) if lines else ("" if dry_run else "Nothing to migrate: the database is up to date."))
+    return EXIT_OK
+
+
+@click.command()
+@lifecycle_options
+@click.option("--steps", type=int, metavar="N", help="Roll back the last N migrations (default 1).")
+@click.option("--to", metavar="ID", help="Roll back every migration applied after ID.")
+@click.option("--dry-run", is_flag=True, help="Print the exact SQL that would run; change nothing.")
+def rollback(database: str | None, dir_: str | None, models: str | None, dev_url: str | None,
+             steps: int | None, to: str | None, dry_run: bool) -> int:
+    """Roll back applied migrations, newest first."""
+    cfg = _config(database, dir_, models, dev_url)
+    lines = _run(lambda: _commands().rollback(cfg, steps=steps, to=to, dry_run=dry_run))
+    _echo("\n".join(lines) if lines else ("" if dry_run else "Nothing to roll back."))
+    return EXIT_OK
+
+
+@click.command()
+@lifecycle_options
+@_FORMAT
+def status(database: str | None, dir_: str | None, models: str | None, dev_url: str | None, fmt: str) -> int:
+    """Show applied, pending, modified and missing migrations."""
+    cfg = _config(database, dir_, models, dev_url)
+    data = _run(lambda: _commands().status(cfg))
+    if fmt == "json":
+        _json(data)
+        return EXIT_OK
+    lines = [f"database: {data['database']}", f"migrations: {data['dir']}"]
+    lines += [f"  applied   {a['migration_id']}  {a['applied_at']}" for a in data["applied"]]
+    lines += [f"  pending   {m}" for m in data["pending"]]
+    lines += [f"  MODIFIED  {m}  (file differs from what was applied)" for m in data["modified"]]
+    lines += [f"  MISSING   {m}  (applied, but the file is gone)" for m in data["missing"]]
+    lines.append(f"{len(data['applied'])} applied, {len(data['pending'])} pending, "
+                 f"{len(data['modified'])} modified, {len(data['missing'])} missing")
+    _echo("\n".join(lines))
+    return EXIT_OK
+
+
+@click.command()
+@lifecycle_options
+@_FORMAT
+def history(database: str | None, dir_: str | None, models: str | None, dev_url: str | None, fmt: str) -> int:
+    """Show the history table, oldest first."""
+    cfg = _config(database, dir_, models, dev_url)
+    rows = _run(lambda: _commands().history(cfg))
+    if fmt == "json":
+        _json(rows)
+    else:
+        _echo("\n".join(f"{r['applied_at']}  {r['migration_id']}  {r['direction']}  {r['duration_ms']} ms  "
+                        f"{r['applied_by']}  dfmigrate {r['tool_version']}  {r['checksum'][:12]}" for r in rows)
+              or "No migrations applied.")
+    return EXIT_OK
+
+
+@click.command()
+@lifecycle_options
+@click.option("--to", metavar="ID", help="Adopt the migrations up to ID (default: all).")
+def baseline(database: str | None, dir_: str | None, models: str | None, dev_url: str | None,
+             to: str | None) -> int:
+    """Record the migrations an existing database already satisfies (verified by replay)."""
+    cfg = _config(database, dir_, models, dev_url)
+    lines = _run(lambda: _commands().baseline(cfg, to=to))
+    _echo("\n".join(lines) or "Nothing to record: those migrations are already in the history.")
+    return EXIT_OK
+
+
+@click.command()
+@lifecycle_options
+@click.argument("migration_id", metavar="ID")
+@click.option("--applied", "state", flag_value="applied", help="Record ID as applied (no SQL runs).")
+@click.option("--rolled-back", "state", flag_value="rolled-back", help="Remove ID from the history (no SQL runs).")
+def resolve(database: str | None, dir_: str | None, models: str | None, dev_url: str | None,
+            migration_id: str, state: str | None) -> int:
+    """Repair the history by hand."""
+    if state is None:
+        raise click.UsageError("give --applied or --rolled-back")
+    cfg = _config(database, dir_, models, dev_url)
+    _echo(_run(lambda: _commands().resolve(cfg, migration_id, applied=state == "applied")))
+    return EXIT_OK
+
+
+@click.command()
+@lifecycle_options
+@_FORMAT
+def drift(database: str | None, dir_: str | None, models: str | None, dev_url: str | None, fmt: str) -> int:
+    """Compare the database with what its applied migrations produce; exit 1 on drift."""
+    cfg = _config(database, dir_, models, dev_url)
+    data = _run(lambda: _commands().drift(cfg))
+    if fmt == "json":
+        _json(data)
+    elif data["clean"]:
+        _echo(f"No drift: the database matches its {len(data['applied'])} applied migration(s).")
+    else:
+        _echo("\n".join([f"{len(data['drift'])} difference(s) between the applied migrations and the database:",
+                         *(f"  {d['kind']:<8} {d['object']}" for d in data["drift"])]))
+    return EXIT_OK if data["clean"] else EXIT_FOUND
+
+
+@click.command()
+@lifecycle_options
+def check(database: str | None, dir_: str | None, models: str | None, dev_url: str | None) -> int:
+    """Verify the directory's integrity and that the models need no new migration."""
+    cfg = _config(database, dir_, models, dev_url)
+    data = _run(lambda: _commands().check(cfg))
+    if data["clean"]:
+        _echo("OK: the directory matches its sum" + (" and the models" if data["models"] else "") + ".")
+        return EXIT_OK
+    _echo("\n".join(["The models need a new migration (run 'dfmigrate makemigrations'):",
+                     *(f"  {c}" for c in data["pending"]), *(f"  hazard: {h}" for h in data["hazards"])]))
+    return EXIT_FOUND
+
+
+COMMANDS = (migrate, rollback, status, history, baseline, resolve, drift, check)

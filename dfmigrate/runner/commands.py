@@ -1,0 +1,298 @@
+"""The apply-side commands as library functions: migrate, rollback, status, history, baseline,
+resolve, drift, check. Each takes a resolved ``dfmigrate.config.Config`` and returns data (the
+CLI formats it); anything the user can fix raises ``DfmigrateError``.
+
+Every command verifies the directory against ``dfmigrate.sum`` first, and opens databases only
+through a ``resources.session()`` (a Kailash ``ResourceRegistry``) so nothing outlives the run.
+Kailash is imported here, never at CLI start-up.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from dfmigrate.config import Config
+from dfmigrate.errors import DfmigrateError
+from dfmigrate.runner import ledger, resources
+from dfmigrate.runner.connections import dialect_of, sqlite_path
+
+
+@dataclass
+class State:
+    """The directory and the ledger side by side."""
+
+    files: list[Any]  # runner.MigrationFile, directory order
+    rows: list[ledger.HistoryRow]
+
+    def __post_init__(self) -> None:
+        self.by_id = {f.id: f for f in self.files}
+        self.recorded = {r.migration_id: r for r in self.rows}
+
+    @property
+    def applied(self) -> list[Any]:  # recorded, file present and unchanged; directory order
+        return [f for f in self.files if f.id in self.recorded and self.recorded[f.id].checksum == f.checksum]
+
+    @property
+    def modified(self) -> list[str]:  # recorded with another checksum than the file has now
+        return [f.id for f in self.files if f.id in self.recorded and self.recorded[f.id].checksum != f.checksum]
+
+    @property
+    def missing(self) -> list[str]:  # recorded, but the file is gone
+        return [r.migration_id for r in self.rows if r.migration_id not in self.by_id]
+
+    @property
+    def pending(self) -> list[str]:
+        return [f.id for f in self.files if f.id not in self.recorded]
+
+    def refuse_if_unsafe(self) -> None:
+        """A modified or missing migration means the directory no longer describes the database:
+        never guess (and never re-run a modified one)."""
+        if self.modified:
+            f = self.by_id[self.modified[0]]
+            raise DfmigrateError(f"{f.shown} was modified after it was applied (its checksum differs from the "
+                                 f"history's): restore it, or run 'dfmigrate resolve {f.id} --applied' to accept it")
+        if self.missing:
+            raise DfmigrateError(f"{self.missing[0]} is recorded as applied but its file is missing: restore it, "
+                                 f"or run 'dfmigrate resolve {self.missing[0]} --rolled-back'")
+
+
+def load_directory(cfg: Config, *, against_database: bool = True) -> list[Any]:
+    """Verify the sum (refusing with the file named), load the files, check their dialect
+    against the database's."""
+    from dfmigrate.migrations import verify
+    from dfmigrate.runner.runner import load_files
+
+    verify(cfg.dir)
+    files = load_files(cfg.dir)
+    if not against_database:
+        return files
+    dialect = dialect_of(cfg.database)
+    for f in files:
+        declared = getattr(f.cls, "dialect", "") or dialect
+        if declared != dialect:
+            raise DfmigrateError(f"{f.shown} is a {declared} migration, but the database is {dialect}")
+    return files
+
+
+@asynccontextmanager
+async def opened(cfg: Config, *, write: bool) -> AsyncIterator[tuple[Any, Any]]:
+    """(registry, connection) for the configured database. A read-only command on a SQLite file
+    that does not exist reads an empty in-memory database instead of creating the file."""
+    async with resources.session() as registry:
+        url = cfg.database
+        if not write and dialect_of(url) == "sqlite" and not os.path.exists(sqlite_path(url)):
+            registry.register_factory("db", _memory_factory())
+        else:
+            registry.register_factory("db", resources.connection_factory(url))
+        yield registry, await registry.get_resource("db")
+
+
+def _memory_factory() -> Any:
+    from dfmigrate.runner.connections import open_sqlite
+
+    class Memory(resources._factory_base()):  # type: ignore[misc]
+        async def create(self) -> Any:
+            return open_sqlite(":memory:")
+
+        def get_config(self) -> dict[str, Any]:
+            return {"url": "sqlite:///:memory:"}
+
+    return Memory()
+
+
+async def _runner(conn: Any, files: list[Any], *, write: bool) -> tuple[Any, State]:
+    from dfmigrate.runner.runner import DfmigrateRunner
+
+    runner = DfmigrateRunner(conn, files, read_only=not write)
+    if write:
+        await runner.lock()
+    await runner.initialize()
+    return runner, State(files, await ledger.read(conn))
+
+
+# ---------------------------------------------------------------- migrate / rollback
+
+
+async def migrate(cfg: Config, to: str | None = None, dry_run: bool = False) -> list[str]:
+    """Apply pending migrations (up to ``to``). Returns output lines: the SQL for a dry run,
+    else one line per migration applied."""
+    files = load_directory(cfg)
+    async with opened(cfg, write=not dry_run) as (_, conn):
+        runner, state = await _runner(conn, files, write=not dry_run)
+        state.refuse_if_unsafe()
+        plan = await runner.plan_forward(to)
+        if dry_run:
+            return [runner.dry_run_sql(plan)] if plan.migrations_to_apply else []
+        done = await runner.execute_plan(plan)
+    return [f"applied {h.migration_id} ({round(h.execution_time * 1000)} ms)" for h in done]
+
+
+async def rollback(cfg: Config, steps: int | None = None, to: str | None = None,
+                   dry_run: bool = False) -> list[str]:
+    """Roll back the last ``steps`` applied migrations (default 1), or every one after ``to``."""
+    if steps is not None and to is not None:
+        raise DfmigrateError("give --steps or --to, not both")
+    files = load_directory(cfg)
+    async with opened(cfg, write=not dry_run) as (_, conn):
+        runner, state = await _runner(conn, files, write=not dry_run)
+        state.refuse_if_unsafe()
+        applied = [f.id for f in state.applied]
+        if to is not None:
+            if to not in applied:
+                raise DfmigrateError(f"{to} is not applied: --to names the migration to keep")
+            targets = applied[applied.index(to) + 1:][::-1]
+        else:
+            if (steps if steps is not None else 1) < 1:
+                raise DfmigrateError("--steps must be at least 1")
+            targets = applied[::-1][: steps if steps is not None else 1]
+        if dry_run:
+            # upstream's per-migration plan would see the later ones still applied and refuse
+            from kailash.utils.migrations.models import MigrationPlan
+
+            plan = MigrationPlan(migrations_to_rollback=[state.by_id[i].cls() for i in targets])
+            return [runner.dry_run_sql(plan, "backward")] if targets else []
+        out = []
+        for migration_id in targets:
+            plan = await runner.create_plan(migration_id, rollback=True)  # refuses if depended on
+            if plan.warnings:
+                raise DfmigrateError("; ".join(plan.warnings))
+            await runner.rollback_migration(migration_id)
+            out.append(f"rolled back {migration_id}")
+    return out
+
+
+# ---------------------------------------------------------------- reports
+
+
+async def status(cfg: Config) -> dict[str, Any]:
+    files = load_directory(cfg)
+    async with opened(cfg, write=False) as (_, conn):
+        _, state = await _runner(conn, files, write=False)
+    return {
+        "database": _masked(cfg.database),
+        "dir": cfg.dir,
+        "applied": [state.recorded[f.id].to_dict() for f in state.applied],
+        "pending": state.pending,
+        "modified": state.modified,
+        "missing": state.missing,
+    }
+
+
+async def history(cfg: Config) -> list[dict[str, Any]]:
+    async with opened(cfg, write=False) as (_, conn):
+        return [r.to_dict() for r in await ledger.read(conn)]
+
+
+async def drift(cfg: Config) -> dict[str, Any]:
+    """The live database against what its applied migrations produce, object by object."""
+    from dfmigrate.diff import diff_schemas
+
+    files = load_directory(cfg)
+    async with opened(cfg, write=False) as (registry, conn):
+        _, state = await _runner(conn, files, write=False)
+        state.refuse_if_unsafe()
+        live = await resources.live_schema(conn)
+        expected = await resources.replayed_schema(registry, state.applied, files, cfg.dir,
+                                                   dialect_of(cfg.database), cfg.dev_url or _server(cfg))
+    items = [_drift_item(c) for c in diff_schemas(expected, live)]
+    return {"database": _masked(cfg.database), "applied": [f.id for f in state.applied],
+            "drift": items, "clean": not items}
+
+
+def _drift_item(change: Any) -> dict[str, str]:
+    """diff(expected → live): what the diff would create exists only live (extra), what it
+    would drop exists only in the migrations (missing), anything else changed."""
+    from dfmigrate.describe import describe
+
+    kind = type(change).__name__
+    text = describe(change)
+    if kind.startswith(("Create", "Add")):
+        return {"kind": "extra", "object": text.split(" ", 1)[1], "change": text}
+    if kind.startswith("Drop"):
+        return {"kind": "missing", "object": text.split(" ", 1)[1], "change": text}
+    return {"kind": "changed", "object": text, "change": text}
+
+
+# ---------------------------------------------------------------- repairs
+
+
+async def baseline(cfg: Config, to: str | None = None) -> list[str]:
+    """Adopt an existing database: record the migrations (up to ``to``) its schema already
+    satisfies, after proving it with a replay; refuse, naming the differences, otherwise."""
+    from dfmigrate.diff import diff_schemas
+
+    files = load_directory(cfg)
+    if to is not None and to not in {f.id for f in files}:
+        raise DfmigrateError(f"no migration {to!r} in the directory")
+    wanted = files[: [f.id for f in files].index(to) + 1] if to else files
+    async with opened(cfg, write=True) as (registry, conn):
+        runner, state = await _runner(conn, files, write=True)
+        state.refuse_if_unsafe()
+        live = await resources.live_schema(conn)
+        expected = await resources.replayed_schema(registry, wanted, files, cfg.dir,
+                                                   dialect_of(cfg.database), cfg.dev_url or _server(cfg))
+        changes = diff_schemas(expected, live)
+        if changes:
+            items = [_drift_item(c) for c in changes]
+            shown = "; ".join(f"{i['kind']} {i['object']}" for i in items[:5]) + (" …" if len(items) > 5 else "")
+            raise DfmigrateError(f"the database does not match the migrations up to {wanted[-1].id if wanted else '(none)'}"
+                                 f" ({len(items)} difference(s): {shown}); nothing recorded")
+        todo = [f for f in wanted if f.id not in state.recorded]
+        async with conn.transaction():
+            for f in todo:
+                await ledger.record(conn, f.id, f.checksum, 0, "baseline")
+    return [f"recorded {f.id} (baseline)" for f in todo]
+
+
+async def resolve(cfg: Config, migration_id: str, applied: bool) -> str:
+    """Repair the history by hand: record ``migration_id`` as applied (with its file's current
+    checksum) or as rolled back, touching no schema."""
+    files = load_directory(cfg)
+    by_id = {f.id: f for f in files}
+    async with opened(cfg, write=True) as (_, conn):
+        _, state = await _runner(conn, files, write=True)
+        async with conn.transaction():
+            if applied:
+                if migration_id not in by_id:
+                    raise DfmigrateError(f"no migration {migration_id!r} in the directory")
+                await ledger.record(conn, migration_id, by_id[migration_id].checksum, 0, "resolved")
+                return f"recorded {migration_id} as applied"
+            if migration_id not in state.recorded:
+                raise DfmigrateError(f"{migration_id} is not recorded as applied")
+            await ledger.delete(conn, migration_id)
+            return f"recorded {migration_id} as rolled back"
+
+
+async def check(cfg: Config) -> dict[str, Any]:
+    """Integrity, then models against migrations (when models are configured). The database is
+    not opened; its URL only picks the dialect of an empty directory and the scratch server."""
+    load_directory(cfg, against_database=False)
+    if not cfg.models:
+        return {"clean": True, "pending": [], "hazards": [], "models": None}
+    from dfmigrate.migrations import directory_dialect
+    from dfmigrate.migrations.make import make_migrations
+
+    dialect = directory_dialect(cfg.dir) or dialect_of(cfg.database)
+    server = cfg.dev_url or (cfg.database if dialect == dialect_of(cfg.database) else None)
+    result = await make_migrations(cfg.models, cfg.dir, dialect, check=True, dev_url=server and _pg(server))
+    return {"clean": result.status != "changes pending", "pending": list(result.changes),
+            "hazards": list(result.hazards), "models": cfg.models}
+
+
+def _pg(url: str) -> str | None:
+    return url if dialect_of(url) == "postgresql" else None
+
+
+def _server(cfg: Config) -> str | None:
+    """Scratch databases go on the target's own server unless --dev-url says otherwise."""
+    return cfg.database if dialect_of(cfg.database) == "postgresql" else None
+
+
+def _masked(url: str) -> str:
+    from dfmigrate.logs import mask_text  # leaves password-free URLs (sqlite:///x) untouched
+
+    return mask_text(url)

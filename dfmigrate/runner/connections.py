@@ -1,0 +1,163 @@
+"""One connection interface for both dialects: ``execute``/``fetch`` with ``$n`` parameters and a
+``transaction()`` context manager.
+
+Kailash's runner hands migrations a raw driver connection and assumes asyncpg's API (``fetch``,
+``$n`` placeholders, ``execute(sql, *args)``), which aiosqlite does not have (kailash-notes §1).
+The runner here talks only to these adapters: ``PgConnection`` wraps asyncpg unchanged;
+``SqliteConnection`` wraps a stdlib ``sqlite3`` connection in autocommit mode so that the
+runner, not the driver, decides where transactions begin and end (``BEGIN IMMEDIATE`` …
+``COMMIT``), and translates ``$n`` to SQLite's numbered ``?n``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from dfmigrate.errors import DfmigrateError
+from dfmigrate.urls import is_postgres_url, mask
+
+_DOLLAR_PARAM = re.compile(r"\$(\d+)")
+
+
+class ConnectionError_(DfmigrateError):
+    """The database named by the URL cannot be opened."""
+
+
+def dialect_of(url: str) -> str:
+    if is_postgres_url(url):
+        return "postgresql"
+    if url.startswith("sqlite:"):
+        return "sqlite"
+    raise DfmigrateError(f"unsupported database URL '{mask(url)}': expected postgresql://… or sqlite:///path")
+
+
+def sqlite_path(url: str) -> str:
+    """``sqlite:///rel.db`` → ``rel.db``; ``sqlite:////abs.db`` → ``/abs.db`` (SQLAlchemy's spelling)."""
+    if not url.startswith("sqlite:///"):
+        raise DfmigrateError(f"a SQLite database is written sqlite:///path, not '{url}'")
+    path = url[len("sqlite:///"):].split("?", 1)[0]
+    if path in ("", ":memory:"):
+        raise DfmigrateError("an in-memory SQLite database forgets its migrations: give a file, sqlite:///path")
+    return path
+
+
+class PgConnection:
+    """asyncpg, as is: the runner's dialect-neutral calls are asyncpg's own."""
+
+    dialect = "postgresql"
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+
+    async def execute(self, sql: str, *args: Any) -> Any:
+        return await self.raw.execute(sql, *args)
+
+    async def fetch(self, sql: str, *args: Any) -> list[dict[str, Any]]:
+        return [dict(r) for r in await self.raw.fetch(sql, *args)]
+
+    def transaction(self) -> Any:
+        return self.raw.transaction()
+
+    async def close(self) -> None:
+        # close() waits for the server to acknowledge; terminate() is the fallback when the
+        # task is being cancelled (Ctrl-C), so the socket never outlives the run.
+        try:
+            await self.raw.close(timeout=5)
+        except BaseException:
+            self.raw.terminate()
+            raise
+
+
+class SqliteConnection:
+    """A sqlite3 connection behind the async interface. Calls run inline: a local file answers
+    in microseconds, and a single thread keeps sqlite3's same-thread rule trivially true."""
+
+    dialect = "sqlite"
+
+    def __init__(self, raw: sqlite3.Connection) -> None:
+        self.raw = raw
+
+    async def execute(self, sql: str, *args: Any) -> Any:
+        # Each call yields once: sqlite3 never suspends, so without this a Ctrl-C (asyncio.run
+        # cancels the main task) would only land after the whole run, not between statements.
+        await asyncio.sleep(0)
+        if args:
+            return self.raw.execute(_qmarks(sql), args)
+        # Without arguments asyncpg runs several ;-separated statements, and hand-written
+        # migrations rely on it; executescript() would COMMIT the runner's transaction first.
+        cursor = None
+        for statement in split_statements(sql):
+            cursor = self.raw.execute(statement)
+        return cursor
+
+    async def fetch(self, sql: str, *args: Any) -> list[dict[str, Any]]:
+        await asyncio.sleep(0)
+        cursor = self.raw.execute(_qmarks(sql) if args else sql, args)
+        names = [d[0] for d in cursor.description or ()]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        # IMMEDIATE takes the write lock up front: a second runner waits (busy timeout) instead
+        # of both reading the ledger and then colliding.
+        self.raw.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            if self.raw.in_transaction:
+                self.raw.execute("ROLLBACK")
+            raise
+        self.raw.execute("COMMIT")
+
+    async def close(self) -> None:
+        if self.raw.in_transaction:  # interrupted mid-migration: undo, never half-commit
+            self.raw.execute("ROLLBACK")
+        self.raw.close()
+
+
+def split_statements(sql: str) -> list[str]:
+    """``sql`` cut at the semicolons that end a statement (not those in strings or trigger
+    bodies: ``sqlite3.complete_statement`` decides)."""
+    out, buffer = [], ""
+    for part in sql.split(";"):
+        buffer += part + ";"
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip(" \t\n;"):
+                out.append(buffer.strip())
+            buffer = ""
+    if buffer.strip(" \t\n;"):
+        out.append(buffer.rstrip(";").strip())  # an unterminated last statement
+    return out
+
+
+def _qmarks(sql: str) -> str:
+    return _DOLLAR_PARAM.sub(r"?\1", sql)
+
+
+async def connect(url: str) -> PgConnection | SqliteConnection:
+    """Open the database a URL names. A SQLite file is created if missing (``migrate`` is what
+    brings a new database into existence); read-only callers check existence first."""
+    if dialect_of(url) == "postgresql":
+        import asyncpg
+
+        try:
+            return PgConnection(await asyncpg.connect(url, timeout=10))
+        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+            raise ConnectionError_(f"cannot connect to {mask(url)}: {exc}") from None
+    return open_sqlite(sqlite_path(url))
+
+
+def open_sqlite(path: str) -> SqliteConnection:
+    try:
+        raw = sqlite3.connect(path, isolation_level=None, timeout=30)
+    except sqlite3.Error as exc:
+        raise ConnectionError_(f"cannot open SQLite database {path}: {exc}") from None
+    # Enforced while migrating, so that data migrations and rebuilds cannot leave dangling rows
+    # (rebuilds switch it off around themselves, outside the transaction).
+    raw.execute("PRAGMA foreign_keys=ON")
+    return SqliteConnection(raw)

@@ -1,0 +1,530 @@
+"""The runner and the apply-side commands on real PostgreSQL and SQLite (no mocks).
+
+Each test builds a small migrations directory by hand (the runner's contract is the file
+format in docs/lifecycle.md, not the generator), runs the library functions or the CLI, and
+checks the database itself: schema, ``dfmigrate_history``, ``pg_stat_activity``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dfmigrate.config import resolve
+from dfmigrate.errors import DfmigrateError
+from dfmigrate.migrations import write_sum
+from dfmigrate.runner import commands
+
+TEMPLATE = '''from dfmigrate.migration import SQLMigration
+
+
+class Migration(SQLMigration):
+    id = {id!r}
+    description = {id!r}
+    dependencies = {deps!r}
+    dialect = {dialect!r}
+    forward_sql = {forward!r}
+    backward_sql = {backward!r}
+    non_transactional = {nt!r}
+'''
+
+USERS = {
+    "postgresql": "CREATE TABLE public.users (id integer PRIMARY KEY, email text NOT NULL)",
+    "sqlite": "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL)",
+}
+
+
+def write_migration(directory: Path, mid: str, dialect: str, forward: list[str], backward: list[str],
+                    deps: list[str] | None = None, nt: list[int] | None = None, rehash: bool = True) -> Path:
+    directory.mkdir(exist_ok=True)
+    path = directory / f"{mid}.py"
+    path.write_text(TEMPLATE.format(id=mid, deps=deps or [], dialect=dialect, forward=forward,
+                                    backward=backward, nt=nt or []))
+    if rehash:
+        write_sum(str(directory))
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DFMIGRATE_CACHE_DIR", str(tmp_path / "cache"))  # replay cache: not ~/.cache
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def target(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
+    """A fresh database of each dialect, a migrations directory with two migrations, a config."""
+    dialect = request.param
+    if dialect == "postgresql":
+        url = request.getfixturevalue("pg_db")("runner")
+    else:
+        url = "sqlite:///" + request.getfixturevalue("sqlite_path")
+    mdir = tmp_path / "migrations"
+    write_migration(mdir, "0001_users", dialect, [USERS[dialect]], ["DROP TABLE users"])
+    write_migration(mdir, "0002_posts", dialect,
+                    ["CREATE TABLE posts (id integer PRIMARY KEY, user_id integer REFERENCES users (id))",
+                     "ALTER TABLE users ADD COLUMN nick text"],
+                    ["ALTER TABLE users DROP COLUMN nick", "DROP TABLE posts"], deps=["0001_users"])
+    return {"dialect": dialect, "url": url, "dir": mdir, "cfg": resolve(database=url, dir=str(mdir))}
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+async def _query(url: str, sql: str) -> list[tuple[Any, ...]]:
+    if url.startswith("sqlite"):
+        conn = sqlite3.connect(url[len("sqlite:///"):])
+        try:
+            return conn.execute(sql).fetchall()
+        finally:
+            conn.close()
+    import asyncpg
+
+    pg = await asyncpg.connect(url)
+    try:
+        return [tuple(r) for r in await pg.fetch(sql)]
+    finally:
+        await pg.close()
+
+
+def query(url: str, sql: str) -> list[tuple[Any, ...]]:
+    return run(_query(url, sql))
+
+
+def tables(t: dict[str, Any]) -> list[str]:
+    if t["dialect"] == "sqlite":
+        return [r[0] for r in query(t["url"], "SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
+    return [r[0] for r in query(t["url"], "SELECT tablename::text FROM pg_tables WHERE schemaname='public' ORDER BY 1")]
+
+
+def snapshot(t: dict[str, Any]) -> tuple[Any, Any]:
+    """(schema, history rows) as the database has them now."""
+    from dfmigrate.runner.resources import live_schema, session, connection_factory
+
+    async def read() -> Any:
+        async with session() as reg:
+            reg.register_factory("db", connection_factory(t["url"]))
+            return await live_schema(await reg.get_resource("db"))
+
+    hist = query(t["url"], "SELECT migration_id, checksum, applied_at FROM dfmigrate_history ORDER BY 1") \
+        if "dfmigrate_history" in tables(t) else []
+    return run(read()), hist
+
+
+def history_ids(t: dict[str, Any]) -> list[str]:
+    return [r[0] for r in query(t["url"], "SELECT migration_id FROM dfmigrate_history ORDER BY 1")]
+
+
+# ---------------------------------------------------------------- applying
+
+
+def test_migrate_applies_and_records(target: dict[str, Any]) -> None:
+    out = run(commands.migrate(target["cfg"]))
+    assert [line.split(" (")[0] for line in out] == ["applied 0001_users", "applied 0002_posts"]
+    assert {"users", "posts", "dfmigrate_history"} <= set(tables(target))
+    rows = query(target["url"], "SELECT migration_id, checksum, applied_by, tool_version, direction, duration_ms"
+                                " FROM dfmigrate_history ORDER BY 1")
+    sha = hashlib.sha256((target["dir"] / "0001_users.py").read_bytes()).hexdigest()
+    assert rows[0][:2] == ("0001_users", sha)
+    assert "@" in rows[0][2] and rows[0][3] and rows[0][4] == "forward" and rows[0][5] >= 0
+    if target["dialect"] == "postgresql":
+        kind = query(target["url"], "SELECT data_type FROM information_schema.columns "
+                                    "WHERE table_name='dfmigrate_history' AND column_name='applied_at'")
+        assert kind == [("timestamp with time zone",)]
+    assert run(commands.migrate(target["cfg"])) == []  # idempotent
+
+
+def test_migrate_to_and_dry_run(target: dict[str, Any]) -> None:
+    dry = run(commands.migrate(target["cfg"], dry_run=True))[0]
+    assert dry.index(USERS[target["dialect"]]) < dry.index("ALTER TABLE users ADD COLUMN nick text")
+    assert dry.count("BEGIN;") == 2 and dry.count("COMMIT;") == 2
+    if target["dialect"] == "sqlite":
+        assert not Path(target["url"][len("sqlite:///"):]).exists()  # not even created
+    else:
+        assert tables(target) == []
+    run(commands.migrate(target["cfg"], to="0001_users"))
+    assert history_ids(target) == ["0001_users"]
+    assert run(commands.migrate(target["cfg"], to="0001_users")) == []
+    with pytest.raises(DfmigrateError, match="no migration 'nope'"):
+        run(commands.migrate(target["cfg"], to="nope"))
+
+
+def test_failing_migration_leaves_schema_and_history_unchanged(target: dict[str, Any]) -> None:
+    run(commands.migrate(target["cfg"], to="0001_users"))
+    before = snapshot(target)
+    # fails at its third statement, after creating a table and altering another
+    write_migration(target["dir"], "0003_broken", target["dialect"],
+                    ["CREATE TABLE audit (id integer PRIMARY KEY)", "ALTER TABLE users ADD COLUMN note text",
+                     "INSERT INTO no_such_table VALUES (1)"], ["DROP TABLE audit"], deps=["0002_posts"])
+    with pytest.raises(DfmigrateError, match=r"0003_broken: statement 3 failed: .*no_such_table.*rolled back"):
+        run(commands.migrate(target["cfg"]))
+    after = snapshot(target)
+    assert history_ids(target) == ["0001_users", "0002_posts"]  # 0002 committed on its own
+    assert "audit" not in tables(target)
+    cols = [c.name for c in next(t for t in after[0].tables if t.name == "users").columns]
+    assert "note" not in cols and "nick" in cols
+    assert before[1][0] == after[1][0]  # 0001's row untouched
+
+
+def test_history_row_and_ddl_commit_together(target: dict[str, Any]) -> None:
+    """A failure while writing the history row undoes the migration's DDL (upstream recorded
+    after the DDL had committed)."""
+    run(commands.migrate(target["cfg"], to="0001_users"))
+    before = snapshot(target)
+    if target["dialect"] == "sqlite":
+        trigger = ["CREATE TRIGGER refuse BEFORE INSERT ON dfmigrate_history WHEN NEW.migration_id = '0002_posts'"
+                   " BEGIN SELECT RAISE(ABORT, 'ledger refused'); END"]
+    else:
+        trigger = ["CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS "
+                   "$$BEGIN RAISE EXCEPTION 'ledger refused'; END$$",
+                   "CREATE TRIGGER refuse BEFORE INSERT ON dfmigrate_history FOR EACH ROW "
+                   "WHEN (NEW.migration_id = '0002_posts') EXECUTE FUNCTION refuse()"]
+    for sql in trigger:
+        query(target["url"], sql) if target["dialect"] == "postgresql" else _sqlite_exec(target["url"], sql)
+    with pytest.raises(DfmigrateError):
+        run(commands.migrate(target["cfg"]))
+    assert "posts" not in tables(target)
+    assert snapshot(target)[1] == before[1]
+
+
+def _sqlite_exec(url: str, sql: str) -> None:
+    conn = sqlite3.connect(url[len("sqlite:///"):], isolation_level=None)
+    conn.execute(sql)
+    conn.close()
+
+
+def test_rollback_then_reapply(target: dict[str, Any]) -> None:
+    run(commands.migrate(target["cfg"]))
+    assert run(commands.rollback(target["cfg"], dry_run=True))[0].startswith("-- 0002_posts")
+    assert run(commands.rollback(target["cfg"])) == ["rolled back 0002_posts"]
+    assert history_ids(target) == ["0001_users"] and "posts" not in tables(target)
+    # re-recording after rollback: upstream's INSERT hit the primary key here
+    run(commands.migrate(target["cfg"]))
+    assert history_ids(target) == ["0001_users", "0002_posts"]
+    assert run(commands.rollback(target["cfg"], to="0001_users")) == ["rolled back 0002_posts"]
+    assert run(commands.rollback(target["cfg"], steps=5)) == ["rolled back 0001_users"]
+    assert history_ids(target) == [] and tables(target) == ["dfmigrate_history"]
+
+
+def test_modified_migration_is_reported_never_rerun(target: dict[str, Any]) -> None:
+    run(commands.migrate(target["cfg"]))
+    path = target["dir"] / "0002_posts.py"
+    path.write_text(path.read_text().replace("nick", "nickname"))
+    # without a rehash the sum refuses first, naming the file
+    with pytest.raises(DfmigrateError, match=r"0002_posts\.py was edited"):
+        run(commands.migrate(target["cfg"]))
+    write_sum(str(target["dir"]))
+    status = run(commands.status(target["cfg"]))
+    assert status["modified"] == ["0002_posts"] and status["pending"] == []
+    with pytest.raises(DfmigrateError, match=r"0002_posts\.py was modified after it was applied"):
+        run(commands.migrate(target["cfg"]))
+    with pytest.raises(DfmigrateError, match="modified"):
+        run(commands.rollback(target["cfg"]))
+    run(commands.resolve(target["cfg"], "0002_posts", applied=True))  # accept the edit
+    assert run(commands.status(target["cfg"]))["modified"] == []
+
+
+def test_missing_file_reported(target: dict[str, Any]) -> None:
+    run(commands.migrate(target["cfg"]))
+    (target["dir"] / "0002_posts.py").unlink()
+    write_sum(str(target["dir"]))
+    assert run(commands.status(target["cfg"]))["missing"] == ["0002_posts"]
+    with pytest.raises(DfmigrateError, match="0002_posts is recorded as applied but its file is missing"):
+        run(commands.migrate(target["cfg"]))
+    assert run(commands.resolve(target["cfg"], "0002_posts", applied=False)) == "recorded 0002_posts as rolled back"
+    assert run(commands.status(target["cfg"]))["missing"] == []
+
+
+def test_status_and_history_json_via_cli(target: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+    base = ["--database", target["url"], "--dir", str(target["dir"])]
+    assert cli(["migrate", *base, "--to", "0001_users"]) == 0
+    capsys.readouterr()
+    assert cli(["status", *base, "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [a["migration_id"] for a in data["applied"]] == ["0001_users"]
+    assert data["pending"] == ["0002_posts"] and data["modified"] == data["missing"] == []
+    assert cli(["history", *base, "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["migration_id"] for r in rows] == ["0001_users"] and rows[0]["direction"] == "forward"
+    assert cli(["status", *base]) == 0
+    assert "1 applied, 1 pending, 0 modified, 0 missing" in capsys.readouterr().out
+    assert cli(["rollback", *base, "--steps", "1", "--to", "0001_users"]) == 2
+    assert "give --steps or --to, not both" in capsys.readouterr().err
+
+
+def cli(args: list[str]) -> int:
+    from dfmigrate import cli as cli_module
+    from dfmigrate.cli_runner import COMMANDS
+
+    for command in COMMANDS:
+        if command.name not in cli_module.cli.commands:
+            cli_module.cli.add_command(command)
+    with pytest.raises(SystemExit) as exit_info:
+        cli_module.main(args)
+    return int(exit_info.value.code or 0)
+
+
+# ---------------------------------------------------------------- transactions and dialect details
+
+
+def test_sqlite_rebuild_guard_runs_outside_the_transaction(tmp_path: Path, sqlite_path: str) -> None:
+    mdir = tmp_path / "m"
+    write_migration(mdir, "0001_users", "sqlite", [USERS["sqlite"]], ["DROP TABLE users"])
+    write_migration(mdir, "0002_rebuild", "sqlite", [
+        "PRAGMA foreign_keys=OFF",
+        "CREATE TABLE _dfm_new_users (id INTEGER PRIMARY KEY, email TEXT NOT NULL, age INTEGER)",
+        "INSERT INTO _dfm_new_users (id, email) SELECT id, email FROM users",
+        "DROP TABLE users", "ALTER TABLE _dfm_new_users RENAME TO users",
+        "PRAGMA foreign_key_check", "PRAGMA foreign_keys=ON"], ["ALTER TABLE users DROP COLUMN age"],
+        deps=["0001_users"])
+    cfg = resolve(database="sqlite:///" + sqlite_path, dir=str(mdir))
+    dry = run(commands.migrate(cfg, dry_run=True))[0]
+    assert dry.index("PRAGMA foreign_keys=OFF;") < dry.rindex("BEGIN;") < dry.index("PRAGMA foreign_key_check;")
+    assert dry.rindex("COMMIT;") < dry.index("PRAGMA foreign_keys=ON;")
+    run(commands.migrate(cfg))
+    assert "age" in [r[1] for r in sqlite3.connect(sqlite_path).execute("PRAGMA table_info(users)")]
+    # a foreign_key_check that returns rows fails the migration, which is rolled back
+    write_migration(mdir, "0003_orphan", "sqlite", [
+        "PRAGMA foreign_keys=OFF", "CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users (id))",
+        "INSERT INTO posts VALUES (1, 99)", "PRAGMA foreign_key_check", "PRAGMA foreign_keys=ON"],
+        ["DROP TABLE posts"], deps=["0002_rebuild"])
+    with pytest.raises(DfmigrateError, match="0003_orphan: statement 4 failed: foreign key violations"):
+        run(commands.migrate(cfg))
+    check = sqlite3.connect(sqlite_path)
+    assert check.execute("SELECT count(*) FROM sqlite_master WHERE name = 'posts'").fetchone() == (0,)
+    check.close()
+
+
+def test_non_transactional_statement_in_the_middle_is_refused(tmp_path: Path, sqlite_path: str) -> None:
+    mdir = tmp_path / "m"
+    write_migration(mdir, "0001_x", "sqlite", ["CREATE TABLE a (x)", "VACUUM", "CREATE TABLE b (x)"],
+                    ["DROP TABLE b", "DROP TABLE a"], nt=[1])
+    cfg = resolve(database="sqlite:///" + sqlite_path, dir=str(mdir))
+    with pytest.raises(DfmigrateError, match="0001_x: forward statement 2 must run outside a transaction"):
+        run(commands.migrate(cfg))
+
+
+def test_dialect_mismatch_refused(tmp_path: Path, sqlite_path: str) -> None:
+    mdir = tmp_path / "m"
+    write_migration(mdir, "0001_x", "postgresql", ["CREATE TABLE a (x int)"], ["DROP TABLE a"])
+    with pytest.raises(DfmigrateError, match=r"0001_x\.py is a postgresql migration, but the database is sqlite"):
+        run(commands.migrate(resolve(database="sqlite:///" + sqlite_path, dir=str(mdir))))
+
+
+# ---------------------------------------------------------------- baseline, resolve
+
+
+def test_baseline_adopts_a_matching_database_and_refuses_otherwise(target: dict[str, Any]) -> None:
+    statements = [USERS[target["dialect"]],
+                  "CREATE TABLE posts (id integer PRIMARY KEY, user_id integer REFERENCES users (id))"]
+    for sql in statements:
+        query(target["url"], sql) if target["dialect"] == "postgresql" else _sqlite_exec(target["url"], sql)
+    # missing users.nick: not at 0002
+    with pytest.raises(DfmigrateError, match=r"does not match the migrations up to 0002_posts .*nick"):
+        run(commands.baseline(target["cfg"]))
+    assert history_ids(target) == []
+    # nor at 0001: posts is extra there
+    with pytest.raises(DfmigrateError, match=r"up to 0001_users .*posts"):
+        run(commands.baseline(target["cfg"], to="0001_users"))
+    sql = "ALTER TABLE users ADD COLUMN nick text"
+    query(target["url"], sql) if target["dialect"] == "postgresql" else _sqlite_exec(target["url"], sql)
+    assert run(commands.baseline(target["cfg"])) == ["recorded 0001_users (baseline)", "recorded 0002_posts (baseline)"]
+    assert run(commands.status(target["cfg"]))["pending"] == []
+    assert run(commands.drift(target["cfg"]))["clean"]
+
+
+def test_resolve_records_without_running_sql(target: dict[str, Any]) -> None:
+    assert run(commands.resolve(target["cfg"], "0001_users", applied=True)) == "recorded 0001_users as applied"
+    assert history_ids(target) == ["0001_users"] and "users" not in tables(target)
+    with pytest.raises(DfmigrateError, match="not recorded"):
+        run(commands.resolve(target["cfg"], "0002_posts", applied=False))
+    with pytest.raises(DfmigrateError, match="no migration"):
+        run(commands.resolve(target["cfg"], "0009_x", applied=True))
+
+
+# ---------------------------------------------------------------- drift
+
+
+def test_drift_reports_manual_changes_exactly(target: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+    run(commands.migrate(target["cfg"], to="0001_users"))
+    assert run(commands.drift(target["cfg"]))["clean"]  # a prefix of the directory: own replay
+    run(commands.migrate(target["cfg"]))
+    assert run(commands.drift(target["cfg"]))["clean"]  # the whole directory: schema_of_directory
+    for sql in ("ALTER TABLE users ADD COLUMN manual text", "CREATE TABLE extra (id integer)",
+                "DROP TABLE posts"):
+        query(target["url"], sql) if target["dialect"] == "postgresql" else _sqlite_exec(target["url"], sql)
+    report = run(commands.drift(target["cfg"]))
+    ns = "public" if target["dialect"] == "postgresql" else "main"
+    found = {(d["kind"], d["object"]) for d in report["drift"]}
+    assert ("extra", f"column {ns}.users.manual") in found
+    assert ("extra", f"table {ns}.extra") in found
+    assert ("missing", f"table {ns}.posts") in found
+    assert all(d["kind"] in ("extra", "missing", "changed") for d in report["drift"])
+    base = ["--database", target["url"], "--dir", str(target["dir"])]
+    capsys.readouterr()
+    assert cli(["drift", *base]) == 1
+    assert f"extra    column {ns}.users.manual" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- resources: nothing left behind
+
+
+def pg_sessions(url: str) -> int:
+    from dfmigrate.urls import database_name
+
+    name = database_name(url)
+    return query(url, f"SELECT count(*) FROM pg_stat_activity WHERE datname = '{name}' "
+                      "AND pid <> pg_backend_pid()")[0][0]
+
+
+def test_no_connection_left_behind(pg_db: Any, tmp_path: Path) -> None:
+    url = pg_db("leak")
+    mdir = tmp_path / "m"
+    write_migration(mdir, "0001_users", "postgresql", [USERS["postgresql"]], ["DROP TABLE users"])
+    write_migration(mdir, "0002_bad", "postgresql", ["SELECT * FROM nowhere"], [], deps=["0001_users"])
+    cfg = resolve(database=url, dir=str(mdir))
+    with pytest.raises(DfmigrateError):
+        run(commands.migrate(cfg))
+    assert pg_sessions(url) == 0
+    for call in (commands.status(cfg), commands.history(cfg), commands.drift(cfg), commands.rollback(cfg)):
+        run(call)
+        assert pg_sessions(url) == 0
+
+
+def test_interrupted_migration_rolls_back_and_closes(pg_db: Any, tmp_path: Path) -> None:
+    """Ctrl-C under asyncio.run cancels the main task: the registry still cleans up."""
+    url = pg_db("cancel")
+    mdir = tmp_path / "m"
+    write_migration(mdir, "0001_slow", "postgresql",
+                    [USERS["postgresql"], "SELECT pg_sleep(30)"], ["DROP TABLE users"])
+    cfg = resolve(database=url, dir=str(mdir))
+
+    async def interrupted() -> None:
+        import asyncpg
+
+        task = asyncio.ensure_future(commands.migrate(cfg))
+        watcher = await asyncpg.connect(url)
+        try:
+            for _ in range(100):  # until the migration's pg_sleep is running
+                await asyncio.sleep(0.1)
+                if await watcher.fetchval("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                                          " AND query LIKE 'SELECT pg_sleep%'"):
+                    break
+        finally:
+            await watcher.close()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    run(interrupted())
+    assert pg_sessions(url) == 0
+    assert query(url, "SELECT to_regclass('public.users') IS NULL")[0][0]
+    assert query(url, "SELECT count(*) FROM dfmigrate_history")[0][0] == 0
+
+
+PYTHON_MIGRATION = '''import asyncio
+
+from kailash.utils.migrations import Migration as KailashMigration
+
+
+class Migration(KailashMigration):
+    id = "0003_data"
+    description = "hand-written data migration"
+    dependencies = ["0002_posts"]
+
+    async def forward(self, conn):
+        await conn.execute("INSERT INTO users (id, email) VALUES ($1, $2)", 7, "seven@x.io")
+        rows = await conn.fetch("SELECT count(*) AS n FROM users WHERE email = $1", "seven@x.io")
+        assert rows[0]["n"] == 1
+        await conn.execute("UPDATE users SET nick = 'x'; UPDATE users SET nick = 'y'")
+        await asyncio.sleep(float(__import__("os").environ.get("DFM_TEST_SLEEP", "0")))
+
+    async def backward(self, conn):
+        await conn.execute("DELETE FROM users WHERE id = 7")
+'''
+
+
+def test_hand_written_migration_and_cancellation(target: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Python migration gets the adapter ($n parameters, fetch, several statements in one
+    execute on both dialects); cancelled mid-way it leaves nothing, connection included."""
+    (target["dir"] / "0003_data.py").write_text(PYTHON_MIGRATION)
+    write_sum(str(target["dir"]))
+    run(commands.migrate(target["cfg"], to="0002_posts"))
+    monkeypatch.setenv("DFM_TEST_SLEEP", "30")
+
+    async def interrupted() -> None:
+        task = asyncio.ensure_future(commands.migrate(target["cfg"]))
+        await asyncio.sleep(1.5)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    run(interrupted())
+    assert history_ids(target) == ["0001_users", "0002_posts"]
+    assert query(target["url"], "SELECT count(*) FROM users")[0][0] == 0
+    if target["dialect"] == "postgresql":
+        assert pg_sessions(target["url"]) == 0
+    monkeypatch.setenv("DFM_TEST_SLEEP", "0")
+    run(commands.migrate(target["cfg"]))
+    assert query(target["url"], "SELECT id, nick FROM users") == [(7, "y")]
+    run(commands.rollback(target["cfg"]))
+    assert query(target["url"], "SELECT count(*) FROM users")[0][0] == 0
+
+
+def test_unreachable_database_is_one_clear_error(tmp_path: Path, pg_url: str) -> None:
+    from dfmigrate.urls import with_database
+
+    url = with_database(pg_url, "dfm_no_such_db").replace("postgres@", "postgres:hunter2@")
+    with pytest.raises(DfmigrateError, match="cannot connect to") as info:
+        run(commands.status(resolve(database=url, dir=str(tmp_path / "m"))))
+    assert "hunter2" not in str(info.value)
+
+
+def test_concurrent_run_is_refused_by_the_advisory_lock(pg_db: Any, tmp_path: Path) -> None:
+    import asyncpg
+
+    from dfmigrate.runner.runner import _LOCK_KEY
+
+    url = pg_db("lock")
+    mdir = tmp_path / "m"
+    write_migration(mdir, "0001_users", "postgresql", [USERS["postgresql"]], ["DROP TABLE users"])
+    cfg = resolve(database=url, dir=str(mdir))
+
+    async def contended() -> None:
+        holder = await asyncpg.connect(url)
+        try:
+            await holder.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
+            with pytest.raises(DfmigrateError, match="another dfmigrate run"):
+                await commands.migrate(cfg)
+        finally:
+            await holder.close()
+
+    run(contended())
+    assert run(commands.migrate(cfg)) != []
+
+
+# ---------------------------------------------------------------- configuration
+
+
+def test_config_precedence(tmp_path: Path) -> None:
+    env = {"DFMIGRATE_DATABASE_URL": "postgresql://u:secret@h/env"}
+    cfg = resolve(cwd=tmp_path, environ={})
+    assert (cfg.database, cfg.dir, cfg.models) == ("sqlite:///dfmigrate.db", "migrations", None)
+    assert resolve(cwd=tmp_path, environ=env).database.endswith("/env")
+    (tmp_path / "pyproject.toml").write_text('[tool.dfmigrate]\ndatabase = "sqlite:///p.db"\n'
+                                             'dir = "db/migrations"\nmodels = "app/models.py"\ndev-url = "postgresql://x/y"\n')
+    cfg = resolve(cwd=tmp_path, environ=env)
+    assert (cfg.database, cfg.dir, cfg.models, cfg.dev_url) == ("sqlite:///p.db", "db/migrations", "app/models.py",
+                                                               "postgresql://x/y")
+    cfg = resolve("postgresql://u:secret@h/opt", "d", cwd=tmp_path, environ=env)
+    assert (cfg.database, cfg.dir, cfg.origin["database"]) == ("postgresql://u:secret@h/opt", "d", "option")
+    assert "secret" not in cfg.describe()
+    (tmp_path / "pyproject.toml").write_text('[tool.dfmigrate]\ndatbase = "x"\n')
+    with pytest.raises(DfmigrateError, match="unknown key 'datbase'"):
+        resolve(cwd=tmp_path, environ={})
