@@ -71,10 +71,10 @@ def make_tools(selected: list[str], floor_connections: int, alembic_rounds: int)
         "floor": Tool("floor", [py, str(HERE / "floor.py"), "{A}", "{B}",
                                 "--connections", str(floor_connections)]),
         "dfmigrate": _dfmigrate_tool(),
-        "migra": (Tool("migra", None, "migra not installed") if not shutil.which("migra")
+        "migra": (Tool("migra", None, "migra not installed") if not (migra := _script("migra"))
                   else Tool("migra", None, "psycopg2 not installed") if _installed("psycopg2")
                   # exit 2 = "differences found", the expected outcome here
-                  else Tool("migra", ["migra", "--unsafe", "{A+psycopg2}", "{B+psycopg2}"], ok_codes=(0, 2))),
+                  else Tool("migra", [migra, "--unsafe", "{A+psycopg2}", "{B+psycopg2}"], ok_codes=(0, 2))),
         "alembic": (Tool("alembic", None, f"{m} not installed")
                     if (m := _installed("alembic", "sqlalchemy", "psycopg2"))
                     else Tool("alembic", [py, str(HERE / "alembic_compare.py"), "{A}", "{B}"],
@@ -86,11 +86,24 @@ def make_tools(selected: list[str], floor_connections: int, alembic_rounds: int)
     return [tools[name] for name in selected]
 
 
+def _script(name: str) -> str | None:
+    """An installed console script: the one next to this interpreter first (see
+    ``_dfmigrate_tool``: PATH may hold a version manager's slower shim), else PATH's."""
+    beside = Path(sys.executable).parent / name
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    return shutil.which(name)
+
+
 def _dfmigrate_tool() -> Tool:
     """The installed console script when there is one, else ``python -m dfmigrate`` from this
-    checkout (the runner puts the repo on PYTHONPATH)."""
+    checkout (the runner puts the repo on PYTHONPATH).
+
+    The script installed next to this interpreter comes first: on PATH there may be a version
+    manager's shim instead (pyenv's is a bash script that forks ~20 processes to find the
+    interpreter, +0.1-0.2 s per run), which the floor, run with ``sys.executable``, never pays."""
     argv_tail = ["diff", "--from", "{A}", "--to", "{B}"]
-    if exe := shutil.which("dfmigrate"):
+    if exe := _script("dfmigrate"):
         return Tool("dfmigrate", [exe, *argv_tail])
     if not (REPO / "dfmigrate" / "__main__.py").exists():
         return Tool("dfmigrate", None, "dfmigrate CLI not found")

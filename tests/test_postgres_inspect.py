@@ -277,7 +277,9 @@ def _scratch_dbs() -> set[str]:
     async def go() -> set[str]:
         conn = await asyncpg.connect(SERVER_URL)
         try:
-            rows = await conn.fetch("SELECT datname FROM pg_database WHERE datname LIKE 'dfm_scratch_%'")
+            # only this process's: other xdist workers and sessions share the server
+            rows = await conn.fetch("SELECT datname FROM pg_database WHERE datname LIKE $1",
+                                    f"dfm_scratch_{os.getpid()}_%")
             return {r[0] for r in rows}
         finally:
             await conn.close()

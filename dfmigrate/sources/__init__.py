@@ -141,6 +141,37 @@ def _require_file(spec: str, what: str) -> None:
         raise SourceError(f"{what} not found: {spec}")
 
 
+_LOADER_MODULES: dict[str, tuple[str, ...]] = {
+    "postgres": ("dfmigrate.sources.postgres",),
+    "sqlite": ("dfmigrate.sources.sqlite",),
+    "models": ("dfmigrate.sources.models", "dfmigrate.models"),  # not the user's module
+    "sqlfile": ("dfmigrate.sources.sqlfile",),
+}
+
+
+def preload_loaders(*specs: str) -> set[str]:
+    """Import the loader modules the specs need (now, on this thread) and return their kinds.
+
+    The CLI calls this before it imports the diff engine on a second thread while the sources
+    load, so that the two threads do not import the same modules concurrently. Specs that do not
+    classify are left for ``load_source`` to report."""
+    from importlib import import_module
+
+    kinds = set()
+    for spec in specs:
+        try:
+            kind, _ = classify(spec)
+        except DfmigrateError:
+            continue
+        kinds.add(kind)
+        for module in _LOADER_MODULES[kind]:
+            try:
+                import_module(module)
+            except ImportError:
+                pass  # load_source imports it again and reports the failure where it belongs
+    return kinds
+
+
 async def load_pair(from_spec: str, to_spec: str, ctx: SourceContext) -> tuple[Schema, Schema]:
     """Load both sides concurrently, in one dialect.
 

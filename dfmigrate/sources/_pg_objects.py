@@ -22,10 +22,24 @@ _PARALLEL = {"s": "SAFE", "r": "RESTRICTED"}
 
 
 def map_dependencies(rows: Iterable[Row]) -> dict[DepKey, list[Ref]]:
-    deps: dict[DepKey, set[Ref]] = defaultdict(set)
-    for r in rows:
-        deps[(r["dep_class"], r["dep_oid"])].add(Ref(r["ref_kind"], r["ref_ns"], r["ref_name"]))
-    return {key: sorted(refs) for key, refs in deps.items()}
+    """Referenced objects by dependent, sorted. Refs are collected and sorted as plain tuples in
+    Ref's field order (the same order Ref's generated comparisons give, without a Python-level
+    ``__lt__`` per comparison) and built once per distinct reference. Rows are unpacked by
+    position: dependencies.sql's SELECT list."""
+    deps: dict[DepKey, set[tuple[str, str, str]]] = defaultdict(set)
+    for dep_class, dep_oid, ref_kind, ref_ns, ref_name in rows:
+        deps[(dep_class, dep_oid)].add((ref_kind, ref_ns, ref_name))
+    refs: dict[tuple[str, str, str], Ref] = {}
+    out: dict[DepKey, list[Ref]] = {}
+    for key, targets in deps.items():
+        built = []
+        for t in sorted(targets):
+            ref = refs.get(t)
+            if ref is None:
+                ref = refs[t] = Ref(*t)
+            built.append(ref)
+        out[key] = built
+    return out
 
 
 def map_grants(rows: Iterable[Row]) -> dict[tuple[str, int], tuple[Grant, ...]]:

@@ -16,18 +16,19 @@ pg_get_viewdef() etc. print user objects schema-qualified (``public.t``) and bui
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence as Seq
+from collections.abc import Awaitable, Callable, Mapping, Sequence as Seq
 from functools import lru_cache
+from importlib import import_module
 from importlib.resources import files
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
 from dfmigrate.errors import SourceError
-from dfmigrate.schema import Schema
-from dfmigrate.sources import _pg_objects as objects
-from dfmigrate.sources import _pg_tables as tables
 from dfmigrate.urls import mask
+
+if TYPE_CHECKING:
+    from dfmigrate.schema import Schema
 
 # Heaviest first, so that with several connections the long queries start at once and the
 # small ones fill in behind them.
@@ -39,11 +40,13 @@ QUERIES: tuple[str, ...] = (
 
 # How many connections inspect_postgres() spreads the queries over (asyncpg runs one query at a
 # time per connection; pipelining on one connection is still sequential on the server).
-# Measured on bench/ 2,000-table databases (PostgreSQL 15, localhost, a 2-core machine under
-# load from other jobs, so ranges are wide), inspect_postgres() wall time, min / median of 7:
-#   one DB:  1 conn 1113 / 1591 ms, 2 conns 646 / 1479, 4 conns 759 / 1445, 6 conns 703 / 1381
-#   two DBs concurrently (DB-vs-DB diff): 1 conn each 1311 / 2615 ms, 4 conns each 1752 / 2192
-# Columns (~25,000 rows) alone is ~40% of the fetch, so beyond 3-4 connections nothing gains.
+# Measured as whole `dfmigrate diff` runs of bench/'s 2,000-table pair (both databases at once,
+# so twice this many connections), PostgreSQL 15 on localhost, 2 cores shared with other jobs
+# (load 3-5), 7 interleaved rounds, median / min in seconds:
+#   1 conn 2.88 / 2.09, 2 conns 2.43 / 2.18, 3 conns 2.41 / 2.09, 4 conns 2.39 / 2.08,
+#   6 conns 2.75 / 2.39 (the floor, 4 conns: 1.83 / 1.41)
+# 2-4 are equal within noise; 1 leaves a core idle while columns.sql (~35% of the work) runs, 6
+# only adds backends competing for the same 2 cores. 4 also matches bench/floor.py's default.
 CONNECTIONS = 4
 SERVER_SETTINGS = {"search_path": "", "application_name": "dfmigrate"}
 
@@ -78,50 +81,86 @@ def _server_version(conn: asyncpg.Connection) -> int:
 
 # Row mappers that need no other query's result run as soon as their rows arrive, so that
 # Python maps columns while the server is still computing constraints and indexes; the rest
-# (cheap, cross-referencing) runs in ``assemble``.
-EARLY_MAPPERS: dict[str, Callable[[Seq[Any]], Any]] = {
-    "columns": tables.map_columns, "constraints": tables.map_constraints,
-    "indexes": tables.map_indexes, "triggers": tables.map_triggers,
-    "policies": tables.map_policies, "dependencies": objects.map_dependencies,
-    "privileges": objects.map_grants,
+# (cheap, cross-referencing) runs in ``assemble``. The mapping modules (and through them the
+# schema model, ~40-60 ms of imports) are imported on first use, not with this module: the CLI
+# imports them on a background thread while the connections open.
+EARLY_MAPPERS: dict[str, tuple[str, str]] = {
+    "columns": ("_pg_tables", "map_columns"), "constraints": ("_pg_tables", "map_constraints"),
+    "indexes": ("_pg_tables", "map_indexes"), "triggers": ("_pg_tables", "map_triggers"),
+    "policies": ("_pg_tables", "map_policies"), "dependencies": ("_pg_objects", "map_dependencies"),
+    "privileges": ("_pg_objects", "map_grants"),
 }
+MAPPING_MODULES = ("dfmigrate.sources._pg_tables", "dfmigrate.sources._pg_objects")
 
 
-async def _fetch(conns: Seq[asyncpg.Connection], names: Seq[str]) -> dict[str, Any]:
+@lru_cache(maxsize=None)
+def _early_mapper(name: str) -> Callable[[Seq[Any]], Any] | None:
+    spec = EARLY_MAPPERS.get(name)
+    return getattr(import_module(f"dfmigrate.sources.{spec[0]}"), spec[1]) if spec else None
+
+
+async def _fetch(conns: Seq[asyncpg.Connection], names: Seq[str],
+                 setup: Callable[[int, asyncpg.Connection], Awaitable[None]] | None = None) -> dict[str, Any]:
     """Run the named queries spread over ``conns`` (one query at a time per connection: asyncpg
-    cannot multiplex a connection), each idle connection taking the next query. Returns query
-    name -> rows, or the early mapper's result for those that have one."""
+    cannot multiplex a connection), each idle connection taking the next query, after
+    ``setup(i, conn)`` when given. Returns query name -> rows, or the early mapper's result for
+    those that have one."""
     version = _server_version(conns[0])
     pending = iter(names)
     results: dict[str, Any] = {}
 
-    async def worker(conn: asyncpg.Connection) -> None:
+    async def worker(i: int, conn: asyncpg.Connection) -> None:
+        if setup is not None:
+            await setup(i, conn)
         for name in pending:
             rows = await conn.fetch(_query(name, version))
-            mapper = EARLY_MAPPERS.get(name)
+            mapper = _early_mapper(name)
             results[name] = mapper(rows) if mapper else rows
 
-    await asyncio.gather(*(worker(c) for c in conns))
+    await asyncio.gather(*(worker(i, c) for i, c in enumerate(conns)))
     return results
+
+
+_BEGIN = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 
 
 async def _fetch_snapshot(conns: Seq[asyncpg.Connection], names: Seq[str]) -> dict[str, Any]:
     """Like ``_fetch``, but all connections read one exported snapshot, so that a concurrent
-    DDL cannot leave e.g. a column whose table the relations query did not see."""
-    lead, rest = conns[0], conns[1:]
-    async with lead.transaction(isolation="repeatable_read", readonly=True):
-        snapshot = await lead.fetchval("SELECT pg_export_snapshot()")
-        transactions = [c.transaction(isolation="repeatable_read", readonly=True) for c in rest]
-        try:
-            await asyncio.gather(*(t.start() for t in transactions))
-            await asyncio.gather(*(c.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'") for c in rest))
-            return await _fetch(conns, names)
-        finally:
-            await asyncio.gather(*(t.rollback() for t in transactions), return_exceptions=True)
+    DDL cannot leave e.g. a column whose table the relations query did not see.
+
+    The first connection starts on the queries as soon as it has exported the snapshot; each
+    other one joins it in a single round trip (BEGIN and SET TRANSACTION SNAPSHOT together).
+    The transactions are left open: they are read-only and the caller closes the connections,
+    which ends them (no COMMIT/ROLLBACK round trips)."""
+    snapshot: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+    async def setup(i: int, conn: asyncpg.Connection) -> None:
+        if i == 0:
+            try:
+                await conn.execute(_BEGIN)
+                snapshot.set_result(await conn.fetchval("SELECT pg_export_snapshot()"))
+            except BaseException as exc:
+                snapshot.set_exception(exc)
+                raise
+        else:
+            await conn.execute(f"{_BEGIN}; SET TRANSACTION SNAPSHOT '{await asyncio.shield(snapshot)}'")
+
+    try:
+        return await _fetch(conns, names, setup)
+    finally:
+        if not snapshot.done():
+            snapshot.cancel()
+        elif not snapshot.cancelled():
+            snapshot.exception()  # retrieved: no "exception was never retrieved" noise
 
 
 def _query_names(privileges: bool) -> tuple[str, ...]:
     return QUERIES + ("privileges",) if privileges else QUERIES
+
+
+async def _close(conns: Seq[Any]) -> None:
+    await asyncio.gather(*(c.close() for c in conns if isinstance(c, asyncpg.Connection)),
+                         return_exceptions=True)
 
 
 async def inspect_postgres(dsn: str, *, privileges: bool = False) -> Schema:
@@ -135,10 +174,17 @@ async def inspect_postgres(dsn: str, *, privileges: bool = False) -> Schema:
             rows = await _fetch_snapshot(conns, _query_names(privileges))  # type: ignore[arg-type]
         except asyncpg.PostgresError as exc:
             raise SourceError(f"cannot introspect {mask(dsn)}: {_one_line(exc)}") from None
+    except BaseException:
+        await _close(conns)
+        raise
+    # The sessions end while the rows are assembled: one turn of the loop sends every
+    # Terminate, and the server winds the backends down meanwhile.
+    closing = asyncio.ensure_future(_close(conns))
+    await asyncio.sleep(0)
+    try:
+        return assemble(rows, privileges=privileges)
     finally:
-        await asyncio.gather(*(c.close() for c in conns if isinstance(c, asyncpg.Connection)),
-                             return_exceptions=True)
-    return assemble(rows, privileges=privileges)
+        await closing
 
 
 async def inspect_postgres_connection(conn: asyncpg.Connection, *, privileges: bool = False) -> Schema:
@@ -155,6 +201,10 @@ async def inspect_postgres_connection(conn: asyncpg.Connection, *, privileges: b
 
 def assemble(rows: Mapping[str, Any], *, privileges: bool = False) -> Schema:
     """The Schema from what ``_fetch`` returned (rows or early-mapped results by query name)."""
+    from dfmigrate.schema import Schema
+    from dfmigrate.sources import _pg_objects as objects
+    from dfmigrate.sources import _pg_tables as tables
+
     deps = rows["dependencies"]
     grants = rows["privileges"] if privileges else {}
     columns = rows["columns"]
@@ -167,11 +217,12 @@ def assemble(rows: Mapping[str, Any], *, privileges: bool = False) -> Schema:
         rel_grants = grants.get(("relation", oid), ())
         if r["kind"] in ("r", "p"):
             table_list.append(tables.build_table(
-                r, columns.get(oid, []), constraints.get(oid, []), indexes.get(oid, []),
+                r, columns.get(oid, []), constraints.get(oid, tables.NO_CONSTRAINTS), indexes.get(oid, []),
                 triggers.get(oid, []), policies.get(oid, []), rel_grants))
         else:
             view_list.append(tables.build_view(
-                r, columns.get(oid, []), indexes.get(oid, []), deps.get(("pg_class", oid), ()), rel_grants))
+                r, columns.get(oid, []), indexes.get(oid, []), deps.get(("pg_class", oid), ()), rel_grants,
+                triggers.get(oid, [])))
 
     ns_oids = {r["oid"]: r["name"] for r in rows["namespaces"]}
     ns_grants = sorted(((ns_oids[oid], g) for (kind, oid), gs in grants.items()

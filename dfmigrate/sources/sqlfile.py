@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import os
 import secrets
 import sqlite3
 from pathlib import Path
@@ -64,7 +65,8 @@ async def _load_postgres(path: str, text: str, dev_url: str) -> Schema:
 
     from dfmigrate.sources.postgres import connect, inspect_postgres_connection
 
-    name = f"dfm_scratch_{secrets.token_hex(6)}"
+    # the pid lets a caller (and the tests) tell its own scratch databases from other processes'
+    name = f"dfm_scratch_{os.getpid()}_{secrets.token_hex(6)}"
     admin = await connect(dev_url)
     created = False
     try:
