@@ -285,6 +285,17 @@ def _echo(text: str) -> None:
     binary.flush()
 
 
+# ---------------------------------------------------------------- lifecycle commands
+
+# Both modules import only click and the standard library; their commands import the runner,
+# the migrations directory and kailash when they run.
+from dfmigrate.cli_migrations import makemigrations, rehash  # noqa: E402
+from dfmigrate.cli_runner import COMMANDS as _RUNNER_COMMANDS  # noqa: E402
+
+for _command in (makemigrations, rehash, *_RUNNER_COMMANDS):
+    cli.add_command(_command)
+
+
 # ---------------------------------------------------------------- entry point
 
 

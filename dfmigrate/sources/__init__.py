@@ -28,7 +28,7 @@ from dfmigrate.errors import DfmigrateError, SourceError
 if TYPE_CHECKING:
     from dfmigrate.schema import Dialect, Schema
 
-SourceKind = Literal["postgres", "sqlite", "models", "sqlfile"]
+SourceKind = Literal["postgres", "sqlite", "models", "sqlfile", "migrations"]
 
 DEFAULT_DIALECT: Dialect = "sqlite"  # the embedded default: works with nothing installed or running
 
@@ -60,7 +60,9 @@ def classify(spec: str) -> tuple[SourceKind, str]:
             raise SourceError("sql: needs a file, e.g. sql:schema.sql")
         return "sqlfile", spec[len("sql:"):]
     if spec.startswith("migrations:"):
-        raise SourceError(f"unsupported source '{spec}': migrations: sources are not supported yet")
+        if not spec[len("migrations:"):]:
+            raise SourceError("migrations: needs a directory, e.g. migrations:migrations")
+        return "migrations", spec[len("migrations:"):]
     if spec.endswith(".py"):
         return "models", spec
     if spec.endswith(".sql"):
@@ -80,7 +82,11 @@ def _sqlite_path(spec: str) -> str:
 
 def source_dialect(spec: str) -> Dialect | None:
     """The dialect a database source imposes; None for models and .sql files."""
-    kind, _ = classify(spec)
+    kind, target = classify(spec)
+    if kind == "migrations":
+        from dfmigrate.migrations.directory import directory_dialect
+
+        return directory_dialect(target) if os.path.isdir(target) else None  # type: ignore[return-value]
     return {"postgres": "postgresql", "sqlite": "sqlite"}.get(kind)  # type: ignore[return-value]
 
 
@@ -102,6 +108,8 @@ async def load_source(spec: str, ctx: SourceContext) -> Schema:
 
             # Importing user code is synchronous; a thread lets a database side load meanwhile.
             return await asyncio.to_thread(load_models, target, dialect)
+        if kind == "migrations":
+            return await _load_migrations(target, dialect, ctx.dev_url)
         _require_file(target, "SQL file")
         from dfmigrate.sources.sqlfile import load_sql_file
 
@@ -114,6 +122,17 @@ async def load_source(spec: str, ctx: SourceContext) -> Schema:
         if type(exc).__module__.split(".")[0] in ("asyncpg", "sqlite3", "aiosqlite"):
             raise SourceError(f"cannot read {_mask(spec)}: {_describe(exc)}") from exc
         raise
+
+
+async def _load_migrations(directory: str, dialect: Dialect, dev_url: str | None) -> Schema:
+    """What the directory's migrations produce, replayed into a scratch database (cached)."""
+    if not os.path.isdir(directory):
+        raise SourceError(f"migrations directory not found: {directory}")
+    from dfmigrate.migrations.replay import schema_of_directory
+    from dfmigrate.migrations.sumfile import verify
+
+    verify(directory)
+    return await schema_of_directory(directory, dialect, dev_url)
 
 
 async def _load_sqlite(path: str) -> Schema:
