@@ -205,6 +205,11 @@ class Dependencies:
         table = table_ref(ref.namespace, ref.name.partition(".")[0])
         return found | {table} if found else {table}
 
+    def of_column(self, namespace: str, table: str, column: Column) -> set[Ref]:
+        """What a column in this exact state needs (a step of a column change may sit between
+        the old and the new state, so the schema's own column is not always the one asked)."""
+        return _column_dependencies(self.names, column) | {table_ref(namespace, table)}
+
     def dependents_of(self, ref: Ref) -> set[Ref]:
         """Every object whose hard dependencies include ``ref``."""
         found = set(self._global_reverse.get(ref, ()))

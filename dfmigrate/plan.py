@@ -132,6 +132,8 @@ def effects(change: ch.Change, old: Schema, new: Schema) -> Effects:  # noqa: C9
             e.removes |= _table_parts(o, with_foreign_keys=True) - _table_parts(n, with_foreign_keys=True)
         case ch.AddColumn(namespace=ns, table=t, column=c):
             e.creates.add(column_ref(ns, t, c.name))
+            if c.identity:
+                e.creates.add(Ref("sequence", ns, f"{t}_{c.name}_seq"))
             e.touches.add(table_ref(ns, t))
         case ch.DropColumn(namespace=ns, table=t, column=c):
             e.removes.add(column_ref(ns, t, c.name))
@@ -140,9 +142,15 @@ def effects(change: ch.Change, old: Schema, new: Schema) -> Effects:  # noqa: C9
             e.removes.add(column_ref(ns, t, o.name))
             e.creates.add(column_ref(ns, t, n.name))
             e.touches.add(table_ref(ns, t))
-        case ch.AlterColumn(namespace=ns, table=t, new=c):
+        case ch.AlterColumn(namespace=ns, table=t, old=o, new=c):
             e.modifies.add(column_ref(ns, t, c.name))
             e.touches.add(table_ref(ns, t))
+            # an identity owns an implicit sequence named like a serial's: order it like one
+            implicit = Ref("sequence", ns, f"{t}_{c.name}_seq")
+            if o.identity and not c.identity:
+                e.removes.add(implicit)
+            elif c.identity and not o.identity:
+                e.creates.add(implicit)
         case ch.AddConstraint(namespace=ns, table=t, constraint=c):
             e.creates.add(constraint_ref(ns, t, c.name))
         case ch.DropConstraint(namespace=ns, table=t, constraint=c):
@@ -243,11 +251,14 @@ def build_graph(changes: list[ch.Change], old: Schema, new: Schema,
         graph.add_edges_from((b, after) for b in before if b != after)
 
     def establishers(d: Ref, e: Effects) -> set[int]:
-        return creators[d] | modifiers[d] | (set() if d in e.touches else touchers[d])
+        # a column-level change needs its table to exist, not the table's other changes done
+        if d in e.touches:
+            return creators[d]
+        return creators[d] | modifiers[d] | touchers[d]
 
     for i, e in enumerate(fx):
         for x in e.creates | e.modifies:  # rule 1
-            for d in deps_new.of(x):
+            for d in _needs(changes[i], x, deps_new):
                 edges(establishers(d, e), i)
         for d in e.requires:
             edges(establishers(d, e), i)
@@ -258,16 +269,24 @@ def build_graph(changes: list[ch.Change], old: Schema, new: Schema,
             graph.add_edges_from((i, j) for j in creators[x] if j != i)
     _same_name_edges(graph, changes)
     _inherited_column_edges(graph, changes, old)
-    _add_if_acyclic(graph, _released_dependency_edges(fx, deps_old, deps_new, modifiers, removers, touchers))
+    _add_if_acyclic(graph, _released_dependency_edges(changes, fx, deps_old, deps_new, modifiers, removers, touchers))
     _add_if_acyclic(graph, _soft_edges(fx, deps_new, creators, modifiers))
     return graph
 
 
-def _released_dependency_edges(fx, deps_old, deps_new, modifiers, removers, touchers):  # type: ignore[no-untyped-def]
+def _needs(change: ch.Change, ref: Ref, deps: Dependencies, before: bool = False) -> set[Ref]:
+    """The dependencies of ``ref`` as the change leaves it (or finds it, with ``before``): a
+    column change reads them off its own column state, which may be an intermediate step."""
+    if isinstance(change, ch.AlterColumn) and ref == column_ref(change.namespace, change.table, change.new.name):
+        return deps.of_column(change.namespace, change.table, change.old if before else change.new)
+    return deps.of(ref)
+
+
+def _released_dependency_edges(changes, fx, deps_old, deps_new, modifiers, removers, touchers):  # type: ignore[no-untyped-def]
     """Rule 3: an object that stops depending on X lets go of it before X is changed or dropped."""
     for i, e in enumerate(fx):
         for y in e.modifies | e.removes:
-            for x in deps_old.of(y) - deps_new.of(y):
+            for x in _needs(changes[i], y, deps_old, before=True) - _needs(changes[i], y, deps_new):
                 for j in modifiers[x] | removers[x] | touchers[x]:
                     if j != i:
                         yield (i, j)
@@ -307,6 +326,14 @@ def _same_name_edges(graph: nx.DiGraph, changes: list[ch.Change]) -> None:
             (drops if isinstance(c, ch.DropConstraint) else creates)[key].append(i)
     for key, ds in drops.items():
         graph.add_edges_from((d, c) for d in ds for c in creates.get(key, ()) if d != c)
+    # Two steps on one column (see diff.columns.alter_column) run in the order they were made.
+    last_step: dict[tuple[str, str, str], int] = {}
+    for i, c in enumerate(changes):
+        if isinstance(c, ch.AlterColumn):
+            key = (c.namespace, c.table, c.new.name)
+            if key in last_step:
+                graph.add_edge(last_step[key], i)
+            last_step[key] = i
 
 
 def _inherited_column_edges(graph: nx.DiGraph, changes: list[ch.Change], old: Schema) -> None:
@@ -317,9 +344,17 @@ def _inherited_column_edges(graph: nx.DiGraph, changes: list[ch.Change], old: Sc
         for parent in t.inherits:
             pns, _, pname = parent.partition(".")
             parents[(t.namespace, t.name)].append((pns, pname))
-    if not parents:
-        return
     drops = {(c.namespace, c.table, c.column.name): i for i, c in enumerate(changes) if isinstance(c, ch.DropColumn)}
+    # a table changing parents: the parent's columns are added before INHERIT, and the columns
+    # NO INHERIT leaves behind are dropped after it
+    for i, c in enumerate(changes):
+        if isinstance(c, ch.AlterTable) and c.changes & ch.TableChange.INHERITS:
+            ns, name = c.new.namespace, c.new.name
+            for j, other in enumerate(changes):
+                if isinstance(other, ch.AddColumn) and (other.namespace, other.table) == (ns, name):
+                    graph.add_edge(j, i)
+                elif isinstance(other, ch.DropColumn) and (other.namespace, other.table) == (ns, name):
+                    graph.add_edge(i, j)
     for i, c in enumerate(changes):
         if isinstance(c, ch.AddColumn):
             for pns, pname in parents.get((c.namespace, c.table), ()):

@@ -44,13 +44,27 @@ def _using(old: Column, new: Column, enums: frozenset[str]) -> str:
 
 
 def alter_column(namespace: str, table: str, old: Column, new: Column,
-                 enums: frozenset[str] = frozenset()) -> AlterColumn | None:
+                 enums: frozenset[str] = frozenset()) -> list[AlterColumn]:
+    """One AlterColumn, or two when an identity and a default trade places: the identity's
+    implicit sequence is named like a serial's (<table>_<column>_seq), so the old one must be
+    gone before the new one is made, with the sequence change ordered in between."""
+    identity = ColumnChange.IDENTITY | ColumnChange.IDENTITY_OPTIONS
+    if old.identity and not new.identity and column_changes(old, new) & ~identity:
+        mid = replace(old, identity=None, identity_options=None)
+        return _single(namespace, table, old, mid, enums) + _single(namespace, table, mid, new, enums)
+    if new.identity and not old.identity and old.default:
+        mid = replace(old, default=None)
+        return _single(namespace, table, old, mid, enums) + _single(namespace, table, mid, new, enums)
+    return _single(namespace, table, old, new, enums)
+
+
+def _single(namespace: str, table: str, old: Column, new: Column, enums: frozenset[str]) -> list[AlterColumn]:
     flags = column_changes(old, new)
     # renamed_from and autoincrement are declarations, not column state PostgreSQL can alter
     if flags == ColumnChange.NONE:
-        return None
+        return []
     using = _using(old, new, enums) if flags & ColumnChange.TYPE else None
-    return AlterColumn(namespace, table, old, new, flags, using)
+    return [AlterColumn(namespace, table, old, new, flags, using)]
 
 
 def compare_columns(old_table: Table, new: Table, enums: frozenset[str] = frozenset()) -> list[Change]:
@@ -61,14 +75,10 @@ def compare_columns(old_table: Table, new: Table, enums: frozenset[str] = frozen
     changes: list[Change] = []
     for old_col, new_col in diff.renamed:
         changes.append(RenameColumn(ns, name, old_col, new_col))
-        moved = alter_column(ns, name, replace(old_col, name=new_col.name), new_col, enums)
-        if moved:
-            changes.append(moved)
+        changes += alter_column(ns, name, replace(old_col, name=new_col.name), new_col, enums)
     changes += [AddColumn(ns, name, c) for c in diff.added]
     changes += [DropColumn(ns, name, c) for c in diff.removed]
     for old_col, new_col in diff.changed:
-        alter = alter_column(ns, name, old_col, new_col, enums)
-        if alter:
-            changes.append(alter)
+        changes += alter_column(ns, name, old_col, new_col, enums)
     return changes
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 from dfmigrate.changes import (
+    AddColumn,
     AlterTable,
     Change,
     CreateTable,
+    DropColumn,
     DropConstraint,
     DropTable,
     RenameTable,
@@ -23,7 +25,7 @@ from dfmigrate.diff.table_objects import (
     compare_triggers,
     create_table_objects,
 )
-from dfmigrate.schema import Schema, Table
+from dfmigrate.schema import Column, Schema, Table
 
 _TABLE_FLAGS: tuple[tuple[str, TableChange], ...] = (
     ("unlogged", TableChange.LOGGED),
@@ -57,12 +59,12 @@ def compare_tables(old: Schema, new: Schema) -> list[Change]:
     changes += drop_tables(diff.removed)
     for o, n in diff.renamed:
         changes.append(RenameTable(o, n))
-        changes += alter_table(o, n, old, enums)
+        changes += alter_table(o, n, old, enums, new)
     for o, n in diff.changed:
         if _must_recreate(o, n):
             changes += drop_tables([o]) + create_table(n)
         else:
-            changes += alter_table(o, n, old, enums)
+            changes += alter_table(o, n, old, enums, new)
     return changes
 
 
@@ -93,7 +95,34 @@ def _effective_columns(table: Table, schema: Schema) -> Table:
     return replace(table, columns=parent.columns) if parent else table
 
 
-def alter_table(old: Table, new: Table, old_schema: Schema, enums: frozenset[str] = frozenset()) -> list[Change]:
+def _parent_columns(table: Table, schema: Schema) -> dict[str, Column]:
+    cols: dict[str, Column] = {}
+    for parent in table.inherits:
+        pns, _, pname = parent.partition(".")
+        t = schema.table(pns, pname)
+        for c in t.columns if t else ():
+            cols.setdefault(c.name, c)
+    return cols
+
+
+def _inheritance_columns(old: Table, new: Table, old_schema: Schema, new_schema: Schema) -> list[Change]:
+    """A table that gains a parent must already hold the parent's columns (INHERIT checks it);
+    one that loses a parent keeps the inherited columns as its own unless they are dropped.
+    Inherited columns are implicit in the model, so both sides are spelled out here."""
+    before = _parent_columns(old, old_schema)
+    after = _parent_columns(new, new_schema)
+    own_old = {c.name for c in old.columns}
+    own_new = {c.name for c in new.columns}
+    ns = new.namespace
+    changes: list[Change] = [AddColumn(ns, new.name, c) for name, c in after.items()
+                             if name not in own_old and name not in before]
+    changes += [DropColumn(ns, new.name, c) for name, c in before.items()
+                if name not in own_new and name not in after]
+    return changes
+
+
+def alter_table(old: Table, new: Table, old_schema: Schema, enums: frozenset[str] = frozenset(),
+                new_schema: Schema | None = None) -> list[Change]:
     flags = TableChange.NONE
     for attr, flag in _TABLE_FLAGS:
         if getattr(old, attr) != getattr(new, attr):
@@ -101,6 +130,8 @@ def alter_table(old: Table, new: Table, old_schema: Schema, enums: frozenset[str
     changes: list[Change] = []
     if flags != TableChange.NONE:
         changes.append(AlterTable(old, new, flags))
+    if flags & TableChange.INHERITS and new_schema is not None:
+        changes += _inheritance_columns(old, new, old_schema, new_schema)
     if not new.partition_of:  # a partition's columns follow its parent
         changes += compare_columns(replace(_effective_columns(old, old_schema), name=new.name), new, enums)
     for compare in (compare_constraints, compare_indexes, compare_triggers, compare_policies):

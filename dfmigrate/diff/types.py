@@ -43,7 +43,10 @@ def _enum_values(old: Enum, new: Enum, old_schema: Schema, new_schema: Schema) -
         return []
     positions = [new.labels.index(label) for label in old.labels if label in new.labels]
     kept_in_order = len(positions) == len(old.labels) and positions == sorted(positions)
-    if not kept_in_order:
+    added = [label for label in new.labels if label not in old.labels]
+    # A value added by ALTER TYPE ... ADD VALUE cannot be used before its transaction commits:
+    # when the same migration uses it (a default, a view, a check), recreate the type instead.
+    if not kept_in_order or _used_in(added, new_schema):
         return [RecreateEnum(old, new, enum_columns(old, new, old_schema, new_schema))]
     # Only additions: ADD VALUE each new label next to a neighbour that exists by then.
     changes: list[Change] = []
@@ -62,6 +65,20 @@ def _enum_values(old: Enum, new: Enum, old_schema: Schema, new_schema: Schema) -
             changes.append(AddEnumValue(new, label, after=new.labels[i - 1]))
             present.insert(present.index(new.labels[i - 1]) + 1, label)
     return changes
+
+
+def _used_in(labels: list[str], schema: Schema) -> bool:
+    if not labels:
+        return False
+    literals = ["'" + label.replace("'", "''") + "'" for label in labels]
+    texts: list[str] = [v.definition for v in schema.views]
+    for t in schema.tables:
+        texts += [c.default or "" for c in t.columns] + [c.generated or "" for c in t.columns]
+        texts += [c.expression for c in t.checks]
+        texts += [i.where or "" for i in t.indexes]
+        texts += [p.expression or "" for i in t.indexes for p in i.parts]
+        texts += [(p.using or "") + (p.with_check or "") for p in t.policies]
+    return any(lit in text for text in texts for lit in literals)
 
 
 def enum_type_names(*schemas: Schema) -> frozenset[str]:

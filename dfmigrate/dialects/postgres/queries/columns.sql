@@ -25,7 +25,7 @@ LEFT JOIN (SELECT d.refobjid, d.refobjsubid, s.*
            JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = s.seqrelid
                            AND d.refclassid = 'pg_class'::regclass AND d.deptype = 'i') s
        ON s.refobjid = a.attrelid AND s.refobjsubid = a.attnum
-WHERE a.attnum > 0 AND NOT a.attisdropped AND a.attislocal
+WHERE a.attnum > 0 AND NOT a.attisdropped AND a.attislocal AND a.attinhcount = 0
   AND c.relkind IN ('r', 'p', 'v', 'm', 'c')
   AND n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'
   AND NOT EXISTS (SELECT FROM pg_depend e WHERE e.classid = 'pg_class'::regclass
