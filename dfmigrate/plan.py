@@ -128,7 +128,9 @@ def effects(change: ch.Change, old: Schema, new: Schema) -> Effects:  # noqa: C9
             e.modifies.add(table_ref(t.namespace, t.name))
         case ch.RebuildTable(old=o, new=n):
             e.modifies.add(table_ref(n.namespace, n.name))
-            e.creates |= _table_parts(n, with_foreign_keys=True) - {table_ref(n.namespace, n.name)}
+            # SQLite checks no foreign key while a rebuild runs (they are off): the new table's
+            # keys do not wait for the tables they reference, which may be rebuilt too
+            e.creates |= _table_parts(n, with_foreign_keys=False) - {table_ref(n.namespace, n.name)}
             e.removes |= _table_parts(o, with_foreign_keys=True) - _table_parts(n, with_foreign_keys=True)
         case ch.AddColumn(namespace=ns, table=t, column=c):
             e.creates.add(column_ref(ns, t, c.name))
@@ -262,7 +264,10 @@ def build_graph(changes: list[ch.Change], old: Schema, new: Schema,
                 edges(establishers(d, e), i)
         for d in e.requires:
             edges(establishers(d, e), i)
-        for x in e.removes | e.modifies | e.touches:  # rule 2
+        # rule 2; a SQLite rebuild carries its table's dependents itself (foreign keys are off
+        # while it runs), so only what it removes outright orders other removals before it
+        moved = e.removes if isinstance(changes[i], ch.RebuildTable) else e.removes | e.modifies | e.touches
+        for x in moved:
             for y in deps_old.dependents_of(x):
                 edges(removers[y], i)
         for x in e.removes:  # rule 4
