@@ -13,10 +13,15 @@ __version__ = "0.1.0"
 
 _MODEL_API = ("model", "field", "index", "unique", "check")
 
-__all__ = ["__version__", *_MODEL_API]
+__all__ = ["__version__", *_MODEL_API, "generate_nodes"]
 
 
 def __getattr__(name: str) -> Any:
+    if name == "generate_nodes":  # the model nodes: imports kailash, so only on demand
+        from dfmigrate.nodes.generate import generate_nodes
+
+        globals()[name] = generate_nodes
+        return generate_nodes
     if name in _MODEL_API:
         from dfmigrate import models
 
@@ -27,4 +32,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_MODEL_API))
+    return sorted(set(globals()) | set(_MODEL_API) | {"generate_nodes"})
