@@ -232,9 +232,10 @@ class Dependencies:
         text = self._texts.get(key)
         if text is None:
             parts = [c.type + (c.default or "") + (c.generated or "") + (c.collation or "") for c in table.columns]
-            parts += [repr(c) for c in table.constraints]
-            parts += [repr(i) for i in table.indexes] + [repr(t) for t in table.triggers]
-            parts += [repr(p) for p in table.policies]
+            parts += [getattr(c, "expression", "") or getattr(c, "definition", "") for c in table.constraints]
+            parts += [(i.where or "") + "".join(p.expression or "" for p in i.parts) for i in table.indexes]
+            parts += [t.definition for t in table.triggers]
+            parts += [(p.using or "") + (p.with_check or "") for p in table.policies]
             text = self._texts[key] = "\n".join(parts)
         return text
 
