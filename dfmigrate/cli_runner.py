@@ -70,12 +70,41 @@ _FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), d
 @lifecycle_options
 @click.option("--to", metavar="ID", help="Stop after this migration.")
 @click.option("--dry-run", is_flag=True, help="Print the exact SQL that would run, in order; change nothing.")
+@click.option("--lock-wait", type=click.FloatRange(min=0), default=30.0, show_default=True, metavar="SECONDS",
+              help="How long to poll for the migration lock another run holds (PostgreSQL).")
+@click.option("--lock-timeout", type=click.FloatRange(min=0.001), default=2.0, show_default=True, metavar="SECONDS",
+              help="lock_timeout of each migration's transaction: never queue application queries longer.")
+@click.option("--statement-timeout", type=click.FloatRange(min=0), default=0.0, show_default=True, metavar="SECONDS",
+              help="statement_timeout of each migration's transaction (0: none).")
+@click.option("--retries", type=click.IntRange(min=0), default=2, show_default=True, metavar="N",
+              help="Retries of a migration whose lock_timeout expired (with back-off).")
+@_FORMAT
 def migrate(database: str | None, dir_: str | None, models: str | None, dev_url: str | None,
-            to: str | None, dry_run: bool) -> int:
+            to: str | None, dry_run: bool, lock_wait: float, lock_timeout: float, statement_timeout: float,
+            retries: int, fmt: str) -> int:
     """Apply pending migrations, each in one transaction with its history row."""
+    from dfmigrate.guard.options import GuardOptions
+
     cfg = _config(database, dir_, models, dev_url)
-    lines = _run(lambda: _commands().migrate(cfg, to=to, dry_run=dry_run))
-    _echo("\n".join(lines) if lines else ("" if dry_run else "Nothing to migrate: the database is up to date."))
+    guard = GuardOptions(lock_wait=lock_wait, lock_timeout=lock_timeout, statement_timeout=statement_timeout,
+                         retries=retries)
+    report: dict[str, Any] = {}
+    try:
+        lines = _run(lambda: _commands().migrate(cfg, to=to, dry_run=dry_run, guard=guard, report=report))
+    except Exception as exc:
+        if fmt == "json" and not dry_run:
+            _json({"ok": False, "error": str(exc), "applied": [], **report})
+        raise
+    if dry_run:
+        _echo("\n".join(lines))
+        return EXIT_OK
+    if fmt == "json":
+        _json({"ok": True, "applied": [line.split()[1] for line in lines], **report})
+        return EXIT_OK
+    shown = lines or ["Nothing to migrate: the database is up to date."]
+    if lines or (report.get("lock") or {}).get("contended"):
+        shown = shown + _commands().report_lines(report)
+    _echo("\n".join(shown))
     return EXIT_OK
 
 

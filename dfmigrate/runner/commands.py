@@ -104,12 +104,20 @@ def _memory_factory() -> Any:
     return Memory()
 
 
-async def _runner(conn: Any, files: list[Any], *, write: bool) -> tuple[Any, State]:
+async def _runner(conn: Any, files: list[Any], *, write: bool, guard: Any = None,
+                  registry: Any = None, url: str | None = None) -> tuple[Any, State]:
+    """The runner, holding the advisory lock when ``write``, and the history read *under* it.
+    Given a registry, the lock lives on a dedicated connection of its own (which also watches
+    for sessions blocking the migrations); else on ``conn``."""
     from dfmigrate.runner.runner import DfmigrateRunner
 
-    runner = DfmigrateRunner(conn, files, read_only=not write)
+    runner = DfmigrateRunner(conn, files, read_only=not write, guard=guard)
     if write:
-        await runner.lock()
+        lock_conn = None
+        if registry is not None and url is not None and conn.dialect == "postgresql":
+            registry.register_factory("lock", resources.connection_factory(url))
+            lock_conn = await registry.get_resource("lock")
+        await runner.lock(lock_conn)
     await runner.initialize()
     return runner, State(files, await ledger.read(conn))
 
@@ -117,18 +125,60 @@ async def _runner(conn: Any, files: list[Any], *, write: bool) -> tuple[Any, Sta
 # ---------------------------------------------------------------- migrate / rollback
 
 
-async def migrate(cfg: Config, to: str | None = None, dry_run: bool = False) -> list[str]:
+async def migrate(cfg: Config, to: str | None = None, dry_run: bool = False, guard: Any = None,
+                  report: dict[str, Any] | None = None) -> list[str]:
     """Apply pending migrations (up to ``to``). Returns output lines: the SQL for a dry run,
-    else one line per migration applied."""
+    else one line per migration applied. ``guard`` (``dfmigrate.guard.options.GuardOptions``):
+    lock wait, lock/statement timeouts, retries. ``report``, when given, is filled with the
+    apply report (lock, per-step duration/attempts/lock waits, detector verdicts), also when the
+    apply fails."""
     files = load_directory(cfg)
-    async with opened(cfg, write=not dry_run) as (_, conn):
-        runner, state = await _runner(conn, files, write=not dry_run)
-        state.refuse_if_unsafe()
-        plan = await runner.plan_forward(to)
-        if dry_run:
-            return [runner.dry_run_sql(plan)] if plan.migrations_to_apply else []
-        done = await runner.execute_plan(plan)
+    report = report if report is not None else {}
+    async with opened(cfg, write=not dry_run) as (registry, conn):
+        runner = None
+        try:
+            runner, state = await _runner(conn, files, write=not dry_run, guard=guard,
+                                          registry=registry, url=cfg.database)
+            state.refuse_if_unsafe()
+            plan = await runner.plan_forward(to)  # planned under the lock, from the history read under it
+            if dry_run:
+                return [runner.dry_run_sql(plan)] if plan.migrations_to_apply else []
+            done = await runner.execute_plan(plan)
+        finally:
+            if runner is not None and not dry_run:
+                await _fill_report(runner, report)
     return [f"applied {h.migration_id} ({round(h.execution_time * 1000)} ms)" for h in done]
+
+
+async def _fill_report(runner: Any, report: dict[str, Any]) -> None:
+    held = runner.held
+    try:
+        released = await runner.unlock()
+    except Exception:  # the connection closes at cleanup, which releases it anyway
+        released = False
+    report["lock"] = None if held is None else {
+        "backend_pid": held.pid, "waited_s": round(held.waited, 3), "attempts": held.attempts,
+        "contended": bool(held.holders_seen), "holders_seen": held.holders_seen, "released": released}
+    report["steps"] = runner.steps_report
+    report["verdicts"] = await runner.verdicts()
+
+
+def report_lines(report: dict[str, Any]) -> list[str]:
+    """The apply report as text (``migrate``'s default format)."""
+    out = []
+    lock, verdicts = report.get("lock"), report.get("verdicts") or {}
+    if lock:
+        out.append(f"lock: waited {lock['waited_s']:.2f} s, {lock['attempts']} attempt(s)"
+                   + (f", held before us by pid(s) {', '.join(map(str, lock['holders_seen']))}" if lock["holders_seen"] else ""))
+    for step in report.get("steps", []):
+        if step["attempts"] > 1 or step["lock_waits"]:
+            out.append(f"  {step['migration']}: {step['attempts']} attempt(s), "
+                       f"{sum(len(w['blockers']) for w in step['lock_waits'])} lock wait(s) observed")
+    for name in ("race", "deadlock"):
+        v = verdicts.get(name)
+        if v:
+            out.append(f"{v['detector']}: {v['verdict']}")
+    return out
 
 
 async def rollback(cfg: Config, steps: int | None = None, to: str | None = None,

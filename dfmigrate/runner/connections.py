@@ -146,7 +146,8 @@ async def connect(url: str) -> PgConnection | SqliteConnection:
         import asyncpg
 
         try:
-            return PgConnection(await asyncpg.connect(url, timeout=10))
+            # named, so that a waiting run's message (and pg_stat_activity) says who holds what
+            return PgConnection(await asyncpg.connect(url, timeout=10, server_settings={"application_name": "dfmigrate"}))
         except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
             raise ConnectionError_(f"cannot connect to {mask(url)}: {exc}") from None
     return open_sqlite(sqlite_path(url))

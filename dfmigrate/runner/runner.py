@@ -37,7 +37,8 @@ from dfmigrate.runner import ledger
 
 _ALWAYS_OUTSIDE = re.compile(r"^\s*PRAGMA\s+foreign_keys\s*=", re.IGNORECASE)
 _FK_CHECK = re.compile(r"^\s*PRAGMA\s+foreign_key_check\b", re.IGNORECASE)
-_LOCK_KEY = 0x64666D6967726174  # "dfmigrat": one advisory lock per database
+_LOCK_KEY = 0x64666D6967726174  # "dfmigrat": one advisory lock per database (= guard.lock.LOCK_KEY)
+_LOCK_NOT_AVAILABLE = "55P03"  # lock_timeout expired
 
 
 @dataclass(frozen=True)
@@ -95,10 +96,19 @@ class DfmigrateRunner(MigrationRunner):
     """Runs migration files on one open connection (``connections.PgConnection`` or
     ``SqliteConnection``), never through Kailash's global connection manager."""
 
-    def __init__(self, conn: Any, files: list[MigrationFile], *, read_only: bool = False) -> None:
+    def __init__(self, conn: Any, files: list[MigrationFile], *, read_only: bool = False,
+                 guard: Any = None) -> None:
         super().__init__({"type": conn.dialect}, migration_table=ledger.HISTORY_TABLE)
         self.conn = conn
         self.read_only = read_only  # dry runs and reports: never create the ledger
+        from dfmigrate.guard.options import GuardOptions
+
+        self.guard = guard or GuardOptions()
+        self.observer: Any = None  # the lock connection (PostgreSQL): watches who blocks self.conn
+        self.race: Any = None  # guard.detectors.RaceWatch
+        self.deadlocks: Any = None  # guard.detectors.DeadlockWatch
+        self.held: Any = None  # guard.lock.Held
+        self.steps_report: list[dict[str, Any]] = []
         self.files = {f.id: f for f in files}
         for f in files:  # in id order: upstream's Kahn sort breaks ties by registration order
             self.register_migration(f.cls)
@@ -117,14 +127,36 @@ class DfmigrateRunner(MigrationRunner):
         rows = await ledger.read(self.conn)
         return [r for r in rows if migration_id in (None, r.migration_id)]
 
-    async def lock(self) -> None:
-        """Serialize runners on PostgreSQL (session advisory lock, released when the connection
-        closes). SQLite serializes through ``BEGIN IMMEDIATE`` per migration instead."""
+    async def lock(self, lock_conn: Any = None) -> None:
+        """Serialize runners on PostgreSQL: poll the session advisory lock on ``lock_conn`` (a
+        dedicated connection, outside any transaction; ``self.conn`` when none is given) for up to
+        ``guard.lock_wait`` seconds (``dfmigrate.guard.lock``). The lock connection then watches
+        for sessions blocking the migrations. SQLite serializes through ``BEGIN IMMEDIATE`` per
+        migration instead (busy timeout: 30 s)."""
         if self.conn.dialect != "postgresql":
             return
-        rows = await self.conn.fetch("SELECT pg_try_advisory_lock($1) AS ok", _LOCK_KEY)
-        if not rows[0]["ok"]:
-            raise DfmigrateError("another dfmigrate run is migrating this database (advisory lock held); try again later")
+        from dfmigrate.guard import lock as guard_lock
+        from dfmigrate.guard.detectors import DeadlockWatch, RaceWatch
+
+        lock_conn = lock_conn or self.conn
+        self.race = RaceWatch(f"advisory:{_LOCK_KEY}:{ledger.HISTORY_TABLE}")
+        self.deadlocks = DeadlockWatch()
+        self.held = await guard_lock.acquire(lock_conn, self.guard.lock_wait, self.guard.poll, self.race)
+        self.lock_conn = lock_conn
+        if lock_conn is not self.conn:
+            self.observer = lock_conn
+
+    async def unlock(self) -> bool:
+        if getattr(self, "lock_conn", None) is None:
+            return True
+        from dfmigrate.guard import lock as guard_lock
+
+        conn, self.lock_conn = self.lock_conn, None
+        return await guard_lock.release(conn, self.race)
+
+    async def verdicts(self) -> dict[str, Any]:
+        return {"race": await self.race.verdict() if self.race else None,
+                "deadlock": await self.deadlocks.verdict() if self.deadlocks else None}
 
     # ------------------------------------------------------------ planning
 
@@ -182,19 +214,107 @@ class DfmigrateRunner(MigrationRunner):
     async def _run(self, migration: Migration, direction: str, checksum: str, how: str) -> MigrationHistory:
         steps = steps_of(migration, direction)
         started = time.monotonic()
+        step: dict[str, Any] = {"migration": migration.id, "direction": direction, "attempts": 0,
+                                "lock_waits": [], "outcome": "running"}
+        self.steps_report.append(step)
         try:
             await self._outside(migration, steps.before, 0)
-            async with self.conn.transaction():
-                present = await ledger.read_one(self.conn, migration.id) is not None
-                if present == (direction == "forward"):  # another runner got here first
-                    return self._history(migration, started, direction)
-                await self._inside(migration, direction, steps)
-                await self._ledger(migration, direction, checksum, started, how)
+            attempt = 0
+            while True:
+                attempt += 1
+                step["attempts"] = attempt
+                watch = self._watch()
+                try:
+                    async with self._watching(watch):
+                        async with self.conn.transaction():
+                            await self._timeouts()
+                            present = await ledger.read_one(self.conn, migration.id) is not None
+                            if present == (direction == "forward"):  # another runner got here first
+                                step["outcome"] = "skipped: already done by another run"
+                                return self._history(migration, started, direction)
+                            await self._inside(migration, direction, steps)
+                            await self._ledger(migration, direction, checksum, started, how)
+                    self._note_waits(step, watch)
+                    break
+                except MigrationFailed as exc:
+                    self._note_waits(step, watch)
+                    if not _lock_timed_out(exc):
+                        raise
+                    if attempt > self.guard.retries:
+                        step["outcome"] = "gave up: lock timeout"
+                        raise MigrationFailed(await self._blocked_message(migration, direction, attempt, watch)) from exc
+                    import asyncio
+                    import random
+
+                    await asyncio.sleep(self.guard.backoff * 2 ** (attempt - 1) * random.uniform(0.75, 1.25))
             await self._outside(migration, steps.after, len(steps.before) + len(steps.body or ()))
+            step["outcome"] = "applied" if direction == "forward" else "rolled back"
+        except BaseException:
+            if step["outcome"] == "running":
+                step["outcome"] = "failed"
+            raise
         finally:
+            step["duration_ms"] = _ms(started)
             if steps.before and self.conn.dialect == "sqlite":
                 await self.conn.execute("PRAGMA foreign_keys=ON")  # a failure must not leave it off
         return self._history(migration, started, direction)
+
+    # ------------------------------------------------------------ guard (PostgreSQL)
+
+    async def _timeouts(self) -> None:
+        """lock_timeout / statement_timeout for this transaction only (SET LOCAL: a pooled or
+        reused session keeps its own settings)."""
+        if self.conn.dialect != "postgresql":
+            return
+        await self.conn.execute(f"SET LOCAL lock_timeout = {max(1, round(self.guard.lock_timeout * 1000))}")
+        if self.guard.statement_timeout:
+            await self.conn.execute(f"SET LOCAL statement_timeout = {max(1, round(self.guard.statement_timeout * 1000))}")
+
+    def _watch(self) -> Any:
+        if self.observer is None:
+            return None
+        from dfmigrate.guard.blockers import Watch
+
+        return Watch(self.conn.raw.get_server_pid())
+
+    def _watching(self, watch: Any) -> Any:
+        from contextlib import asynccontextmanager
+
+        @asynccontextmanager
+        async def ctx() -> Any:
+            if watch is None:
+                yield
+                return
+            import asyncio
+
+            from dfmigrate.guard.blockers import watch as run_watch
+
+            task = asyncio.ensure_future(run_watch(self.observer, watch, self.guard.poll, self.deadlocks,
+                                                   self.guard.lock_timeout / 2))
+            try:
+                yield
+            finally:
+                task.cancel()
+                try:
+                    await task
+                except asyncio.CancelledError:
+                    pass
+                except Exception as exc:  # observing is advisory: never fails the migration
+                    watch.error = f"{type(exc).__name__}: {exc}"
+
+        return ctx()
+
+    def _note_waits(self, step: dict[str, Any], watch: Any) -> None:
+        if watch is not None and watch.seen:
+            step["lock_waits"].append({"attempt": step["attempts"], "waited_s": round(watch.longest_wait, 2),
+                                       "blockers": [dict(b) for b in watch.seen.values()]})
+
+    async def _blocked_message(self, migration: Migration, direction: str, attempts: int, watch: Any) -> str:
+        verdict = (await self.deadlocks.verdict())["verdict"] if self.deadlocks else "not run"
+        blocked = watch.describe() if watch is not None else "blockers not observed (no observer connection)"
+        return (f"{migration.id} ({direction}): lock_timeout ({self.guard.lock_timeout:g} s) expired on each of "
+                f"{attempts} attempt(s); rolled back, schema and history unchanged; blocked by {blocked}; "
+                f"deadlock detector: {verdict}; no session was cancelled")
 
     async def _ledger(self, migration: Migration, direction: str, checksum: str, started: float, how: str) -> None:
         try:
@@ -264,6 +384,15 @@ class DfmigrateRunner(MigrationRunner):
 
 def _ms(started: float) -> int:
     return round((time.monotonic() - started) * 1000)
+
+
+def _lock_timed_out(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if getattr(seen, "sqlstate", None) == _LOCK_NOT_AVAILABLE:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _reason(exc: BaseException) -> str:
