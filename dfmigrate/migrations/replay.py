@@ -18,6 +18,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from dfmigrate.aio import finish_uncancelled
 from dfmigrate import __version__
 from dfmigrate.errors import DfmigrateError
 from dfmigrate.migrations.directory import LoadedMigration, as_dir, directory_dialect, load_all
@@ -169,7 +170,7 @@ async def _replay_postgres(store: Any, migrations: list[LoadedMigration], dev_ur
         finally:
             await conn.close()
     finally:
-        await _uncancellable(_drop(admin, name, created))
+        await finish_uncancelled(_drop(admin, name, created))
 
 
 async def _drop(admin: Any, name: str, created: bool) -> None:
@@ -180,20 +181,6 @@ async def _drop(admin: Any, name: str, created: bool) -> None:
     finally:
         await admin.close()
 
-
-async def _uncancellable(coro: Any) -> None:
-    """Finish ``coro`` even if this task is cancelled meanwhile (Ctrl-C under asyncio.run
-    cancels the main task while it sits in a ``finally``), then re-raise the cancellation."""
-    task = asyncio.ensure_future(coro)
-    cancelled = False
-    while not task.done():
-        try:
-            await asyncio.shield(task)
-        except asyncio.CancelledError:
-            cancelled = True
-    if cancelled:
-        raise asyncio.CancelledError
-    task.result()
 
 
 # ---------------------------------------------------------------- cache

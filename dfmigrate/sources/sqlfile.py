@@ -11,6 +11,7 @@ import secrets
 import sqlite3
 from pathlib import Path
 
+from dfmigrate.aio import finish_uncancelled
 from dfmigrate.errors import SourceError
 from dfmigrate.schema import Schema
 from dfmigrate.urls import mask, with_database
@@ -89,7 +90,7 @@ async def _load_postgres(path: str, text: str, dev_url: str) -> Schema:
         finally:
             await conn.close()
     finally:
-        await _uncancellable(_drop(admin, name, created))
+        await finish_uncancelled(_drop(admin, name, created))
 
 
 def _sql_error(path: str, text: str, exc: Exception) -> str:
@@ -106,17 +107,3 @@ async def _drop(admin: object, name: str, created: bool) -> None:
     finally:
         await admin.close()  # type: ignore[attr-defined]
 
-
-async def _uncancellable(coro: object) -> None:
-    """Await ``coro`` to the end even if this task is cancelled meanwhile (Ctrl-C in
-    asyncio.run cancels the main task), then re-raise the cancellation."""
-    task = asyncio.ensure_future(coro)  # type: ignore[arg-type]
-    cancelled = False
-    while not task.done():
-        try:
-            await asyncio.shield(task)
-        except asyncio.CancelledError:
-            cancelled = True
-    if cancelled:
-        raise asyncio.CancelledError
-    task.result()
