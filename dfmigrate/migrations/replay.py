@@ -9,7 +9,6 @@ by the hash of the files (the sum's ``h1`` header) and the dialect, so ``check``
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import os

@@ -4,7 +4,6 @@ bodies), so parsing the file ourselves would never compare equal to a live datab
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import os
 import secrets
