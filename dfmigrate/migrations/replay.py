@@ -12,12 +12,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import secrets
 import sqlite3
 from pathlib import Path
 from typing import Any
 
-from dfmigrate.aio import finish_uncancelled
 from dfmigrate import __version__
 from dfmigrate.errors import DfmigrateError
 from dfmigrate.migrations.directory import LoadedMigration, as_dir, directory_dialect, load_all
@@ -146,21 +144,14 @@ async def _replay_sqlite(store: Any, migrations: list[LoadedMigration]) -> Schem
 
 
 async def _replay_postgres(store: Any, migrations: list[LoadedMigration], dev_url: str) -> Schema:
-    import asyncpg
-
+    from dfmigrate.scratch import scratch_database
     from dfmigrate.sources.postgres import connect, inspect_postgres_connection
     from dfmigrate.urls import mask, with_database
 
-    # The pid says which process a leftover belongs to (and lets tests find their own).
-    name = f"dfm_scratch_{os.getpid()}_{secrets.token_hex(6)}"
-    admin = await connect(dev_url, for_catalog=False)
-    created = False
-    try:
-        try:
-            await admin.execute(f'CREATE DATABASE "{name}"')
-        except asyncpg.PostgresError as exc:
-            raise DfmigrateError(f"cannot create a scratch database on {mask(dev_url)}: {_one_line(exc)}") from None
-        created = True
+    def create_error(exc: Exception) -> Exception:
+        return DfmigrateError(f"cannot create a scratch database on {mask(dev_url)}: {_one_line(exc)}")
+
+    async with scratch_database(dev_url, create_error) as name:
         conn = await connect(with_database(dev_url, name), for_catalog=False)
         try:
             for m in migrations:
@@ -168,18 +159,6 @@ async def _replay_postgres(store: Any, migrations: list[LoadedMigration], dev_ur
             return await inspect_postgres_connection(conn)
         finally:
             await conn.close()
-    finally:
-        await finish_uncancelled(_drop(admin, name, created))
-
-
-async def _drop(admin: Any, name: str, created: bool) -> None:
-    try:
-        if created:
-            # FORCE: a migration may have left a session connected (dblink, a hung statement)
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
-
 
 
 # ---------------------------------------------------------------- cache

@@ -5,12 +5,9 @@ bodies), so parsing the file ourselves would never compare equal to a live datab
 from __future__ import annotations
 
 import inspect
-import os
-import secrets
 import sqlite3
 from pathlib import Path
 
-from dfmigrate.aio import finish_uncancelled
 from dfmigrate.errors import SourceError
 from dfmigrate.schema import Schema
 from dfmigrate.urls import mask, with_database
@@ -63,19 +60,14 @@ async def _load_sqlite(path: str, text: str) -> Schema:
 async def _load_postgres(path: str, text: str, dev_url: str) -> Schema:
     import asyncpg
 
+    from dfmigrate.scratch import scratch_database
     from dfmigrate.sources.postgres import connect, inspect_postgres_connection
 
-    # the pid lets a caller (and the tests) tell its own scratch databases from other processes'
-    name = f"dfm_scratch_{os.getpid()}_{secrets.token_hex(6)}"
-    admin = await connect(dev_url)
-    created = False
-    try:
-        try:
-            await admin.execute(f'CREATE DATABASE "{name}"')
-        except asyncpg.PostgresError as exc:
-            raise SourceError(f"{path}: cannot create a scratch database on {mask(dev_url)}: "
-                              f"{' '.join(str(exc).split())}") from None
-        created = True
+    def create_error(exc: Exception) -> Exception:
+        return SourceError(f"{path}: cannot create a scratch database on {mask(dev_url)}: "
+                           f"{' '.join(str(exc).split())}")
+
+    async with scratch_database(dev_url, create_error) as name:
         # The script expects the server's default search_path; introspection sets its own.
         conn = await connect(with_database(dev_url, name), for_catalog=False)
         try:
@@ -88,21 +80,9 @@ async def _load_postgres(path: str, text: str, dev_url: str) -> Schema:
             return await inspect_postgres_connection(conn)
         finally:
             await conn.close()
-    finally:
-        await finish_uncancelled(_drop(admin, name, created))
 
 
 def _sql_error(path: str, text: str, exc: Exception) -> str:
     line = _line_of(text, getattr(exc, "position", None))
     where = f"{path}:{line}" if line else path
     return f"{where}: {' '.join(str(exc).split())}"
-
-
-async def _drop(admin: object, name: str, created: bool) -> None:
-    try:
-        if created:
-            # FORCE ends sessions still connected to it (e.g. a script that opened dblink).
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[attr-defined]
-    finally:
-        await admin.close()  # type: ignore[attr-defined]
-
