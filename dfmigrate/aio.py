@@ -1,9 +1,11 @@
-"""Small asyncio helpers shared by the modules that own scratch databases."""
+"""Small async helpers shared by the modules that own database connections."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
 from typing import Any
 
 
@@ -21,3 +23,17 @@ async def finish_uncancelled(coro: Awaitable[Any]) -> None:
     if cancelled:
         raise asyncio.CancelledError
     task.result()
+
+
+@asynccontextmanager
+async def sqlite_write_transaction(conn: sqlite3.Connection) -> AsyncIterator[None]:
+    """One write transaction on a stdlib SQLite connection. IMMEDIATE takes the write lock up
+    front, so a second writer waits (busy timeout) instead of both reading and then colliding."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")

@@ -30,6 +30,7 @@ from typing import Any
 
 from kailash.sdk_exceptions import NodeExecutionError
 
+from dfmigrate.aio import sqlite_write_transaction
 from dfmigrate.nodes.meta import ColumnMeta, ModelMeta, row_out, to_db
 from dfmigrate.runner.connections import dialect_of, sqlite_path
 from dfmigrate.urls import mask
@@ -88,16 +89,8 @@ class _Lite:
     async def executemany(self, sql: str, rows: list[tuple[Any, ...]]) -> int:
         return self.raw.executemany(sql, rows).rowcount
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[None]:
-        self.raw.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            if self.raw.in_transaction:
-                self.raw.execute("ROLLBACK")
-            raise
-        self.raw.execute("COMMIT")
+    def transaction(self) -> Any:
+        return sqlite_write_transaction(self.raw)
 
 
 def _count(status: str) -> int:

@@ -14,10 +14,9 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
+from dfmigrate.aio import sqlite_write_transaction
 from dfmigrate.errors import DfmigrateError
 from dfmigrate.urls import is_postgres_url, mask
 
@@ -101,18 +100,9 @@ class SqliteConnection:
         names = [d[0] for d in cursor.description or ()]
         return [dict(zip(names, row)) for row in cursor.fetchall()]
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[None]:
-        # IMMEDIATE takes the write lock up front: a second runner waits (busy timeout) instead
-        # of both reading the ledger and then colliding.
-        self.raw.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            if self.raw.in_transaction:
-                self.raw.execute("ROLLBACK")
-            raise
-        self.raw.execute("COMMIT")
+    def transaction(self) -> Any:
+        # IMMEDIATE: a second runner waits for the write lock instead of both reading the ledger
+        return sqlite_write_transaction(self.raw)
 
     async def close(self) -> None:
         if self.raw.in_transaction:  # interrupted mid-migration: undo, never half-commit
