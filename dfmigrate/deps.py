@@ -227,17 +227,23 @@ class Dependencies:
         return found
 
     def _text(self, table: Table) -> str:
-        """Everything in a table that can name another object, as one string to search."""
         key = (table.namespace, table.name)
         text = self._texts.get(key)
         if text is None:
-            parts = [c.type + (c.default or "") + (c.generated or "") + (c.collation or "") for c in table.columns]
-            parts += [getattr(c, "expression", "") or getattr(c, "definition", "") for c in table.constraints]
-            parts += [(i.where or "") + "".join(p.expression or "" for p in i.parts) for i in table.indexes]
-            parts += [t.definition for t in table.triggers]
-            parts += [(p.using or "") + (p.with_check or "") for p in table.policies]
-            text = self._texts[key] = "\n".join(parts)
+            text = self._texts[key] = table_text(table)
         return text
+
+
+def table_text(table: Table) -> str:
+    """Everything in a table that can name another object or a literal, as one string to
+    search (column types, defaults and generation, constraint, index, trigger and policy
+    expressions)."""
+    parts = [c.type + (c.default or "") + (c.generated or "") + (c.collation or "") for c in table.columns]
+    parts += [getattr(c, "expression", "") or getattr(c, "definition", "") for c in table.constraints]
+    parts += [(i.where or "") + "".join(p.expression or "" for p in i.parts) for i in table.indexes]
+    parts += [t.definition for t in table.triggers]
+    parts += [(p.using or "") + (p.with_check or "") for p in table.policies]
+    return "\n".join(parts)
 
 
 def _parts(table: Table) -> list[Ref]:

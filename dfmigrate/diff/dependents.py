@@ -38,9 +38,7 @@ from dfmigrate.deps import (
     constraint_ref,
     function_ref,
     index_ref,
-    policy_ref,
     table_ref,
-    trigger_ref,
     view_ref,
 )
 from dfmigrate.diff.views import create_view

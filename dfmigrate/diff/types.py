@@ -17,6 +17,7 @@ from dfmigrate.changes import (
     RecreateEnum,
     RenameEnum,
 )
+from dfmigrate.deps import table_text
 from dfmigrate.diff._lists import diff_by_key
 from dfmigrate.schema import Enum, Schema
 
@@ -71,13 +72,7 @@ def _used_in(labels: list[str], schema: Schema) -> bool:
     if not labels:
         return False
     literals = ["'" + label.replace("'", "''") + "'" for label in labels]
-    texts: list[str] = [v.definition for v in schema.views]
-    for t in schema.tables:
-        texts += [c.default or "" for c in t.columns] + [c.generated or "" for c in t.columns]
-        texts += [c.expression for c in t.checks]
-        texts += [i.where or "" for i in t.indexes]
-        texts += [p.expression or "" for i in t.indexes for p in i.parts]
-        texts += [(p.using or "") + (p.with_check or "") for p in t.policies]
+    texts = [v.definition for v in schema.views] + [table_text(t) for t in schema.tables]
     return any(lit in text for text in texts for lit in literals)
 
 

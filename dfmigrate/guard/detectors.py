@@ -43,7 +43,29 @@ def _quiet() -> None:
         logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
-class RaceWatch:
+class _DetectorNode:
+    """One Kailash detector node, used as an advisory verdict engine: a node that cannot be
+    built or that fails records ``error`` and answers nothing, and the migration goes on."""
+
+    def __init__(self, module: str, node_class: str) -> None:
+        self.error: str | None = None
+        try:
+            _quiet()
+            self.node = getattr(_module(module), node_class)()
+        except Exception as exc:
+            self.node, self.error = None, f"{type(exc).__name__}: {exc}"
+
+    async def _call(self, **kw: Any) -> dict[str, Any]:
+        if self.node is None:
+            return {}
+        try:
+            return await self.node.execute_async(**kw)
+        except Exception as exc:
+            self.error = f"{type(exc).__name__}: {exc}"
+            return {}
+
+
+class RaceWatch(_DetectorNode):
     """Advisory-lock attempts, holds and releases as accesses to one resource. Our attempts are
     reads (probes), our hold is a write; a holder seen by a failed attempt is a write from its
     pid, ended when we get the lock. The node's ``detect_races`` flags any two writers inside its
@@ -55,24 +77,10 @@ class RaceWatch:
         self.attempts = 0
         self.contended = 0
         self.holders: dict[int, str] = {}  # pid -> access id, open until we hold the lock
-        self.error: str | None = None
         self.overlapped = False  # set by saw_holder_while_holding()
         self._hold: str | None = None
         self._n = 0
-        try:
-            _quiet()
-            self.node = _module("race_condition_detector").RaceConditionDetectorNode()
-        except Exception as exc:  # advisory only
-            self.node, self.error = None, f"{type(exc).__name__}: {exc}"
-
-    async def _call(self, **kw: Any) -> dict[str, Any]:
-        if self.node is None:
-            return {}
-        try:
-            return await self.node.execute_async(**kw)
-        except Exception as exc:
-            self.error = f"{type(exc).__name__}: {exc}"
-            return {}
+        super().__init__("race_condition_detector", "RaceConditionDetectorNode")
 
     def _id(self, what: str) -> str:
         self._n += 1
@@ -119,27 +127,13 @@ class RaceWatch:
                 "error": self.error}
 
 
-class DeadlockWatch:
+class DeadlockWatch(_DetectorNode):
     """Observed lock waits (``pg_blocking_pids``) registered with ``DeadlockDetectorNode``;
     ``detect_deadlocks(combined)`` gives the verdict: a cycle, or a wait past its timeout."""
 
     def __init__(self) -> None:
         self.waits: set[tuple[int, int, str]] = set()
-        self.error: str | None = None
-        try:
-            _quiet()
-            self.node = _module("deadlock_detector").DeadlockDetectorNode()
-        except Exception as exc:
-            self.node, self.error = None, f"{type(exc).__name__}: {exc}"
-
-    async def _call(self, **kw: Any) -> dict[str, Any]:
-        if self.node is None:
-            return {}
-        try:
-            return await self.node.execute_async(**kw)
-        except Exception as exc:
-            self.error = f"{type(exc).__name__}: {exc}"
-            return {}
+        super().__init__("deadlock_detector", "DeadlockDetectorNode")
 
     async def observe(self, waiter: int, blocker: dict[str, Any], wanted: str, timeout: float) -> None:
         key = (waiter, blocker["pid"], wanted)
