@@ -335,11 +335,16 @@ def main(argv: list[str] | None = None) -> NoReturn:
         code = EXIT_OK
     except Exception as exc:  # a bug: say so, in one line, and point at --debug
         code = _fail(f"{type(exc).__name__}: {exc} (run with --debug for the traceback)", label="internal error")
-    finally:
+    except BaseException:  # SystemExit and the like: not ours to map, but the collector goes back on
         if gc_was_enabled:
             gc.enable()
+        raise
     if argv is None and "coverage" not in sys.modules:  # coverage writes its data at exit
+        # With the collector still off: enabled again, its first pass would walk every object
+        # the command made (all still in the youngest generation), 0.045 s at 2,000 tables.
         _exit_now(code)
+    if gc_was_enabled:
+        gc.enable()
     _parked.clear()
     sys.exit(code)
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Literal
+from typing import Any, Literal
 
 Dialect = Literal["postgresql", "sqlite"]
 
@@ -330,6 +330,12 @@ class Schema:
     @cached_property
     def _views_by_name(self) -> dict[tuple[str, str], View]:
         return {(v.namespace, v.name): v for v in self.views}
+
+    @cached_property
+    def derived(self) -> dict[str, Any]:
+        """Indexes other modules build from this schema once and keep with it (the table-text
+        index of ``deps``, for one): a frozen schema never changes, so they never go stale."""
+        return {}
 
 
 DEFAULT_NAMESPACE: dict[str, str] = {"postgresql": "public", "sqlite": "main"}

@@ -71,9 +71,9 @@ def _regrant_recreated(changes: list[Change], new: Schema) -> list[Change]:
             recreated.add(function_ref(c.function))
     already = {(c.target, c.grant) for c in changes if isinstance(c, GrantPrivilege)}
     extra: list[Change] = []
-    holders = [(table_ref(t.namespace, t.name), t.grants) for t in new.tables]
-    holders += [(view_ref(v.namespace, v.name), v.grants) for v in new.views]
-    holders += [(function_ref(f), f.grants) for f in new.functions]
+    holders = [(table_ref(t.namespace, t.name), t.grants) for t in new.tables if t.grants]
+    holders += [(view_ref(v.namespace, v.name), v.grants) for v in new.views if v.grants]
+    holders += [(function_ref(f), f.grants) for f in new.functions if f.grants]
     for ref, grants in holders:
         if ref in recreated:
             extra += [GrantPrivilege(ref, g) for g in grants if (ref, g) not in already]

@@ -8,19 +8,36 @@ from dfmigrate.schema import Grant, Ref, Schema
 
 
 def _grant_holders(schema: Schema) -> dict[Ref, tuple[Grant, ...]]:
+    """The objects that carry grants (most carry none: privileges are opt-in)."""
     holders: dict[Ref, tuple[Grant, ...]] = {}
     for t in schema.tables:
-        holders[table_ref(t.namespace, t.name)] = t.grants
+        if t.grants:
+            holders[table_ref(t.namespace, t.name)] = t.grants
     for v in schema.views:
-        holders[view_ref(v.namespace, v.name)] = v.grants
+        if v.grants:
+            holders[view_ref(v.namespace, v.name)] = v.grants
     for s in schema.sequences:
-        holders[Ref("sequence", s.namespace, s.name)] = s.grants
+        if s.grants:
+            holders[Ref("sequence", s.namespace, s.name)] = s.grants
     for f in schema.functions:
-        holders[function_ref(f)] = f.grants
+        if f.grants:
+            holders[function_ref(f)] = f.grants
     for ns, g in schema.namespace_grants:
         ref = namespace_ref(ns)
         holders[ref] = holders.get(ref, ()) + (g,)
     return holders
+
+
+def _exists(schema: Schema, ref: Ref) -> bool:
+    if ref.kind == "table":
+        return schema.table(ref.namespace, ref.name) is not None
+    if ref.kind == "view":
+        return schema.view(ref.namespace, ref.name) is not None
+    if ref.kind == "sequence":
+        return any((s.namespace, s.name) == (ref.namespace, ref.name) for s in schema.sequences)
+    if ref.kind == "function":
+        return any(function_ref(f) == ref for f in schema.functions)
+    return ref.kind == "namespace" and ref.name in schema.namespaces
 
 
 def compare_grants(old: Schema, new: Schema) -> list[Change]:
@@ -33,6 +50,9 @@ def compare_grants(old: Schema, new: Schema) -> list[Change]:
         now = set(grants)
         changes += [RevokePrivilege(ref, g) for g in sorted(had - now, key=_order)]
         changes += [GrantPrivilege(ref, g) for g in sorted(now - had, key=_order)]
+    for ref, grants in before.items():  # every grant revoked from an object that stays
+        if ref not in after and _exists(new, ref):
+            changes += [RevokePrivilege(ref, g) for g in sorted(set(grants), key=_order)]
     return changes
 
 

@@ -17,7 +17,7 @@ from dfmigrate.changes import (
     RecreateEnum,
     RenameEnum,
 )
-from dfmigrate.deps import table_text
+from dfmigrate.deps import table_texts
 from dfmigrate.diff._lists import diff_by_key
 from dfmigrate.schema import Enum, Schema
 
@@ -72,8 +72,9 @@ def _used_in(labels: list[str], schema: Schema) -> bool:
     if not labels:
         return False
     literals = ["'" + label.replace("'", "''") + "'" for label in labels]
-    texts = [v.definition for v in schema.views] + [table_text(t) for t in schema.tables]
-    return any(lit in text for text in texts for lit in literals)
+    tables = table_texts(schema)
+    return any(lit in v.definition for v in schema.views for lit in literals) or any(
+        tables.mentions(lit) for lit in literals)
 
 
 def enum_type_names(*schemas: Schema) -> frozenset[str]:

@@ -165,6 +165,16 @@ async def _close(conns: Seq[Any]) -> None:
 
 async def inspect_postgres(dsn: str, *, privileges: bool = False) -> Schema:
     """Introspect the database ``dsn`` names, over a few concurrent connections."""
+    from dfmigrate.sources._pg_tables import close_column_pool, open_column_pool
+
+    open_column_pool()
+    try:
+        return await _inspect(dsn, privileges)
+    finally:
+        close_column_pool()
+
+
+async def _inspect(dsn: str, privileges: bool) -> Schema:
     conns = await asyncio.gather(*(connect(dsn) for _ in range(CONNECTIONS)), return_exceptions=True)
     try:
         failed = [c for c in conns if isinstance(c, BaseException)]
