@@ -32,6 +32,9 @@ class SQLMigration(KailashMigration):
     backward_sql: ClassVar[list[str]] = []
     non_transactional: ClassVar[list[int]] = []
     backward_non_transactional: ClassVar[list[int]] = []
+    # (kind, namespace, name, digest or None): the planned state of what the forward SQL touches,
+    # checked against the database before it runs (dfmigrate/expect.py); empty = not checked
+    expects: ClassVar[list[tuple[str, str, str, str | None]]] = []
 
     async def forward(self, conn: Any) -> None:
         for sql in self.forward_sql:

@@ -149,7 +149,10 @@ async def _make_from_models(store: Any, models_spec: str, dialect: str, message:
 
     text = message or _default_message(forward.changes, first=not migration_names(store))
     generator = SQLMigrationGenerator(store, dialect, source=f"models {models_spec}")
-    path = generator.create_migration(text, text, "schema", forward=forward, backward=backward)
+    from dfmigrate.expect import expectations
+
+    path = generator.create_migration(text, text, "schema", forward=forward, backward=backward,
+                                      expects=expectations(forward.changes, previous, new))
     try:
         write_sum(store)
     except BaseException:

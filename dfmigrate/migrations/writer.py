@@ -77,7 +77,8 @@ def _header(description: str, forward: Any, source: str | None, empty: bool) -> 
 
 
 def render(migration_id: str, description: str, dependencies: Sequence[str], dialect: str,
-           forward: Any = None, backward: Any = None, source: str | None = None) -> str:
+           forward: Any = None, backward: Any = None, source: str | None = None,
+           expects: Sequence[tuple[str, str, str, str | None]] = ()) -> str:
     """The text of a migration file. ``forward``/``backward`` are engine Plans; None for both
     writes the ``--empty`` skeleton."""
     empty = forward is None and backward is None
@@ -95,6 +96,14 @@ def render(migration_id: str, description: str, dependencies: Sequence[str], dia
              *_sql_list("forward_sql", fwd), *_sql_list("backward_sql", bwd),
              _index_list("non_transactional", fwd_nt, "indexes into forward_sql that must run outside a transaction"),
              _index_list("backward_non_transactional", bwd_nt, "the same, into backward_sql")]
+    if expects:
+        lines += ["    # The state each touched object was planned against: (kind, namespace, name,",
+                  "    # digest or None = absent). migrate compares it with the database under the",
+                  "    # lock and refuses to run this file when it differs (dfmigrate/expect.py).",
+                  "    expects = [",
+                  *(f"        ({', '.join(py_literal(x) for x in e[:3])}, "
+                    f"{py_literal(e[3]) if e[3] is not None else 'None'})," for e in expects),
+                  "    ]"]
     if empty:
         lines += ["", "    # async def forward(self, conn):",
                   "    #     await conn.execute(\"UPDATE ... SET ...\")", "",
@@ -102,7 +111,7 @@ def render(migration_id: str, description: str, dependencies: Sequence[str], dia
                   "    #     await conn.execute(\"UPDATE ... SET ...\")"]
     text = "\n".join(lines) + "\n"
     _check_round_trip(text, {"id": migration_id, "description": description, "forward_sql": fwd,
-                             "backward_sql": bwd})
+                             "backward_sql": bwd, **({"expects": [tuple(e) for e in expects]} if expects else {})})
     return text
 
 
@@ -137,7 +146,7 @@ class SQLMigrationGenerator(MigrationGenerator):
 
     def create_migration(self, name: str, description: str, migration_type: str = "schema",
                          dependencies: list[str] | None = None, *, forward: Any = None,
-                         backward: Any = None) -> str:
+                         backward: Any = None, expects: Sequence[tuple[str, str, str, str | None]] = ()) -> str:
         """Write the next migration and return its path (as messages show it).
 
         ``migration_type`` "schema" writes ``forward``/``backward`` (engine Plans); "data"
@@ -156,7 +165,7 @@ class SQLMigrationGenerator(MigrationGenerator):
         if migration_type == "data":
             forward = backward = None
         text = render(migration_id, description, dependencies, self.dialect, forward, backward,
-                      self.source)
+                      self.source, expects if migration_type == "schema" else ())
         filename = f"{migration_id}.py"
         self.store.write(filename, text.encode("utf-8"), exclusive=True)
         return self.store.display(filename)

@@ -1,0 +1,153 @@
+"""What a migration expects to find: the state of every object it touches, as it was planned.
+
+A migration is planned against one schema (the state the directory's earlier migrations
+produce). Between planning and applying, anything may happen to the database: another deploy, a
+hand-run ``ALTER``, a restored dump. Applying SQL planned against a state that no longer holds
+can fail halfway or, worse, succeed and do something else (drop a column someone just filled, add
+a constraint under another name). So the writer records, for every object the plan touches, a
+digest of its planned state (or that it must be absent), and the runner compares them with the
+live database under the migration lock before it runs anything (docs/guarded-apply.md).
+
+Granularity follows the planner's references (``plan.effects``): a column, a constraint, an
+index, a trigger, a policy, a view, a type... A table reference covers only the table's own
+properties, not its parts: an unrelated index added by hand does not block a migration that only
+adds a column, but a change to the column it alters does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from dfmigrate.deps import function_ref
+from dfmigrate.schema import Ref, Schema, Table, View
+from dfmigrate.serialize import to_dict
+
+# (kind, namespace, name, digest or None when the object must not exist)
+Expectation = tuple[str, str, str, "str | None"]
+
+# The parts of a table that have references of their own (and grants, which are opt-in and
+# never read by the runner's introspection).
+_TABLE_PARTS = ("columns", "primary_key", "uniques", "foreign_keys", "checks", "exclusions",
+                "indexes", "triggers", "policies", "grants")
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    ref: Ref
+    expected: str | None
+    found: str | None
+
+    def __str__(self) -> str:
+        if self.expected is None:
+            return f"{self.ref} exists (the plan expected it absent)"
+        if self.found is None:
+            return f"{self.ref} is missing (the plan expected it)"
+        return f"{self.ref} changed (planned against {self.expected}, found {self.found})"
+
+
+def expectations(changes: Iterable[Any], before: Schema, after: Schema) -> list[Expectation]:
+    """The planned state of every object the changes create, remove, modify, touch or need,
+    read from ``before``, sorted (the writer's output must not depend on set order)."""
+    from dfmigrate.plan import effects  # the engine: only when a migration is written
+
+    refs: set[Ref] = set()
+    for change in changes:
+        e = effects(change, before, after)
+        refs |= e.creates | e.removes | e.modifies | e.touches | e.requires
+    return sorted((r.kind, r.namespace, r.name, digest(object_state(before, r))) for r in refs)
+
+
+def mismatches(schema: Schema, expected: Iterable[Expectation]) -> list[Mismatch]:
+    """The expectations ``schema`` (the live database) does not meet."""
+    found: list[Mismatch] = []
+    for kind, namespace, name, want in expected:
+        ref = Ref(kind, namespace, name)
+        have = digest(object_state(schema, ref))
+        if have != want:
+            found.append(Mismatch(ref, want, have))
+    return found
+
+
+def digest(state: Any) -> str | None:
+    if state is None:
+        return None
+    text = json.dumps(state, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def object_state(schema: Schema, ref: Ref) -> Any:
+    """The object ``ref`` names, as canonical data; None when the schema has no such object."""
+    ns, kind = ref.namespace, ref.kind
+    if kind == "namespace":
+        return {"namespace": ref.name} if ref.name in schema.namespaces else None
+    if kind == "table":
+        table = schema.table(ns, ref.name)
+        return _table_itself(table) if table is not None else None
+    if kind == "view":
+        view = schema.view(ns, ref.name)
+        return _without_grants(to_dict(view)) if view is not None else None
+    if kind in ("column", "constraint", "trigger", "policy"):
+        owner_name, _, part = ref.name.partition(".")
+        owner = schema.table(ns, owner_name) or schema.view(ns, owner_name)
+        return _part(owner, kind, part) if owner is not None else None
+    if kind == "index":
+        for rel in (*schema.tables, *schema.views):
+            if rel.namespace == ns:
+                for idx in rel.indexes:
+                    if idx.name == ref.name:
+                        return {"on": rel.name, "index": to_dict(idx)}
+        return None
+    return _top_level(schema, ref)
+
+
+def _table_itself(table: Table) -> dict[str, Any]:
+    data = to_dict(table)
+    for key in _TABLE_PARTS:
+        data.pop(key, None)
+    return data
+
+
+def _without_grants(data: dict[str, Any]) -> dict[str, Any]:
+    data.pop("grants", None)
+    return data
+
+
+def _part(owner: Table | View, kind: str, name: str) -> Any:
+    if isinstance(owner, View):
+        if kind == "column":
+            return {"view_column": name} if name in owner.columns else None
+        if kind == "trigger":
+            return next((to_dict(t) for t in owner.triggers if t.name == name), None)
+        return None
+    items = {"column": owner.columns, "constraint": owner.constraints,
+             "trigger": owner.triggers, "policy": owner.policies}[kind]
+    found = next((item for item in items if item.name == name), None)
+    if found is None:
+        return None
+    data = to_dict(found)
+    if kind == "constraint":  # a CHECK and a UNIQUE of one name are different objects
+        data = {"type": type(found).__name__, **data}
+    return data
+
+
+def _top_level(schema: Schema, ref: Ref) -> Any:
+    key = (ref.namespace, ref.name)
+    candidates: dict[str, Iterable[Any]] = {
+        "type": (*schema.enums, *schema.domains, *schema.composite_types),
+        "sequence": schema.sequences,
+        "collation": schema.collations,
+    }
+    if ref.kind in candidates:
+        obj = next((o for o in candidates[ref.kind] if (o.namespace, o.name) == key), None)
+        return None if obj is None else {"type": type(obj).__name__, **_without_grants(to_dict(obj))}
+    if ref.kind == "function":
+        fn = next((f for f in schema.functions if function_ref(f) == ref), None)
+        return None if fn is None else _without_grants(to_dict(fn))
+    if ref.kind == "extension":
+        ext = next((x for x in schema.extensions if x.name == ref.name), None)
+        return None if ext is None else to_dict(ext)
+    raise ValueError(f"no expectation can be read for a {ref.kind}")
