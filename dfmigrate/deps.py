@@ -15,6 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import accumulate
+from typing import Any
 
 from dfmigrate.schema import (
     Column,
@@ -185,16 +186,23 @@ class Dependencies:
         return {(t.namespace, i.name): t for t in self.schema.tables for i in t.indexes}
 
     @cached_property
-    def _children(self) -> dict[tuple[str, str], list[Table]]:
-        """Tables referencing or inheriting each table, by (namespace, name)."""
-        children: dict[tuple[str, str], list[Table]] = defaultdict(list)
+    def _referencing(self) -> dict[tuple[str, str], list[tuple[Table, ForeignKey]]]:
+        """The foreign keys pointing at each table, with their tables, by (namespace, name)."""
+        found: dict[tuple[str, str], list[tuple[Table, ForeignKey]]] = defaultdict(list)
         for table in self.schema.tables:
             for fk in table.foreign_keys:
-                children[(fk.ref_namespace, fk.ref_table)].append(table)
+                found[(fk.ref_namespace, fk.ref_table)].append((table, fk))
+        return found
+
+    @cached_property
+    def _inheriting(self) -> dict[tuple[str, str], list[Table]]:
+        """Children and partitions of each table, by (namespace, name)."""
+        found: dict[tuple[str, str], list[Table]] = defaultdict(list)
+        for table in self.schema.tables:
             for parent in (*table.inherits, *([table.partition_of] if table.partition_of else [])):
                 pns, _, pname = parent.partition(".")
-                children[(pns, pname)].append(table)
-        return children
+                found[(pns, pname)].append(table)
+        return found
 
     def _add(self, obj: Ref, *targets: Ref) -> None:
         entry = self.hard[obj]
@@ -234,7 +242,16 @@ class Dependencies:
         found = set(self._global_reverse.get(ref, ()))
         owner = self._owner(ref)
         if owner is not None:
-            related = [owner, *self._children.get((owner.namespace, owner.name), ())]
+            key = (owner.namespace, owner.name)
+            related = [owner, *self._inheriting.get(key, ())]
+            # A table referencing this one can only depend on it through those foreign keys:
+            # their edges are enough, the rest of that table need not be mapped.
+            for table, fk in self._referencing.get(key, ()):
+                cref = constraint_ref(table.namespace, table.name, fk.name)
+                if cref not in self.hard:
+                    _constraint_dependencies(self.schema, table, fk, self.names, self._add)
+                if ref in self.hard[cref]:
+                    found.add(cref)
         else:  # a type, sequence, function or view: only tables whose text names it can use it
             related = table_texts(self.schema).mentioning(ref.name.partition("(")[0])
         for table in related:
@@ -394,18 +411,23 @@ def _table_dependencies(schema: Schema, table: Table, names: _Names, add) -> Non
             add(column_ref(ns, tname, col.name), *col_deps)
             add(tref, *col_deps)  # CREATE TABLE needs every column's type, sequence and function
     for con in table.constraints:
-        cref = constraint_ref(ns, tname, con.name)
-        add(cref, tref, *(column_ref(ns, tname, c) for c in getattr(con, "columns", ())))
-        if isinstance(con, ForeignKey):
-            add(cref, *_foreign_key_targets(schema, con))
-        else:
-            add(cref, *names.mentioned(getattr(con, "expression", None) or getattr(con, "definition", None)))
+        _constraint_dependencies(schema, table, con, names, add)
     for idx in table.indexes:
         add(index_ref(ns, idx.name), tref, *_index_dependencies(ns, tname, idx, names))
     for trg in table.triggers:
         add(trigger_ref(ns, tname, trg.name), tref, *([trg.function] if trg.function else []))
     for pol in table.policies:
         add(policy_ref(ns, tname, pol.name), tref, *names.mentioned(pol.using), *names.mentioned(pol.with_check))
+
+
+def _constraint_dependencies(schema: Schema, table: Table, con: Any, names: _Names, add) -> None:  # type: ignore[no-untyped-def]
+    ns, tname = table.namespace, table.name
+    cref = constraint_ref(ns, tname, con.name)
+    add(cref, table_ref(ns, tname), *(column_ref(ns, tname, c) for c in getattr(con, "columns", ())))
+    if isinstance(con, ForeignKey):
+        add(cref, *_foreign_key_targets(schema, con))
+    else:
+        add(cref, *names.mentioned(getattr(con, "expression", None) or getattr(con, "definition", None)))
 
 
 def _foreign_key_targets(schema: Schema, fk: ForeignKey) -> set[Ref]:

@@ -42,3 +42,18 @@ def test_dependents_of_a_type_are_found_through_the_text_index() -> None:
     assert Ref("constraint", "public", "casts.k_mood") in found
     assert not any(r.name.startswith("other") for r in found)
     assert table_texts(schema) is table_texts(schema)  # built once, kept with the schema
+
+
+def test_foreign_keys_of_other_tables_depend_on_the_key_they_reference() -> None:
+    from dfmigrate.schema import ForeignKey, PrimaryKey
+
+    parent = Table("public", "a", (Column("id", "integer", nullable=False), Column("n", "text")),
+                   primary_key=PrimaryKey("a_pkey", ("id",)))
+    child = Table("public", "b", (Column("a_id", "integer"), Column("m", "public.mood")),
+                  foreign_keys=(ForeignKey("b_a_id_fkey", ("a_id",), "public", "a", ("id",)),))
+    deps = Dependencies(Schema("postgresql", namespaces=("public",), tables=(parent, child)))
+    fk = Ref("constraint", "public", "b.b_a_id_fkey")
+    assert fk in deps.dependents_of(Ref("constraint", "public", "a.a_pkey"))
+    assert fk in deps.dependents_of(column_ref("public", "a", "id"))
+    assert fk not in deps.dependents_of(column_ref("public", "a", "n"))
+    assert Ref("table", "public", "a") in deps.of(fk)
