@@ -252,14 +252,59 @@ class Dependencies:
                     _constraint_dependencies(self.schema, table, fk, self.names, self._add)
                 if ref in self.hard[cref]:
                     found.add(cref)
-        else:  # a type, sequence, function or view: only tables whose text names it can use it
-            related = table_texts(self.schema).mentioning(ref.name.partition("(")[0])
+        else:  # a type, sequence, function or view: only the parts whose text names it
+            needle = ref.name.partition("(")[0]
+            for table in table_texts(self.schema).mentioning(needle):
+                for obj in self._parts_naming(table, needle):
+                    if ref in self.hard.get(obj, ()):
+                        found.add(obj)
+            return found
         for table in related:
             self._ensure(table)
             for obj in _parts(table):
                 if ref in self.hard.get(obj, ()):
                     found.add(obj)
         return found
+
+
+    def _parts_naming(self, table: Table, needle: str) -> list[Ref]:
+        """The parts of ``table`` whose text contains ``needle``, with their edges mapped (a
+        type used across a schema would otherwise map hundreds of tables whole)."""
+        if (table.namespace, table.name) in self._tables_done:
+            return _parts(table)
+        ns, name, names, add = table.namespace, table.name, self.names, self._add
+        parts: list[Ref] = []
+        tref = table_ref(ns, name)
+        for col in table.columns:
+            if needle in col.type or needle in (col.default or "") or needle in (col.generated or "") \
+                    or needle in (col.collation or ""):
+                ref = column_ref(ns, name, col.name)
+                col_deps = _column_dependencies(names, col)
+                add(ref, *col_deps)
+                add(tref, *col_deps)  # as _table_dependencies: CREATE TABLE needs the column's type
+                parts.append(ref)
+        if parts:
+            parts.append(tref)
+        for con in (*table.checks, *table.exclusions):
+            if needle in (getattr(con, "expression", None) or getattr(con, "definition", "")):
+                _constraint_dependencies(self.schema, table, con, names, add)
+                parts.append(constraint_ref(ns, name, con.name))
+        for idx in table.indexes:
+            if needle in (idx.where or "") or any(needle in (p.expression or "") for p in idx.parts):
+                ref = index_ref(ns, idx.name)
+                add(ref, tref, *_index_dependencies(ns, name, idx, names))
+                parts.append(ref)
+        for trg in table.triggers:
+            if needle in trg.definition:
+                ref = trigger_ref(ns, name, trg.name)
+                add(ref, tref, *([trg.function] if trg.function else []))
+                parts.append(ref)
+        for pol in table.policies:
+            if needle in (pol.using or "") or needle in (pol.with_check or ""):
+                ref = policy_ref(ns, name, pol.name)
+                add(ref, tref, *names.mentioned(pol.using), *names.mentioned(pol.with_check))
+                parts.append(ref)
+        return parts
 
 
 def table_text(table: Table) -> str:

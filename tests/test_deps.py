@@ -57,3 +57,12 @@ def test_foreign_keys_of_other_tables_depend_on_the_key_they_reference() -> None
     assert fk in deps.dependents_of(column_ref("public", "a", "id"))
     assert fk not in deps.dependents_of(column_ref("public", "a", "n"))
     assert Ref("table", "public", "a") in deps.of(fk)
+
+
+def test_dependents_of_a_type_include_the_tables_whose_columns_use_it() -> None:
+    mood = Enum("public", "mood", ("sad", "happy"))
+    schema = Schema("postgresql", namespaces=("public",), enums=(mood,), tables=(
+        _table("uses", Column("m", "public.mood"), Column("other", "integer")),))
+    found = Dependencies(schema).dependents_of(Ref("type", "public", "mood"))
+    assert Ref("table", "public", "uses") in found  # CREATE TABLE needs the type
+    assert column_ref("public", "uses", "other") not in found
