@@ -96,7 +96,7 @@ def _pair_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 SRC_HELP = """SRC is one of: postgresql://user@host/db, sqlite:///path.db, a models .py file or
-models:package.module, a .sql file or sql:PATH."""
+models:package.module, a .sql file or sql:PATH, dataflow:MODULE:ATTR (a DataFlow instance)."""
 
 
 # ---------------------------------------------------------------- commands

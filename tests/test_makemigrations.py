@@ -300,3 +300,12 @@ def test_pg_cancelled_replay_leaves_no_scratch_database(pg_url: str) -> None:
 
     asyncio.run(asyncio.wait_for(cancel_midway(), 20))
     assert scratch_databases(pg_url) == []
+
+
+def test_diff_from_a_migrations_directory_on_the_command_line(run_cli: Callable[..., tuple[int, str, str]]) -> None:
+    v1 = models("models_v1.py", V1)
+    assert make(v1).status == "written"
+    code, out, err = run_cli("diff", "--from", "migrations:migrations", "--to", v1, "--exit-code")
+    assert (code, out, err) == (0, "", "")
+    code, out, err = run_cli("diff", "--from", "migrations:migrations", "--to", models("models_v2.py", V2))
+    assert code == 0 and out.strip() and not err

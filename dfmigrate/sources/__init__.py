@@ -9,6 +9,7 @@ spec                            kind       loader
 ``sqlite:///path``              sqlite     ``sources.sqlite.inspect_sqlite``
 ``models:pkg.mod``, ``x.py``    models     ``sources.models.load_models``
 ``sql:PATH``, ``x.sql``         sqlfile    ``sources.sqlfile.load_sql_file``
+``dataflow:MODULE:ATTR``        dataflow   ``sources.dataflow.load_dataflow``
 =============================== ========== =========================================
 
 Loaders are imported when used: the drivers (asyncpg, sqlglot, kailash) cost far more to import
@@ -28,13 +29,13 @@ from dfmigrate.errors import DfmigrateError, SourceError
 if TYPE_CHECKING:
     from dfmigrate.schema import Dialect, Schema
 
-SourceKind = Literal["postgres", "sqlite", "models", "sqlfile", "migrations"]
+SourceKind = Literal["postgres", "sqlite", "models", "sqlfile", "migrations", "dataflow"]
 
 DEFAULT_DIALECT: Dialect = "sqlite"  # the embedded default: works with nothing installed or running
 
 _UNKNOWN = (
     "unknown source '{spec}': expected postgresql://…, sqlite:///path, "
-    "a models .py file or models:MODULE, a .sql file or sql:PATH"
+    "a models .py file or models:MODULE, a .sql file or sql:PATH, dataflow:MODULE:ATTR"
 )
 
 
@@ -59,6 +60,11 @@ def classify(spec: str) -> tuple[SourceKind, str]:
         if not spec[len("sql:"):]:
             raise SourceError("sql: needs a file, e.g. sql:schema.sql")
         return "sqlfile", spec[len("sql:"):]
+    if spec.startswith("dataflow:"):
+        from dfmigrate.sources.dataflow import parse_spec
+
+        parse_spec(spec)  # a spec without MODULE:ATTR is an error now, not at load time
+        return "dataflow", spec
     if spec.startswith("migrations:"):
         if not spec[len("migrations:"):]:
             raise SourceError("migrations: needs a directory, e.g. migrations:migrations")
@@ -108,6 +114,10 @@ async def load_source(spec: str, ctx: SourceContext) -> Schema:
 
             # Importing user code is synchronous; a thread lets a database side load meanwhile.
             return await asyncio.to_thread(load_models, target, dialect)
+        if kind == "dataflow":
+            from dfmigrate.sources.dataflow import load_dataflow
+
+            return await asyncio.to_thread(load_dataflow, target, dialect)
         if kind == "migrations":
             return await _load_migrations(target, dialect, ctx.dev_url)
         _require_file(target, "SQL file")
@@ -165,6 +175,8 @@ _LOADER_MODULES: dict[str, tuple[str, ...]] = {
     "sqlite": ("dfmigrate.sources.sqlite",),
     "models": ("dfmigrate.sources.models", "dfmigrate.models"),  # not the user's module
     "sqlfile": ("dfmigrate.sources.sqlfile",),
+    "dataflow": ("dfmigrate.sources.dataflow", "dfmigrate.sources.models"),  # not dataflow itself
+    "migrations": ("dfmigrate.migrations.replay",),
 }
 
 

@@ -51,6 +51,10 @@ _IDENTITY_OPTIONS = {t: SequenceOptions(t, None, 1, None, None, 1, False)
 # --- Loading ---------------------------------------------------------------------------------
 def load_models(spec: str, dialect: Dialect) -> Schema:
     """The Schema the models in ``spec`` (a ``.py`` path or ``models:package.module``) describe."""
+    if spec.startswith("dataflow:"):  # so makemigrations and check take a DataFlow app's models too
+        from dfmigrate.sources.dataflow import load_dataflow
+
+        return load_dataflow(spec, dialect)
     return build_schema(load_model_classes(spec, dialect), dialect)
 
 
