@@ -139,6 +139,16 @@ class DropDomain:
 
 
 @dataclass(frozen=True)
+class AlterDomain:
+    """Default, NOT NULL and CHECK constraints changed in place (ALTER DOMAIN): a domain that
+    columns use cannot be dropped, and need not be. Base type and collation changes are a drop
+    and create instead."""
+
+    old: Domain
+    new: Domain
+
+
+@dataclass(frozen=True)
 class CreateCompositeType:
     type: CompositeType
 
@@ -146,6 +156,15 @@ class CreateCompositeType:
 @dataclass(frozen=True)
 class DropCompositeType:
     type: CompositeType
+
+
+@dataclass(frozen=True)
+class AlterCompositeType:
+    """Attributes dropped, added at the end, or retyped in place (ALTER TYPE): columns of the
+    type keep their values. A reordering is a drop and create instead."""
+
+    old: CompositeType
+    new: CompositeType
 
 
 # ---------------------------------------------------------------- sequences
@@ -395,7 +414,7 @@ Change = (
     | CreateExtension | DropExtension | AlterExtensionVersion
     | CreateCollation | DropCollation
     | CreateEnum | DropEnum | AddEnumValue | RenameEnumValue | RecreateEnum | RenameEnum
-    | CreateDomain | DropDomain | CreateCompositeType | DropCompositeType
+    | CreateDomain | DropDomain | AlterDomain | CreateCompositeType | DropCompositeType | AlterCompositeType
     | CreateSequence | DropSequence | AlterSequence | SetSequenceOwner
     | CreateTable | DropTable | RenameTable | AlterTable | RebuildTable
     | AddColumn | DropColumn | RenameColumn | AlterColumn

@@ -95,7 +95,7 @@ def effects(change: ch.Change, old: Schema, new: Schema) -> Effects:  # noqa: C9
             e.creates.add(Ref("type", t.namespace, t.name))
         case ch.DropEnum(enum=t) | ch.DropDomain(domain=t) | ch.DropCompositeType(type=t):
             e.removes.add(Ref("type", t.namespace, t.name))
-        case ch.AddEnumValue(enum=t) | ch.RenameEnumValue(enum=t):
+        case ch.AddEnumValue(enum=t) | ch.RenameEnumValue(enum=t) | ch.AlterDomain(new=t) | ch.AlterCompositeType(new=t):
             e.modifies.add(Ref("type", t.namespace, t.name))
         case ch.RenameEnum(old=o, new=n):
             e.removes.add(Ref("type", o.namespace, o.name))
@@ -198,7 +198,8 @@ _RANK: dict[type, int] = {
     ch.DropIndex: 4, ch.CreateNamespace: 5,
     ch.CreateExtension: 6, ch.AlterExtensionVersion: 6, ch.CreateCollation: 6,
     ch.CreateEnum: 7, ch.AddEnumValue: 7, ch.RenameEnum: 7, ch.RenameEnumValue: 7,
-    ch.RecreateEnum: 7, ch.CreateDomain: 7, ch.CreateCompositeType: 7,
+    ch.RecreateEnum: 7, ch.CreateDomain: 7, ch.CreateCompositeType: 7, ch.AlterDomain: 7,
+    ch.AlterCompositeType: 7,
     ch.CreateSequence: 8, ch.AlterSequence: 8,
     ch.RenameTable: 9, ch.CreateTable: 9, ch.AlterTable: 9, ch.RebuildTable: 9,
     ch.RenameColumn: 10, ch.AddColumn: 10, ch.AlterColumn: 10, ch.DropColumn: 10,

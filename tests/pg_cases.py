@@ -168,6 +168,21 @@ CASES: list[tuple[str, str, str]] = [
            create table t (p pair, n posint);""",
     ),
     (
+        "domain_and_composite_altered_in_use",
+        """create domain posint as integer check (value > 0) check (value < 100000);
+           create type pair as (a int, b text, gone text);
+           create table t (id int primary key, n posint, p pair);""",
+        """create domain posint as integer default 1 not null check (value > 0)
+             constraint posint_small check (value < 1000);
+           create type pair as (a int, b text, c boolean);
+           create table t (id int primary key, n posint, p pair);""",
+    ),
+    (
+        "composite_retyped_and_reordered_unused",
+        "create type pair as (a int, b text); create type trio as (x int, y int, z int);",
+        "create type pair as (a bigint, b text); create type trio as (z int, x int, y int);",
+    ),
+    (
         "generated_column_changes",
         "create table t (a int, b int generated always as (a * 2) stored, c int generated always as (a) stored);",
         "create table t (a int, b int generated always as (a * 3) stored, c int);",

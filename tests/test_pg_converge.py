@@ -94,6 +94,12 @@ DATA: dict[tuple[str, str], tuple[str, str, Rows]] = {
     ("comments_and_logged", "backward"): ("insert into t values (1)", "select a from public.t", [(1,)]),
     ("extension_types", "forward"): ("insert into t values ('Hello')", "select a::text, b::text from public.t", [("Hello", None)]),
     ("extension_types", "backward"): ("insert into t values ('Hello', 'x')", "select a from public.t", [("Hello",)]),
+    ("domain_and_composite_altered_in_use", "forward"): (
+        "insert into t values (1, 5, row(1, 'x', 'y'))", "select id, n, (p).a, (p).b, (p).c from public.t",
+        [(1, 5, 1, "x", None)]),
+    ("domain_and_composite_altered_in_use", "backward"): (
+        "insert into t values (1, 5, row(1, 'x', true))", "select id, n, (p).a, (p).b from public.t",
+        [(1, 5, 1, "x")]),
     ("materialized_view_with_index", "forward"): ("insert into t values (1, 2)", "select id, v from public.t", [(1, 2)]),
     ("materialized_view_with_index", "backward"): ("insert into t values (1, 2, 3)", "select id, v from public.t", [(1, 2)]),
 }
@@ -115,7 +121,7 @@ def _params() -> list[Any]:
 
 def test_cases_are_unique_and_data_keys_exist() -> None:
     names = [name for name, _, _ in CASES]
-    assert len(names) == len(set(names)) == 26
+    assert len(names) == len(set(names)) == 28
     assert {name for name, _ in DATA} <= set(names)
     assert {name for name, _ in KNOWN_BUGS} <= set(names)
 

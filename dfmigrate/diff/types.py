@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dfmigrate.changes import (
     AddEnumValue,
+    AlterCompositeType,
+    AlterDomain,
     Change,
     CreateCollation,
     CreateCompositeType,
@@ -19,7 +21,7 @@ from dfmigrate.changes import (
 )
 from dfmigrate.deps import table_texts
 from dfmigrate.diff._lists import diff_by_key
-from dfmigrate.schema import Enum, Schema
+from dfmigrate.schema import CompositeType, Domain, Enum, Schema
 
 
 def _key(obj) -> tuple[str, str]:  # type: ignore[no-untyped-def]
@@ -112,8 +114,16 @@ def compare_domains(old: Schema, new: Schema) -> list[Change]:
     changes: list[Change] = [CreateDomain(d) for d in diff.added]
     changes += [DropDomain(d) for d in diff.removed]
     for o, n in diff.changed:
-        changes += [DropDomain(o), CreateDomain(n)]
+        if (o.base_type, o.collation) != (n.base_type, n.collation):
+            changes += [DropDomain(o), CreateDomain(n)]  # ALTER DOMAIN cannot change either
+        elif _domain_body(o) != _domain_body(n):
+            changes.append(AlterDomain(o, n))
     return changes
+
+
+def _domain_body(dom: Domain) -> tuple[object, ...]:
+    # depends_on is derived from the checks (pg_depend): it changes with them, never alone
+    return (dom.nullable, dom.default, dom.checks)
 
 
 def compare_composite_types(old: Schema, new: Schema) -> list[Change]:
@@ -121,8 +131,24 @@ def compare_composite_types(old: Schema, new: Schema) -> list[Change]:
     changes: list[Change] = [CreateCompositeType(t) for t in diff.added]
     changes += [DropCompositeType(t) for t in diff.removed]
     for o, n in diff.changed:
-        changes += [DropCompositeType(o), CreateCompositeType(n)]
+        if o.attributes == n.attributes:
+            continue  # only depends_on differs: nothing to do
+        if attributes_alterable(o, n):
+            changes.append(AlterCompositeType(o, n))
+        else:
+            changes += [DropCompositeType(o), CreateCompositeType(n)]
     return changes
+
+
+def attributes_alterable(old: CompositeType, new: CompositeType) -> bool:
+    """ALTER TYPE drops attributes anywhere but adds them only at the end: the new list must be
+    the surviving old attributes, in their order, followed by the new ones."""
+    old_names = [a.name for a in old.attributes]
+    new_names = [a.name for a in new.attributes]
+    kept = [name for name in new_names if name in old_names]
+    if kept != [name for name in old_names if name in new_names]:
+        return False
+    return new_names[:len(kept)] == kept
 
 
 def compare_collations(old: Schema, new: Schema) -> list[Change]:

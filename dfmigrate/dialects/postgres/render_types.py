@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from dfmigrate.changes import (
     AddEnumValue,
+    AlterCompositeType,
+    AlterDomain,
     AlterExtensionVersion,
     AlterSequence,
     CreateCollation,
@@ -46,7 +49,7 @@ from dfmigrate.dialects.postgres.render_common import (
     stmt,
 )
 from dfmigrate.schema import Collation, CompositeType, Domain, Enum, Extension, Sequence
-from dfmigrate.statement import Statement
+from dfmigrate.statement import Hazard, Statement
 
 # ---------------------------------------------------------------- schemas, extensions, collations
 
@@ -243,6 +246,75 @@ def drop_domain(change: DropDomain) -> list[Statement]:
     return [stmt(f"DROP DOMAIN {name}", change, Op.DROP_OBJECT, reverse=recreate)]
 
 
+def alter_domain(change: AlterDomain) -> list[Statement]:
+    """Each difference as its own ALTER DOMAIN, with its inverse. Adding a CHECK or NOT NULL
+    checks every value in every column of the domain (a violating row fails the step)."""
+    old, new = change.old, change.new
+    name = qualified(new.namespace, new.name)
+    out: list[Statement] = []
+
+    def step(sql: str, op: Op, undo: str) -> None:
+        out.append(stmt(f"ALTER DOMAIN {name} {sql}", change, op, reverse=[f"ALTER DOMAIN {name} {undo}"]))
+
+    kept = {c.name: c for c in new.checks}
+    for check in old.checks:  # a changed check keeps its name: drop it before adding it back
+        now = kept.get(check.name)
+        if now is None or now.expression != check.expression or (check.validated and not now.validated):
+            step(f"DROP CONSTRAINT {quote_ident(check.name)}", Op.DROP_CONSTRAINT, f"ADD {constraint_clause(check)}")
+    if old.default != new.default:
+        undo = f"SET DEFAULT {old.default}" if old.default is not None else "DROP DEFAULT"
+        step(f"SET DEFAULT {new.default}" if new.default is not None else "DROP DEFAULT", Op.ALTER_OBJECT, undo)
+    if old.nullable and not new.nullable:
+        step("SET NOT NULL", Op.SET_NOT_NULL, "DROP NOT NULL")
+    elif new.nullable and not old.nullable:
+        step("DROP NOT NULL", Op.ALTER_OBJECT, "SET NOT NULL")
+    had = {c.name: c for c in old.checks}
+    for check in new.checks:
+        before = had.get(check.name)
+        drop = f"DROP CONSTRAINT {quote_ident(check.name)}"
+        if before is None or before.expression != check.expression or (before.validated and not check.validated):
+            op = Op.ADD_CHECK if check.validated else Op.ADD_CHECK_NOT_VALID
+            step(f"ADD {constraint_clause(check)}", op, drop)
+        elif check.validated and not before.validated:
+            # PostgreSQL cannot mark a constraint NOT VALID again: the inverse re-adds it so
+            step(f"VALIDATE CONSTRAINT {quote_ident(check.name)}", Op.VALIDATE_CONSTRAINT, drop)
+            out[-1] = replace(out[-1], reverse=(f"ALTER DOMAIN {name} {drop}",
+                                                f"ALTER DOMAIN {name} ADD {constraint_clause(before)}"))
+    return out
+
+
+def alter_composite_type(change: AlterCompositeType) -> list[Statement]:
+    """Drops, then retypes, then additions (ALTER TYPE appends). Retyping an attribute is
+    refused by PostgreSQL while a table column uses the type; dropping one loses its values."""
+    old, new = change.old, change.new
+    name = qualified(new.namespace, new.name)
+    before = {a.name: a for a in old.attributes}
+    after = {a.name: a for a in new.attributes}
+    out: list[Statement] = []
+    for attr in old.attributes:
+        if attr.name not in after:
+            out.append(stmt(f"ALTER TYPE {name} DROP ATTRIBUTE {quote_ident(attr.name)}", change,
+                            Op.ALTER_OBJECT, reverse=[f"ALTER TYPE {name} ADD ATTRIBUTE {_attribute(attr)}"],
+                            extra=(Hazard.DELETES_DATA,)))
+    for attr in new.attributes:
+        was = before.get(attr.name)
+        if was is not None and (was.type, was.collation) != (attr.type, attr.collation):
+            out.append(stmt(f"ALTER TYPE {name} ALTER ATTRIBUTE {quote_ident(attr.name)} SET DATA TYPE "
+                            f"{_attribute(attr, named=False)}", change, Op.ALTER_OBJECT,
+                            reverse=[f"ALTER TYPE {name} ALTER ATTRIBUTE {quote_ident(attr.name)} "
+                                     f"SET DATA TYPE {_attribute(was, named=False)}"]))
+    for attr in new.attributes:
+        if attr.name not in before:
+            out.append(stmt(f"ALTER TYPE {name} ADD ATTRIBUTE {_attribute(attr)}", change, Op.ALTER_OBJECT,
+                            reverse=[f"ALTER TYPE {name} DROP ATTRIBUTE {quote_ident(attr.name)}"]))
+    return out
+
+
+def _attribute(attr: Any, named: bool = True) -> str:
+    collate = f" COLLATE {quote_name_text(attr.collation)}" if attr.collation else ""
+    return f"{quote_ident(attr.name) + ' ' if named else ''}{attr.type}{collate}"
+
+
 def _create_composite_sql(ctype: CompositeType) -> str:
     attrs = []
     for attr in ctype.attributes:
@@ -319,6 +391,8 @@ RENDERERS: dict[type, Callable[[Any], list[Statement]]] = {
     RecreateEnum: recreate_enum,
     CreateDomain: create_domain,
     DropDomain: drop_domain,
+    AlterDomain: alter_domain,
+    AlterCompositeType: alter_composite_type,
     CreateCompositeType: create_composite_type,
     DropCompositeType: drop_composite_type,
     CreateSequence: create_sequence,
