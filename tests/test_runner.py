@@ -528,3 +528,113 @@ def test_config_precedence(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text('[tool.dfmigrate]\ndatbase = "x"\n')
     with pytest.raises(DfmigrateError, match="unknown key 'datbase'"):
         resolve(cwd=tmp_path, environ={})
+
+
+# ---------------------------------------------------------------- non-transactional steps (PostgreSQL)
+
+
+def test_failed_outside_statement_is_cleaned_up_then_resumed(pg_db: Any, tmp_path: Path) -> None:
+    """CREATE UNIQUE INDEX CONCURRENTLY fails on duplicates after its migration's first outside
+    statement and its transaction committed: the invalid index is dropped, the progress record
+    keeps what is done, and the next migrate resumes from there instead of starting over."""
+    url = pg_db("outside")
+    mdir = tmp_path / "m"
+    write_migration(mdir, "0001_items", "postgresql", [
+        "CREATE TABLE items (id integer PRIMARY KEY, label text NOT NULL)"], ["DROP TABLE items"])
+    path = write_migration(mdir, "0002_idx", "postgresql", [
+        "CREATE INDEX CONCURRENTLY items_id_idx ON items (id)", "ALTER TABLE items ADD COLUMN x integer",
+        "CREATE UNIQUE INDEX CONCURRENTLY items_label_key ON items (label)"],
+        ["DROP INDEX CONCURRENTLY items_label_key", "ALTER TABLE items DROP COLUMN x",
+         "DROP INDEX CONCURRENTLY public.items_id_idx"], deps=["0001_items"], nt=[0, 2], rehash=False)
+    path.write_text(path.read_text() + "    backward_non_transactional = [0, 2]\n")
+    write_sum(str(mdir))
+    cfg = resolve(database=url, dir=str(mdir))
+    run(commands.migrate(cfg, to="0001_items"))
+    query(url, "INSERT INTO items VALUES (1, 'a'), (2, 'a')")  # the application's data: not unique
+    dry = run(commands.migrate(cfg, dry_run=True))[0]
+    assert dry.index("items_label_key") < dry.rindex("BEGIN;") < dry.index("-- record 0002_idx")
+    with pytest.raises(DfmigrateError, match=r"^0002_idx: statement 3 failed: UniqueViolationError.*dropped the invalid "
+                                             r"index \"public\".\"items_label_key\" it left.*next 'migrate' resumes") as info:
+        run(commands.migrate(cfg))
+    assert "\n" not in str(info.value)
+    assert history_ids({"url": url}) == ["0001_items"]
+    assert query(url, "SELECT count(*) FROM pg_index WHERE NOT indisvalid") == [(0,)]
+    assert query(url, "SELECT step, state FROM dfmigrate_progress ORDER BY step") == [(0, "done"), (1, "done"),
+                                                                                   (3, "running")]
+    with pytest.raises(DfmigrateError, match="0002_idx: an interrupted run stopped applying it .*'dfmigrate migrate'"):
+        run(commands.rollback(cfg))
+    query(url, "UPDATE items SET label = label || id")
+    report: dict[str, Any] = {}
+    assert [line.split(" (")[0] for line in run(commands.migrate(cfg, report=report))] == ["applied 0002_idx"]
+    (step,) = report["steps"]
+    assert step["body"].startswith("committed by an earlier")  # not run twice: ADD COLUMN x would fail
+    assert [(o["statement"], o["outcome"]) for o in step["outside"]] == [
+        (1, "done by an earlier, interrupted run"), (3, "done")]
+    assert step["outside"][1]["resumed"] == [{"found": "no index", "action": "run again"}]
+    assert history_ids({"url": url}) == ["0001_items", "0002_idx"]
+    assert query(url, "SELECT count(*) FROM dfmigrate_progress") == [(0,)]
+    assert run(commands.drift(cfg))["clean"]
+    assert run(commands.rollback(cfg)) == ["rolled back 0002_idx"]  # outside, transaction, outside, history
+    assert history_ids({"url": url}) == ["0001_items"]
+    assert query(url, "SELECT count(*) FROM dfmigrate_progress") == [(0,)]
+    assert query(url, "SELECT count(*) FROM pg_indexes WHERE tablename = 'items'") == [(1,)]  # the primary key
+    assert run(commands.migrate(cfg)) != []  # and again, from scratch
+    assert run(commands.drift(cfg))["clean"]
+
+
+def test_interrupted_outside_statements_are_settled_from_the_catalog(pg_db: Any, tmp_path: Path) -> None:
+    """The states a kill -9 leaves, made by hand: each outside statement marked running and
+    already done in the catalog. Run again blindly, every one of them would fail ("does not
+    exist", "already exists"); settled, the migration completes."""
+    from dfmigrate.runner import progress
+    from dfmigrate.runner.connections import connect
+
+    url = pg_db("settle")
+    mdir = tmp_path / "m"
+    write_migration(mdir, "0001_t", "postgresql", [
+        "CREATE TYPE mood AS ENUM ('a')", "CREATE TABLE t (id integer, m mood)", "CREATE INDEX t_id_idx ON t (id)"],
+        ["DROP TABLE t", "DROP TYPE mood"])
+    forward = ["DROP INDEX CONCURRENTLY t_id_idx", "ALTER TYPE mood ADD VALUE 'it''s'",
+               "CREATE INDEX CONCURRENTLY t_m_idx ON public.t (m)", "CREATE INDEX CONCURRENTLY t_both_idx ON t (id, m)"]
+    write_migration(mdir, "0002_outside", "postgresql", forward, ["DROP INDEX t_both_idx", "DROP INDEX t_m_idx"],
+                    deps=["0001_t"], nt=[0, 1, 2, 3])
+    cfg = resolve(database=url, dir=str(mdir))
+    run(commands.migrate(cfg, to="0001_t"))
+    from dfmigrate.runner.runner import load_files
+
+    file_sum = next(f.checksum for f in load_files(str(mdir)) if f.id == "0002_outside")
+    for sql in ("DROP INDEX t_id_idx", "ALTER TYPE mood ADD VALUE 'it''s'", "CREATE INDEX t_m_idx ON t (m)",
+                "INSERT INTO t VALUES (1, 'a'), (1, 'a')"):
+        query(url, sql)
+
+    async def interrupted() -> None:
+        conn = await connect(url)
+        try:
+            await progress.create(conn)
+            for n, sql in enumerate(forward[:3], 1):
+                await progress.mark(conn, "0002_outside", "forward", n, file_sum, "running", sql)
+        finally:
+            await conn.close()
+
+    run(interrupted())
+    # an invalid index of the fourth statement, as a timed-out or killed build leaves it
+    with pytest.raises(Exception, match="could not create unique index"):
+        query(url, "CREATE UNIQUE INDEX CONCURRENTLY t_both_idx ON t (id, m)")
+    query(url, f"INSERT INTO dfmigrate_progress VALUES ('0002_outside', 'forward', 4, '{file_sum}', 'running', "
+               f"'{forward[3]}', now())")
+    assert query(url, "SELECT count(*) FROM pg_index WHERE NOT indisvalid") == [(1,)]
+    report: dict[str, Any] = {}
+    assert [line.split(" (")[0] for line in run(commands.migrate(cfg, report=report))] == ["applied 0002_outside"]
+    resumed = {o["statement"]: o["resumed"] for o in report["steps"][0]["outside"]}
+    assert resumed == {
+        1: [{"found": "index gone", "action": "none: already complete"}],
+        2: [{"found": "enum label present", "action": "none: already complete"}],
+        3: [{"found": 'index "public"."t_m_idx" valid', "action": "none: already complete"}],
+        4: [{"found": 'index "public"."t_both_idx" INVALID', "action": "dropped it, run again"}]}
+    assert query(url, "SELECT indexrelid::regclass::text, indisvalid, indisunique FROM pg_index"
+                      " WHERE indrelid = 't'::regclass ORDER BY 1") == [("t_both_idx", True, False),
+                                                                       ("t_m_idx", True, False)]
+    assert query(url, "SELECT count(*) FROM dfmigrate_progress") == [(0,)]
+    assert history_ids({"url": url}) == ["0001_t", "0002_outside"]
+    lines = commands.report_lines(report)
+    assert any("statement 4 was interrupted by an earlier run: found index" in line for line in lines), lines

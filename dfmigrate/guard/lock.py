@@ -46,6 +46,7 @@ class Held:
     waited: float  # seconds until we got it
     attempts: int
     holders_seen: list[int]
+    orphans_waited: float = 0.0  # seconds spent waiting for a dead run's backends (runner._claim_session)
 
 
 async def holder(conn: Any, key: int = LOCK_KEY) -> dict[str, Any] | None:

@@ -158,7 +158,8 @@ async def _fill_report(runner: Any, report: dict[str, Any]) -> None:
         released = False
     report["lock"] = None if held is None else {
         "backend_pid": held.pid, "waited_s": round(held.waited, 3), "attempts": held.attempts,
-        "contended": bool(held.holders_seen), "holders_seen": held.holders_seen, "released": released}
+        "contended": bool(held.holders_seen), "holders_seen": held.holders_seen, "released": released,
+        "orphans_waited_s": held.orphans_waited}
     report["steps"] = runner.steps_report
     report["verdicts"] = await runner.verdicts()
 
@@ -170,10 +171,18 @@ def report_lines(report: dict[str, Any]) -> list[str]:
     if lock:
         out.append(f"lock: waited {lock['waited_s']:.2f} s, {lock['attempts']} attempt(s)"
                    + (f", held before us by pid(s) {', '.join(map(str, lock['holders_seen']))}" if lock["holders_seen"] else ""))
+    if lock and lock.get("orphans_waited_s", 0) > 0.05:
+        out.append(f"waited {lock['orphans_waited_s']:.2f} s for the backend of an interrupted run to end")
     for step in report.get("steps", []):
         if step["attempts"] > 1 or step["lock_waits"]:
             out.append(f"  {step['migration']}: {step['attempts']} attempt(s), "
                        f"{sum(len(w['blockers']) for w in step['lock_waits'])} lock wait(s) observed")
+        for o in step.get("outside", []):
+            for r in o.get("resumed", []):
+                out.append(f"  {step['migration']}: statement {o['statement']} was interrupted by an earlier run: "
+                           f"found {r['found']}; {r['action']}")
+        if step.get("body"):
+            out.append(f"  {step['migration']}: transaction {step['body']}")
     for name in ("race", "deadlock"):
         v = verdicts.get(name)
         if v:
@@ -300,18 +309,26 @@ async def baseline(cfg: Config, to: str | None = None) -> list[str]:
 
 async def resolve(cfg: Config, migration_id: str, applied: bool) -> str:
     """Repair the history by hand: record ``migration_id`` as applied (with its file's current
-    checksum) or as rolled back, touching no schema."""
+    checksum) or as rolled back, touching no schema. Either way the progress record of an
+    interrupted run of it is cleared (the user has settled its outside statements by hand)."""
+    from dfmigrate.runner import progress
+
     files = load_directory(cfg)
     by_id = {f.id: f for f in files}
     async with opened(cfg, write=True) as (_, conn):
         _, state = await _runner(conn, files, write=True)
+        partial = any(r.migration_id == migration_id for r in await progress.read(conn))
         async with conn.transaction():
+            if partial:
+                await progress.clear(conn, migration_id)
             if applied:
                 if migration_id not in by_id:
                     raise DfmigrateError(f"no migration {migration_id!r} in the directory")
                 await ledger.record(conn, migration_id, by_id[migration_id].checksum, 0, "resolved")
                 return f"recorded {migration_id} as applied"
             if migration_id not in state.recorded:
+                if partial:
+                    return f"cleared the progress of the interrupted run of {migration_id} (not recorded as applied)"
                 raise DfmigrateError(f"{migration_id} is not recorded as applied")
             await ledger.delete(conn, migration_id)
             return f"recorded {migration_id} as rolled back"

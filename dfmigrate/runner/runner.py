@@ -19,6 +19,9 @@ Kept from upstream: the ``Migration`` contract, ``register_migration`` and ``cre
 Statements a migration lists in ``non_transactional`` (and SQLite's ``PRAGMA foreign_keys``,
 which is a no-op inside a transaction) run outside it: the leading ones before, the trailing ones
 after. One sitting between transactional statements is refused rather than silently reordered.
+Each (but the PRAGMA, a session setting) has a progress record (``progress.py``), runs under a
+session-level lock_timeout with the transaction's retries, and is resumed by the next run after
+a crash; the history row then commits after the last of them, not with the body.
 """
 
 from __future__ import annotations
@@ -33,12 +36,16 @@ from kailash.utils.migrations import Migration, MigrationHistory, MigrationRunne
 from kailash.utils.migrations.models import MigrationPlan
 
 from dfmigrate.errors import DfmigrateError
-from dfmigrate.runner import ledger
+from dfmigrate.runner import ledger, progress
 
 _ALWAYS_OUTSIDE = re.compile(r"^\s*PRAGMA\s+foreign_keys\s*=", re.IGNORECASE)
 _FK_CHECK = re.compile(r"^\s*PRAGMA\s+foreign_key_check\b", re.IGNORECASE)
 _LOCK_KEY = 0x64666D6967726174  # "dfmigrat": one advisory lock per database (= guard.lock.LOCK_KEY)
 _LOCK_NOT_AVAILABLE = "55P03"  # lock_timeout expired
+# The migration connection's name while it applies: a backend still carrying it while another run
+# holds the lock belongs to a run that died (kill -9) and has not noticed yet.
+APPLYING = "dfmigrate migrate: applying"
+_CHECK_CLIENT_MS = 250  # client_connection_check_interval (PostgreSQL 14+): see _claim_session
 
 
 @dataclass(frozen=True)
@@ -145,6 +152,42 @@ class DfmigrateRunner(MigrationRunner):
         self.lock_conn = lock_conn
         if lock_conn is not self.conn:
             self.observer = lock_conn
+        await self._claim_session()
+
+    async def _claim_session(self) -> None:
+        """After a kill -9 the server ends an idle session at once (releasing the advisory lock),
+        but a backend in the middle of a statement runs on until it next talks to its client:
+        an orphaned ``CREATE INDEX CONCURRENTLY`` may even finish and commit. So (1) our own
+        migration connection asks the server to poll for a vanished client every 250 ms
+        (``client_connection_check_interval``, PostgreSQL 14+), and (2) before touching
+        anything we wait until no backend of a dead run is still working here; only then is
+        what the catalog shows final (``progress.settle`` relies on it)."""
+        import asyncio
+
+        try:
+            await self.conn.execute(f"SET client_connection_check_interval = {_CHECK_CLIENT_MS}")
+        except Exception:  # PostgreSQL < 14: orphans end when their statement does
+            pass
+        if self.conn is not self.lock_conn:  # the lock connection keeps its "lock since" name
+            await self.conn.fetch("SELECT set_config('application_name', $1, false)", APPLYING)
+        wait = max(self.guard.lock_wait, 5.0)
+        started = time.monotonic()
+        while True:
+            rows = await self.conn.fetch(
+                "SELECT pid, state, left(regexp_replace(query, '\\s+', ' ', 'g'), 80) AS query,"
+                " round(extract(epoch FROM now() - query_start)::numeric, 1)::float8 AS age FROM pg_stat_activity"
+                " WHERE datname = current_database() AND application_name LIKE 'dfmigrate migrate%'"
+                " AND state <> 'idle' AND pid <> pg_backend_pid() AND pid <> $1", self.held.pid)
+            if not rows:
+                self.held.orphans_waited = round(time.monotonic() - started, 3)
+                return
+            if time.monotonic() - started > wait:
+                r = rows[0]
+                raise DfmigrateError(
+                    f"pid {r['pid']}, the backend of an interrupted dfmigrate run, is still {r['state']} here "
+                    f"(query {r['query']!r}, for {r['age']} s); it stops when that statement ends or the server notices "
+                    f"its client is gone: run migrate again then (dfmigrate cancels no session; waited {wait:g} s)")
+            await asyncio.sleep(self.guard.poll)
 
     async def unlock(self) -> bool:
         if getattr(self, "lock_conn", None) is None:
@@ -212,42 +255,34 @@ class DfmigrateRunner(MigrationRunner):
         raise NotImplementedError("recording happens inside the migration's transaction (_run)")
 
     async def _run(self, migration: Migration, direction: str, checksum: str, how: str) -> MigrationHistory:
+        """One migration: its leading outside statements, its transaction, its trailing outside
+        statements. The history row commits with the transaction when nothing tracked follows
+        it outside, else in a last transaction of its own after them (``progress``)."""
         steps = steps_of(migration, direction)
         started = time.monotonic()
         step: dict[str, Any] = {"migration": migration.id, "direction": direction, "attempts": 0,
-                                "lock_waits": [], "outcome": "running"}
+                                "lock_waits": [], "outside": [], "outcome": "running"}
         self.steps_report.append(step)
+        file_sum = self.files[migration.id].checksum
+        first_body = len(steps.before) + 1
+        finish_later = any(map(_tracked, steps.after))
         try:
-            await self._outside(migration, steps.before, 0)
-            attempt = 0
-            while True:
-                attempt += 1
-                step["attempts"] = attempt
-                watch = self._watch()
-                try:
-                    async with self._watching(watch):
-                        async with self.conn.transaction():
-                            await self._timeouts()
-                            present = await ledger.read_one(self.conn, migration.id) is not None
-                            if present == (direction == "forward"):  # another runner got here first
-                                step["outcome"] = "skipped: already done by another run"
-                                return self._history(migration, started, direction)
-                            await self._inside(migration, direction, steps)
-                            await self._ledger(migration, direction, checksum, started, how)
-                    self._note_waits(step, watch)
-                    break
-                except MigrationFailed as exc:
-                    self._note_waits(step, watch)
-                    if not _lock_timed_out(exc):
-                        raise
-                    if attempt > self.guard.retries:
-                        step["outcome"] = "gave up: lock timeout"
-                        raise MigrationFailed(await self._blocked_message(migration, direction, attempt, watch)) from exc
-                    import asyncio
-                    import random
-
-                    await asyncio.sleep(self.guard.backoff * 2 ** (attempt - 1) * random.uniform(0.75, 1.25))
-            await self._outside(migration, steps.after, len(steps.before) + len(steps.body or ()))
+            done = await self._progress_of(migration, direction, file_sum)
+            if any(map(_tracked, steps.before + steps.after)) and not self.read_only:
+                await progress.create(self.conn)
+            await self._outside(migration, direction, steps.before, 0, done, file_sum, step)
+            if done.get(progress.BODY) == "done":
+                step["body"] = "committed by an earlier, interrupted run"
+            elif not await self._body(migration, direction, checksum, how, steps, started, step,
+                                      bool(done), finish_later, file_sum):
+                return self._history(migration, started, direction)  # another runner did it
+            await self._outside(migration, direction, steps.after, first_body - 1 + len(steps.body or ()),
+                                done, file_sum, step)
+            if finish_later:
+                async with self.conn.transaction():
+                    if await self._already(migration, direction, step):
+                        return self._history(migration, started, direction)
+                    await self._ledger(migration, direction, checksum, started, how, clear=True)
             step["outcome"] = "applied" if direction == "forward" else "rolled back"
         except BaseException:
             if step["outcome"] == "running":
@@ -259,6 +294,145 @@ class DfmigrateRunner(MigrationRunner):
                 await self.conn.execute("PRAGMA foreign_keys=ON")  # a failure must not leave it off
         return self._history(migration, started, direction)
 
+    async def _body(self, migration: Migration, direction: str, checksum: str, how: str, steps: Steps,
+                    started: float, step: dict[str, Any], had_progress: bool, finish_later: bool,
+                    file_sum: str) -> bool:
+        """The transaction, retried on lock timeouts. False: another runner had already done it."""
+        attempt = 0
+        while True:
+            attempt += 1
+            step["attempts"] = attempt
+            watch = self._watch()
+            try:
+                async with self._watching(watch):
+                    async with self.conn.transaction():
+                        await self._timeouts()
+                        if await self._already(migration, direction, step):
+                            return False
+                        await self._inside(migration, direction, steps)
+                        if finish_later:  # committed with the DDL: a resumed run skips the body
+                            await progress.mark(self.conn, migration.id, direction, progress.BODY, file_sum, "done",
+                                                f"statements {len(steps.before) + 1}-"
+                                                f"{len(steps.before) + len(steps.body or ())}")
+                        else:
+                            await self._ledger(migration, direction, checksum, started, how, clear=had_progress)
+                self._note_waits(step, watch, attempt)
+                return True
+            except MigrationFailed as exc:
+                self._note_waits(step, watch, attempt)
+                if not _lock_timed_out(exc):
+                    raise
+                if attempt > self.guard.retries:
+                    step["outcome"] = "gave up: lock timeout"
+                    raise MigrationFailed(await self._blocked_message(migration, direction, attempt, watch)) from exc
+                await self._backoff(attempt)
+
+    async def _already(self, migration: Migration, direction: str, step: dict[str, Any]) -> bool:
+        present = await ledger.read_one(self.conn, migration.id) is not None
+        if present == (direction == "forward"):  # another runner got here first
+            step["outcome"] = "skipped: already done by another run"
+            return True
+        return False
+
+    async def _backoff(self, attempt: int) -> None:
+        import asyncio
+        import random
+
+        await asyncio.sleep(self.guard.backoff * 2 ** (attempt - 1) * random.uniform(0.75, 1.25))
+
+    # ------------------------------------------------------------ outside the transaction
+
+    async def _progress_of(self, migration: Migration, direction: str, file_sum: str) -> dict[int, str]:
+        """{step: state} of an earlier, interrupted run of this migration in this direction.
+        Refuses when another migration is half-done in the other direction, or when the file
+        changed since its steps ran (resuming would mix two versions)."""
+        rows = await progress.read(self.conn)
+        for r in rows:
+            if r.direction != direction:
+                verb, command = ("applying", "migrate") if r.direction == "forward" else ("rolling back", "rollback")
+                raise DfmigrateError(
+                    f"{r.migration_id}: an interrupted run stopped {verb} it (statement {r.step}, {r.state}; see "
+                    f"{progress.PROGRESS_TABLE}): run 'dfmigrate {command}' to finish that first")
+        mine = [r for r in rows if r.migration_id == migration.id]
+        if any(r.checksum != file_sum for r in mine):
+            raise DfmigrateError(
+                f"{self.files[migration.id].shown} was partly {'applied' if direction == 'forward' else 'rolled back'} "
+                f"from another version of the file (steps {', '.join(str(r.step) for r in mine)} in "
+                f"{progress.PROGRESS_TABLE}): restore that version and run again, or undo those steps by hand and "
+                f"run 'dfmigrate resolve {migration.id} --rolled-back' to clear them")
+        return {r.step: r.state for r in mine}
+
+    async def _outside(self, migration: Migration, direction: str, statements: list[str], offset: int,
+                       done: dict[int, str], file_sum: str, step: dict[str, Any]) -> None:
+        for n, sql in enumerate(statements, offset + 1):
+            if _tracked(sql):
+                await self._outside_step(migration, direction, n, sql, done, file_sum, step)
+            else:  # a session setting (PRAGMA foreign_keys): nothing to resume
+                await self._statement(migration, "", n, sql, False)
+
+    async def _outside_step(self, migration: Migration, direction: str, n: int, sql: str,
+                            done: dict[int, str], file_sum: str, step: dict[str, Any]) -> None:
+        """One tracked statement outside the transaction: ``running`` is committed before it
+        starts and ``done`` after it returns; a ``running`` left by an earlier run is settled
+        from the catalog first (``progress.settle``). Lock timeouts are retried like the
+        transaction's, each retry settling what the timed-out attempt left."""
+        entry: dict[str, Any] = {"statement": n, "attempts": 0, "outcome": "running"}
+        step["outside"].append(entry)
+        if done.get(n) == "done":
+            entry["outcome"] = "done by an earlier, interrupted run"
+            return
+        state = done.get(n)
+        attempt = 0
+        while True:
+            attempt += 1
+            entry["attempts"] = attempt
+            watch = self._watch()
+            try:
+                async with self._session_timeouts(), self._watching(watch):
+                    if state == "running":
+                        settled = await progress.settle(self.conn, sql)
+                        entry.setdefault("resumed", []).append({"found": settled.found, "action": settled.action})
+                        if settled.complete:
+                            await progress.mark(self.conn, migration.id, direction, n, file_sum, "done", sql)
+                            done[n] = entry["outcome"] = "done"
+                            return
+                    else:
+                        await progress.mark(self.conn, migration.id, direction, n, file_sum, "running", sql)
+                        state = done[n] = "running"
+                    await self.conn.execute(sql)
+                    await progress.mark(self.conn, migration.id, direction, n, file_sum, "done", sql)
+                    done[n] = entry["outcome"] = "done"
+                self._note_waits(step, watch, f"statement {n}, attempt {attempt}")
+                return
+            except Exception as exc:
+                self._note_waits(step, watch, f"statement {n}, attempt {attempt}")
+                if _lock_timed_out(exc) and attempt <= self.guard.retries:
+                    await self._backoff(attempt)
+                    continue
+                entry["outcome"] = "failed"
+                raise MigrationFailed(await self._outside_failure(migration, direction, n, sql, attempt, exc, watch)) from exc
+
+    async def _outside_failure(self, migration: Migration, direction: str, n: int, sql: str, attempts: int,
+                               exc: Exception, watch: Any) -> str:
+        """The message, after a best-effort cleanup of what the failed statement left (an
+        invalid index): its ``running`` row stays, so the next run settles it again anyway."""
+        left = ""
+        try:
+            async with self._session_timeouts():
+                settled = await progress.settle(self.conn, sql)
+            if "INVALID" in settled.found:
+                left = f"; dropped the invalid {settled.found.split(' INVALID')[0]} it left"
+        except Exception as cleanup:  # blocked too, or the connection is gone: the next run settles it
+            if progress.leaves_invalid_index(sql):
+                left = f"; an invalid index it left may remain ({_reason(cleanup)}): the next run drops it"
+        what = (f"lock_timeout ({self.guard.lock_timeout:g} s) expired on each of {attempts} attempt(s), blocked by "
+                f"{watch.describe() if watch is not None else 'sessions not observed'}; no session was cancelled"
+                if _lock_timed_out(exc) else _reason(exc))
+        command = "migrate" if direction == "forward" else "rollback"
+        before = "the statements before it stay applied, " if n > 1 else ""
+        return (f"{migration.id}: statement {n} failed: {what} (it runs outside the transaction{left}; {before}"
+                f"the history is unchanged, and the next '{command}' resumes from {progress.PROGRESS_TABLE})")
+
     # ------------------------------------------------------------ guard (PostgreSQL)
 
     async def _timeouts(self) -> None:
@@ -269,6 +443,29 @@ class DfmigrateRunner(MigrationRunner):
         await self.conn.execute(f"SET LOCAL lock_timeout = {max(1, round(self.guard.lock_timeout * 1000))}")
         if self.guard.statement_timeout:
             await self.conn.execute(f"SET LOCAL statement_timeout = {max(1, round(self.guard.statement_timeout * 1000))}")
+
+    def _session_timeouts(self) -> Any:
+        """lock_timeout / statement_timeout at session level around a statement that cannot run
+        in a transaction (no SET LOCAL there), back to the session's defaults afterwards."""
+        from contextlib import asynccontextmanager
+
+        @asynccontextmanager
+        async def ctx() -> Any:
+            if self.conn.dialect != "postgresql":
+                yield
+                return
+            await self.conn.execute(f"SET lock_timeout = {max(1, round(self.guard.lock_timeout * 1000))}")
+            if self.guard.statement_timeout:
+                await self.conn.execute(f"SET statement_timeout = {max(1, round(self.guard.statement_timeout * 1000))}")
+            try:
+                yield
+            finally:
+                try:
+                    await self.conn.execute("RESET lock_timeout; RESET statement_timeout")
+                except Exception:  # a broken connection: nothing more runs on it
+                    pass
+
+        return ctx()
 
     def _watch(self) -> Any:
         if self.observer is None:
@@ -304,9 +501,9 @@ class DfmigrateRunner(MigrationRunner):
 
         return ctx()
 
-    def _note_waits(self, step: dict[str, Any], watch: Any) -> None:
+    def _note_waits(self, step: dict[str, Any], watch: Any, attempt: Any) -> None:
         if watch is not None and watch.seen:
-            step["lock_waits"].append({"attempt": step["attempts"], "waited_s": round(watch.longest_wait, 2),
+            step["lock_waits"].append({"attempt": attempt, "waited_s": round(watch.longest_wait, 2),
                                        "blockers": [dict(b) for b in watch.seen.values()]})
 
     async def _blocked_message(self, migration: Migration, direction: str, attempts: int, watch: Any) -> str:
@@ -316,12 +513,15 @@ class DfmigrateRunner(MigrationRunner):
                 f"{attempts} attempt(s); rolled back, schema and history unchanged; blocked by {blocked}; "
                 f"deadlock detector: {verdict}; no session was cancelled")
 
-    async def _ledger(self, migration: Migration, direction: str, checksum: str, started: float, how: str) -> None:
+    async def _ledger(self, migration: Migration, direction: str, checksum: str, started: float, how: str,
+                      clear: bool = False) -> None:
         try:
             if direction == "forward":
                 await ledger.record(self.conn, migration.id, checksum, _ms(started), how)
             else:
                 await ledger.delete(self.conn, migration.id)
+            if clear:  # in the same transaction: history and progress never disagree
+                await progress.clear(self.conn, migration.id)
         except Exception as exc:
             raise MigrationFailed(f"{migration.id} ({direction}): writing {ledger.HISTORY_TABLE} failed: "
                                   f"{_reason(exc)}; rolled back, schema and history unchanged") from exc
@@ -339,10 +539,6 @@ class DfmigrateRunner(MigrationRunner):
             return
         for n, sql in enumerate(steps.body, len(steps.before) + 1):
             await self._statement(migration, direction, n, sql, True)
-
-    async def _outside(self, migration: Migration, statements: list[str], offset: int) -> None:
-        for n, sql in enumerate(statements, offset + 1):
-            await self._statement(migration, "", n, sql, False)
 
     async def _statement(self, migration: Migration, direction: str, n: int, sql: str, inside: bool) -> None:
         try:
@@ -375,11 +571,20 @@ class DfmigrateRunner(MigrationRunner):
             out.append("BEGIN;")
             out += [f"{s};" for s in steps.body] if steps.body is not None else [
                 f"-- runs {type(m).__name__}.{direction}() (Python code)"]
-            out.append(f"-- {'record' if direction == 'forward' else 'delete'} {m.id} in {ledger.HISTORY_TABLE}")
+            record = f"-- {'record' if direction == 'forward' else 'delete'} {m.id} in {ledger.HISTORY_TABLE}"
+            finish_later = any(map(_tracked, steps.after))
+            out.append(f"-- mark the body done in {progress.PROGRESS_TABLE}" if finish_later else record)
             out.append("COMMIT;")
             out += [f"{s};" for s in steps.after]
+            if finish_later:
+                out += ["BEGIN;", record, "COMMIT;"]
             out.append("")
         return "\n".join(out)
+
+
+def _tracked(sql: str) -> bool:
+    """An outside statement with a progress record: all but session settings."""
+    return not _ALWAYS_OUTSIDE.match(sql)
 
 
 def _ms(started: float) -> int:
