@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dfmigrate.deps import function_ref
+from dfmigrate.errors import DfmigrateError
 from dfmigrate.schema import Ref, Schema, Table, View
 from dfmigrate.serialize import to_dict
 
@@ -151,3 +152,31 @@ def _top_level(schema: Schema, ref: Ref) -> Any:
         ext = next((x for x in schema.extensions if x.name == ref.name), None)
         return None if ext is None else to_dict(ext)
     raise ValueError(f"no expectation can be read for a {ref.kind}")
+
+
+async def live_mismatches(conn: Any, expected: Iterable[Expectation]) -> list[Mismatch]:
+    """The expectations the database behind the runner's connection (``runner.connections``'
+    PgConnection or SqliteConnection) does not meet, read through that same connection."""
+    if conn.dialect == "postgresql":
+        from dfmigrate.sources.postgres import inspect_postgres_connection
+
+        schema = await inspect_postgres_connection(conn.raw)
+    else:
+        from dfmigrate.sources.sqlite import inspect_sqlite_connection
+
+        schema = inspect_sqlite_connection(conn.raw)
+    return mismatches(schema, expected)
+
+
+class PlanChanged(DfmigrateError):
+    """The database no longer is what a migration was planned against."""
+
+    def __init__(self, migration_id: str, found: list[Mismatch]) -> None:
+        shown = "; ".join(str(m) for m in found[:5]) + (f"; and {len(found) - 5} more" if len(found) > 5 else "")
+        super().__init__(
+            f"{migration_id} was planned against another schema: {shown}. The database changed since "
+            f"the plan was made (another deploy, or a change by hand); nothing was applied. "
+            f"Run 'dfmigrate drift' to see the differences, then make a new migration or restore "
+            f"the objects")
+        self.migration_id = migration_id
+        self.found = found

@@ -69,3 +69,74 @@ def test_object_states_per_kind() -> None:
         object_state(_schema(enums=[replace(mood, labels=("sad",))]), Ref("type", "public", "mood")))
     assert object_state(schema, Ref("namespace", "", "public")) == {"namespace": "public"}
     assert object_state(schema, Ref("namespace", "", "other")) is None
+
+
+# ---------------------------------------------------------------- the runner's check, end to end
+
+import asyncio  # noqa: E402
+import json  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+from tests.test_runner import cli, query  # noqa: E402
+
+MODELS_V1 = '''
+from dfmigrate import field, model
+
+@model
+class Customer:
+    __timestamps__ = False
+    email: str = field(max_length=200, unique=True)
+    name: str = field(max_length=100)
+'''
+MODELS_V2 = MODELS_V1 + '''    nick: str | None = None
+
+@model
+class Invoice:
+    __timestamps__ = False
+    customer_id: int = field(references="customers.id")
+    total: int = 0
+'''
+
+
+def _two_migrations(tmp_path: Path, url: str) -> tuple[str, str]:
+    from dfmigrate.migrations.make import make_migrations
+
+    dialect = "sqlite" if url.startswith("sqlite") else "postgresql"
+    mdir = str(tmp_path / "mig")
+    (tmp_path / "v1.py").write_text(MODELS_V1)
+    (tmp_path / "v2.py").write_text(MODELS_V2)
+    asyncio.run(make_migrations(str(tmp_path / "v1.py"), mdir, dialect=dialect, message="one",
+                                dev_url=None if dialect == "sqlite" else url))
+    asyncio.run(make_migrations(str(tmp_path / "v2.py"), mdir, message="two",
+                                dev_url=None if dialect == "sqlite" else url))
+    assert "expects = [" in next(Path(mdir).glob("0002_*.py")).read_text()
+    return mdir, dialect
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_migrate_refuses_a_migration_whose_planned_objects_changed(
+        dialect: str, tmp_path: Path, sqlite_path: str, pg_db, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{sqlite_path}" if dialect == "sqlite" else pg_db("expect")
+    mdir, _ = _two_migrations(tmp_path, url)
+    assert cli(["migrate", "--database", url, "--dir", mdir, "--to", "0001_one"]) == 0
+    # after the plan was written, someone adds the column the next migration adds
+    query(url, "ALTER TABLE customers ADD COLUMN nick varchar(10)")
+    history = query(url, "SELECT migration_id FROM dfmigrate_history ORDER BY 1")
+    capsys.readouterr()
+    assert cli(["migrate", "--database", url, "--dir", mdir, "--format", "json"]) == 2
+    out, err = capsys.readouterr()
+    assert "0002_two was planned against another schema" in err and "customers.nick exists" in err
+    assert len(err.strip().splitlines()) == 1
+    report = json.loads(out)
+    assert report["ok"] is False
+    if dialect == "postgresql":
+        assert report["verdicts"]["race"]["verdict"].startswith("RACE: 0002_two was planned against")
+    assert query(url, "SELECT migration_id FROM dfmigrate_history ORDER BY 1") == history
+    assert [r[0] for r in query(url, "SELECT count(*) FROM " + ("sqlite_master WHERE name = 'invoices'" if dialect == "sqlite"
+                                                              else "pg_tables WHERE tablename = 'invoices'"))] == [0]
+    # put it back as planned: the migration runs
+    query(url, "ALTER TABLE customers DROP COLUMN nick")
+    assert cli(["migrate", "--database", url, "--dir", mdir]) == 0
+    assert [r[0] for r in query(url, "SELECT migration_id FROM dfmigrate_history ORDER BY 1")] == ["0001_one", "0002_two"]

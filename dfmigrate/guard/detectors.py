@@ -80,6 +80,8 @@ class RaceWatch(_DetectorNode):
         self.overlapped = False  # set by saw_holder_while_holding()
         self._hold: str | None = None
         self._n = 0
+        self.stale_plan: dict[str, Any] | None = None
+        self._resources = [resource]
         super().__init__("race_condition_detector", "RaceConditionDetectorNode")
 
     def _id(self, what: str) -> str:
@@ -107,6 +109,20 @@ class RaceWatch(_DetectorNode):
     def saw_holder_while_holding(self) -> None:
         self.overlapped = True
 
+    async def plan_changed(self, migration_id: str, changed: list[str]) -> None:
+        """A migration's planned objects changed before it ran (``dfmigrate.expect``): the plan
+        read them, someone else wrote them since; registered as such, one pair per object."""
+        self.stale_plan = {"migration": migration_id, "changed": changed}
+        self._resources += changed
+        for obj in changed:
+            accesses = [(self._id("planned"), f"plan:{migration_id}", "plan", "read"),
+                        (self._id("changed"), "unknown-writer", "database", "write")]
+            for access, operation, thread, kind in accesses:
+                await self._call(operation="register_access", resource_id=obj, access_id=access,
+                                 operation_id=operation, thread_id=thread, process_id=thread, access_type=kind)
+            for access, *_ in accesses:
+                await self._call(operation="end_access", access_id=access)
+
     async def release(self) -> None:
         if self._hold:
             await self._call(operation="end_access", access_id=self._hold)
@@ -116,15 +132,22 @@ class RaceWatch(_DetectorNode):
         for access in self.holders.values():
             await self._call(operation="end_access", access_id=access)
         self.holders.clear()
-        result = await self._call(operation="detect_races", detection_window=3600.0, resource_filters=[self.resource])
+        result = await self._call(operation="detect_races", detection_window=3600.0, resource_filters=self._resources)
         races = result.get("races_detected", [])
         overlap = self.overlapped
+        if self.error:
+            verdict = "error"
+        elif overlap:
+            verdict = "RACE: two holders at once"
+        elif self.stale_plan:
+            verdict = (f"RACE: {self.stale_plan['migration']} was planned against objects changed since: "
+                       + ", ".join(self.stale_plan["changed"]))
+        else:
+            verdict = "contended, serialized by the lock" if self.contended else "uncontended"
         return {"overlap": overlap, "detector": "RaceConditionDetectorNode", "attempts": self.attempts, "contended": self.contended,
                 "race_count": len(races), "races": [{"type": r.get("race_type"), "severity": r.get("severity")}
                                                     for r in races],
-                "verdict": "error" if self.error else ("RACE: two holders at once" if overlap else
-                            ("contended, serialized by the lock" if self.contended else "uncontended")),
-                "error": self.error}
+                "stale_plan": self.stale_plan, "verdict": verdict, "error": self.error}
 
 
 class DeadlockWatch(_DetectorNode):

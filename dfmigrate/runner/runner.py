@@ -268,6 +268,8 @@ class DfmigrateRunner(MigrationRunner):
         finish_later = any(map(_tracked, steps.after))
         try:
             done = await self._progress_of(migration, direction, file_sum)
+            if direction == "forward" and not done:  # a resumed migration is part-way, not stale
+                await self._check_expectations(migration, step)
             if any(map(_tracked, steps.before + steps.after)) and not self.read_only:
                 await progress.create(self.conn)
             await self._outside(migration, direction, steps.before, 0, done, file_sum, step)
@@ -293,6 +295,24 @@ class DfmigrateRunner(MigrationRunner):
             if steps.before and self.conn.dialect == "sqlite":
                 await self.conn.execute("PRAGMA foreign_keys=ON")  # a failure must not leave it off
         return self._history(migration, started, direction)
+
+    async def _check_expectations(self, migration: Migration, step: dict[str, Any]) -> None:
+        """Refuse a migration whose planned objects changed since it was written (its
+        ``expects``, from ``dfmigrate.expect``): read under the migration lock, so no other
+        dfmigrate run can change them between this check and the migration. Files without
+        ``expects`` (hand-written, or older) are not checked."""
+        expected = getattr(migration, "expects", None)
+        if not expected:
+            return
+        from dfmigrate.expect import PlanChanged, live_mismatches
+
+        found = await live_mismatches(self.conn, expected)
+        step["expectations"] = {"checked": len(expected), "changed": [str(m) for m in found]}
+        if found:
+            step["outcome"] = "refused: planned objects changed"
+            if self.race is not None:
+                await self.race.plan_changed(migration.id, [str(m.ref) for m in found])
+            raise PlanChanged(migration.id, found)
 
     async def _body(self, migration: Migration, direction: str, checksum: str, how: str, steps: Steps,
                     started: float, step: dict[str, Any], had_progress: bool, finish_later: bool,
