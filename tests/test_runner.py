@@ -209,7 +209,7 @@ def test_rollback_then_reapply(target: dict[str, Any]) -> None:
     assert history_ids(target) == ["0001_users", "0002_posts"]
     assert run(commands.rollback(target["cfg"], to="0001_users")) == ["rolled back 0002_posts"]
     assert run(commands.rollback(target["cfg"], steps=5)) == ["rolled back 0001_users"]
-    assert history_ids(target) == [] and tables(target) == ["dfmigrate_history"]
+    assert history_ids(target) == [] and tables(target) == ["dfmigrate_history", "dfmigrate_timings"]
 
 
 def test_modified_migration_is_reported_never_rerun(target: dict[str, Any]) -> None:

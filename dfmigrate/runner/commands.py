@@ -162,6 +162,7 @@ async def _fill_report(runner: Any, report: dict[str, Any]) -> None:
         "orphans_waited_s": held.orphans_waited}
     report["steps"] = runner.steps_report
     report["verdicts"] = await runner.verdicts()
+    report["metrics"] = await runner.metrics_report()
 
 
 def report_lines(report: dict[str, Any]) -> list[str]:
@@ -187,6 +188,10 @@ def report_lines(report: dict[str, Any]) -> list[str]:
         v = verdicts.get(name)
         if v:
             out.append(f"{v['detector']}: {v['verdict']}")
+    for a in (report.get("metrics") or {}).get("anomalies", []):
+        out.append(f"PerformanceAnomalyNode: {a['migration']} statement {a['statement']} ({a['kind']}) took "
+                   f"{a['ms']:g} ms; {a['history']} earlier ones of its kind here average {a['baseline_mean_ms']:g} ms "
+                   f"({', '.join(a['types'])})")
     return out
 
 

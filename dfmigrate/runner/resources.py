@@ -110,14 +110,15 @@ async def session() -> AsyncIterator[Any]:
 
 
 def without_ledger(schema: Any) -> Any:
-    """The schema minus ``dfmigrate_history`` and ``dfmigrate_progress``: they are the tool's,
-    not the application's, and a replay or a model never has them."""
+    """The schema minus ``dfmigrate_history``, ``dfmigrate_progress`` and ``dfmigrate_timings``:
+    they are the tool's, not the application's, and a replay or a model never has them."""
     from dataclasses import replace
 
     from dfmigrate.runner.ledger import HISTORY_TABLE
     from dfmigrate.runner.progress import PROGRESS_TABLE
+    from dfmigrate.runner.timings import TIMINGS_TABLE
 
-    ours = {HISTORY_TABLE, PROGRESS_TABLE}
+    ours = {HISTORY_TABLE, PROGRESS_TABLE, TIMINGS_TABLE}
     return replace(schema, tables=tuple(t for t in schema.tables if t.name not in ours))
 
 

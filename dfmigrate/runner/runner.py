@@ -36,7 +36,7 @@ from kailash.utils.migrations import Migration, MigrationHistory, MigrationRunne
 from kailash.utils.migrations.models import MigrationPlan
 
 from dfmigrate.errors import DfmigrateError
-from dfmigrate.runner import ledger, progress
+from dfmigrate.runner import ledger, progress, timings
 
 _ALWAYS_OUTSIDE = re.compile(r"^\s*PRAGMA\s+foreign_keys\s*=", re.IGNORECASE)
 _FK_CHECK = re.compile(r"^\s*PRAGMA\s+foreign_key_check\b", re.IGNORECASE)
@@ -116,6 +116,12 @@ class DfmigrateRunner(MigrationRunner):
         self.deadlocks: Any = None  # guard.detectors.DeadlockWatch
         self.held: Any = None  # guard.lock.Held
         self.steps_report: list[dict[str, Any]] = []
+        from uuid import uuid4
+
+        from dfmigrate.guard.metrics import StepMetrics
+
+        self.run_id = uuid4().hex  # tells this run's timings from the history it is judged by
+        self.metrics = StepMetrics()
         self.files = {f.id: f for f in files}
         for f in files:  # in id order: upstream's Kahn sort breaks ties by registration order
             self.register_migration(f.cls)
@@ -125,6 +131,7 @@ class DfmigrateRunner(MigrationRunner):
     async def initialize(self) -> None:
         if not self.read_only:
             await ledger.create(self.conn)
+            await timings.create(self.conn)
         self._initialized = True
 
     async def get_applied_migrations(self) -> set[str]:
@@ -196,6 +203,17 @@ class DfmigrateRunner(MigrationRunner):
 
         conn, self.lock_conn = self.lock_conn, None
         return await guard_lock.release(conn, self.race)
+
+    async def metrics_report(self) -> dict[str, Any]:
+        """Per-kind aggregates of this run's statements (TransactionMetricsNode) and the ones
+        whose duration departs from their kind's history here (PerformanceAnomalyNode)."""
+        kinds = sorted({m["kind"] for m in self.metrics.measured})
+        try:
+            past = await timings.history(self.conn, kinds, self.run_id) if kinds else {}
+        except Exception as exc:  # advisory: no history table yet, or the connection is gone
+            return {"per_kind": await self.metrics.aggregated(), "anomalies": [], "judged": 0,
+                    "error": f"history unavailable: {type(exc).__name__}: {exc}"}
+        return await self.metrics.report(past)
 
     async def verdicts(self) -> dict[str, Any]:
         return {"race": await self.race.verdict() if self.race else None,
@@ -322,6 +340,7 @@ class DfmigrateRunner(MigrationRunner):
         while True:
             attempt += 1
             step["attempts"] = attempt
+            self._forget_inside(migration, step)  # an attempt rolled back: its timings did not happen
             watch = self._watch()
             try:
                 async with self._watching(watch):
@@ -419,7 +438,7 @@ class DfmigrateRunner(MigrationRunner):
                     else:
                         await progress.mark(self.conn, migration.id, direction, n, file_sum, "running", sql)
                         state = done[n] = "running"
-                    await self.conn.execute(sql)
+                    await self._timed(migration, step, n, sql, inside=False)
                     await progress.mark(self.conn, migration.id, direction, n, file_sum, "done", sql)
                     done[n] = entry["outcome"] = "done"
                 self._note_waits(step, watch, f"statement {n}, attempt {attempt}")
@@ -533,6 +552,12 @@ class DfmigrateRunner(MigrationRunner):
                 f"{attempts} attempt(s); rolled back, schema and history unchanged; blocked by {blocked}; "
                 f"deadlock detector: {verdict}; no session was cancelled")
 
+    def _forget_inside(self, migration: Migration, step: dict[str, Any]) -> None:
+        step["statements"] = [s for s in step.get("statements", []) if not s["inside"]]
+        self.metrics.measured = [m for m in self.metrics.measured
+                                 if m["migration"] != migration.id or any(
+                                     s["statement"] == m["statement"] for s in step["statements"])]
+
     async def _ledger(self, migration: Migration, direction: str, checksum: str, started: float, how: str,
                       clear: bool = False) -> None:
         try:
@@ -540,6 +565,9 @@ class DfmigrateRunner(MigrationRunner):
                 await ledger.record(self.conn, migration.id, checksum, _ms(started), how)
             else:
                 await ledger.delete(self.conn, migration.id)
+            statements = self.steps_report[-1].get("statements", []) if self.steps_report else []
+            if statements and not self.read_only:  # with the history row: a rollback leaves none
+                await timings.record(self.conn, self.run_id, migration.id, direction, statements)
             if clear:  # in the same transaction: history and progress never disagree
                 await progress.clear(self.conn, migration.id)
         except Exception as exc:
@@ -560,14 +588,32 @@ class DfmigrateRunner(MigrationRunner):
         for n, sql in enumerate(steps.body, len(steps.before) + 1):
             await self._statement(migration, direction, n, sql, True)
 
+    async def _timed(self, migration: Migration, step: dict[str, Any], n: int, sql: str, inside: bool) -> Any:
+        """Execute one statement, timed by the metrics node; a statement that succeeds is kept in
+        the step (and, with the history row, in ``dfmigrate_timings``)."""
+        kind = timings.kind_of(sql)
+        tid = await self.metrics.start(kind)
+        started = time.monotonic()
+        try:
+            result = await (self.conn.fetch(sql) if _FK_CHECK.match(sql) else self.conn.execute(sql))
+        except BaseException as exc:
+            await self.metrics.end(tid, False, type(exc).__name__)
+            raise
+        ms = (time.monotonic() - started) * 1000
+        await self.metrics.end(tid, True)
+        entry = {"statement": n, "kind": kind, "ms": round(ms, 1), "inside": inside}
+        step.setdefault("statements", []).append(entry)
+        self.metrics.measured.append({"migration": migration.id, "statement": n, "kind": kind, "ms": ms})
+        return result
+
     async def _statement(self, migration: Migration, direction: str, n: int, sql: str, inside: bool) -> None:
         try:
             if _FK_CHECK.match(sql):
-                rows = await self.conn.fetch(sql)
+                rows = await self._timed(migration, self.steps_report[-1], n, sql, inside)
                 if rows:
                     raise DfmigrateError(f"foreign key violations: {rows[:3]}")
             else:
-                await self.conn.execute(sql)
+                await self._timed(migration, self.steps_report[-1], n, sql, inside)
         except Exception as exc:
             outcome = ("rolled back, schema and history unchanged" if inside
                        else "this statement runs outside the transaction")
