@@ -368,3 +368,60 @@ def test_waits_for_the_backend_of_a_killed_run(pg_db: Any, tmp_path: Path) -> No
     assert report["steps"][0]["outcome"] == "applied"
     assert report["lock"]["orphans_waited_s"] >= 1.0, report["lock"]
     assert any("for the backend of an interrupted run" in line for line in commands.report_lines(report))
+
+
+def test_precheck_names_the_blocker_and_cancel_blockers_ends_it(pg_db: Any, tmp_path: Path) -> None:
+    """Before ALTER TABLE takes ACCESS EXCLUSIVE, the holders of conflicting locks are named (JSON
+    report, prechecks) even without waiting; only --cancel-blockers terminates them, and then the
+    migration goes through on its first attempt."""
+    import asyncpg
+
+    url = pg_db("precheck")
+    mdir = tmp_path / "m"
+    write_migration(mdir, "0001_users", "postgresql", [USERS["postgresql"]], ["DROP TABLE users"])
+    asyncio.run(commands.migrate(resolve(database=url, dir=str(mdir))))
+    write_migration(mdir, "0002_nick", "postgresql", ["ALTER TABLE users ADD COLUMN nick text"],
+                    ["ALTER TABLE users DROP COLUMN nick"], deps=["0001_users"])
+    base = ["migrate", "--database", url, "--dir", str(mdir), "--lock-timeout", "0.5", "--retries", "0",
+            "--format", "json"]
+
+    async def run(cancel: bool) -> tuple[tuple[int, str, str], int, bool]:
+        reader = await asyncpg.connect(url)
+        try:
+            await reader.execute("BEGIN")
+            await reader.fetch("SELECT * FROM users")  # ACCESS SHARE, then idle in transaction
+            result = await dfmigrate(*base, *(["--cancel-blockers"] if cancel else []))
+            try:
+                alive = await reader.fetchval("SELECT 1") == 1
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, ConnectionError):
+                alive = False
+            return result, reader.get_server_pid(), alive
+        finally:
+            reader.terminate()
+
+    (code, out, err), pid, alive = asyncio.run(run(cancel=False))
+    assert code == 2 and alive and "no session was cancelled" in err, err
+    (step,) = json.loads(out)["steps"]
+    (pre,) = step["prechecks"]
+    assert pre["mode"] == "AccessExclusiveLock" and pre["relation"] == "users" and "terminated" not in pre
+    assert [(h["pid"], h["mode"], h["state"]) for h in pre["holders"]] == [(pid, "AccessShareLock", "idle in transaction")]
+
+    (code, out, err), pid, alive = asyncio.run(run(cancel=True))
+    assert code == 0 and not alive, err
+    (step,) = json.loads(out)["steps"]
+    assert step["attempts"] == 1 and step["prechecks"][0]["terminated"] == [pid]
+    assert query(url, "SELECT migration_id FROM dfmigrate_history ORDER BY 1") == [("0001_users",), ("0002_nick",)]
+
+
+def test_lock_targets_of_the_statements_dfmigrate_writes() -> None:
+    from dfmigrate.guard.precheck import lock_target
+
+    assert lock_target('ALTER TABLE ONLY public."My T" ADD COLUMN x int') == (
+        lock_target('ALTER TABLE public."My T" DROP COLUMN y'))
+    assert lock_target('ALTER TABLE public."My T" ADD COLUMN x int').relation == 'public."My T"'
+    assert lock_target("ALTER TABLE t VALIDATE CONSTRAINT c").mode == "ShareUpdateExclusiveLock"
+    assert lock_target("ALTER TABLE t ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES u (id)").mode == "ShareRowExclusiveLock"
+    assert lock_target("CREATE UNIQUE INDEX i ON public.t USING btree (a)").mode == "ShareLock"
+    assert lock_target("CREATE INDEX CONCURRENTLY i ON t (a)").mode == "ShareUpdateExclusiveLock"
+    assert lock_target("DROP TABLE IF EXISTS s.t").mode == "AccessExclusiveLock"
+    assert lock_target("CREATE TABLE t (a int)") is None and lock_target("INSERT INTO t VALUES (1)") is None

@@ -13,6 +13,8 @@ class GuardOptions:
     retries: int = 2  # extra attempts of a migration whose transaction hit lock_timeout
     backoff: float = 0.5  # first back-off in seconds; doubles per retry (with jitter)
     poll: float = 0.1  # advisory-lock polling interval (jittered) and blocker-watch interval
+    # terminate sessions holding a lock a statement would queue behind (guard.precheck); opt-in
+    cancel_blockers: bool = False
 
     def __post_init__(self) -> None:
         from dfmigrate.errors import DfmigrateError

@@ -184,6 +184,12 @@ def report_lines(report: dict[str, Any]) -> list[str]:
                            f"found {r['found']}; {r['action']}")
         if step.get("body"):
             out.append(f"  {step['migration']}: transaction {step['body']}")
+        for pre in step.get("prechecks", []):
+            for h in pre.get("holders", []):
+                ended = " (terminated: --cancel-blockers)" if h["pid"] in pre.get("terminated", []) else ""
+                out.append(f"  {step['migration']}: statement {pre['statement']} needs {pre['mode']} on "
+                           f"{pre['relation']}; pid {h['pid']} ({h['state']}, transaction age {h['xact_age']} s) "
+                           f"held {h['mode']}{ended}")
     for name in ("race", "deadlock"):
         v = verdicts.get(name)
         if v:

@@ -465,7 +465,7 @@ class DfmigrateRunner(MigrationRunner):
             if progress.leaves_invalid_index(sql):
                 left = f"; an invalid index it left may remain ({_reason(cleanup)}): the next run drops it"
         what = (f"lock_timeout ({self.guard.lock_timeout:g} s) expired on each of {attempts} attempt(s), blocked by "
-                f"{watch.describe() if watch is not None else 'sessions not observed'}; no session was cancelled"
+                f"{watch.describe() if watch is not None else 'sessions not observed'}; {self._cancelled()}"
                 if _lock_timed_out(exc) else _reason(exc))
         command = "migrate" if direction == "forward" else "rollback"
         before = "the statements before it stay applied, " if n > 1 else ""
@@ -550,7 +550,45 @@ class DfmigrateRunner(MigrationRunner):
         blocked = watch.describe() if watch is not None else "blockers not observed (no observer connection)"
         return (f"{migration.id} ({direction}): lock_timeout ({self.guard.lock_timeout:g} s) expired on each of "
                 f"{attempts} attempt(s); rolled back, schema and history unchanged; blocked by {blocked}; "
-                f"deadlock detector: {verdict}; no session was cancelled")
+                f"deadlock detector: {verdict}; {self._cancelled()}")
+
+    async def _precheck(self, step: dict[str, Any], n: int, sql: str) -> None:
+        """Name the sessions a strong-lock statement would queue behind before it runs (and, with
+        --cancel-blockers only, terminate them); the predicted waits go to the deadlock
+        detector. Advisory: a failed check is recorded, the statement runs under lock_timeout."""
+        from dfmigrate.guard import precheck
+
+        target = precheck.lock_target(sql)
+        if target is None:
+            return
+        ours = [self.conn.raw.get_server_pid(), *([self.held.pid] if self.held else [])]
+        entry: dict[str, Any] = {"statement": n, "relation": target.relation, "mode": target.mode}
+        try:
+            # on the lock connection when there is one: a failing query inside the migration's
+            # transaction would abort it
+            holders = await precheck.conflicting_holders(self.observer or self.conn, target, ours)
+        except Exception as exc:  # e.g. an aborted transaction is reported by the statement itself
+            entry["error"] = f"{type(exc).__name__}: {exc}"
+            step.setdefault("prechecks", []).append(entry)
+            return
+        if not holders:
+            return
+        entry["holders"] = holders
+        step.setdefault("prechecks", []).append(entry)
+        if self.deadlocks is not None:
+            for h in holders:
+                await self.deadlocks.observe(ours[0], {"pid": h["pid"], "held": [(target.relation, h["mode"])]},
+                                             f"relation:{target.relation}:{target.mode}", self.guard.lock_timeout)
+        if self.guard.cancel_blockers:
+            entry["terminated"] = await precheck.end_sessions(self.observer or self.conn,
+                                                              sorted({h["pid"] for h in holders}))
+
+    def _cancelled(self) -> str:
+        ended = sorted({pid for step in self.steps_report for pre in step.get("prechecks", [])
+                        for pid in pre.get("terminated", [])})
+        if ended:
+            return f"terminated by --cancel-blockers: pid {', '.join(map(str, ended))}"
+        return "no session was cancelled"
 
     def _forget_inside(self, migration: Migration, step: dict[str, Any]) -> None:
         step["statements"] = [s for s in step.get("statements", []) if not s["inside"]]
@@ -591,6 +629,8 @@ class DfmigrateRunner(MigrationRunner):
     async def _timed(self, migration: Migration, step: dict[str, Any], n: int, sql: str, inside: bool) -> Any:
         """Execute one statement, timed by the metrics node; a statement that succeeds is kept in
         the step (and, with the history row, in ``dfmigrate_timings``)."""
+        if self.conn.dialect == "postgresql":
+            await self._precheck(step, n, sql)
         kind = timings.kind_of(sql)
         tid = await self.metrics.start(kind)
         started = time.monotonic()
