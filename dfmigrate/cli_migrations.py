@@ -46,7 +46,7 @@ def _dev_url(option: str | None) -> str | None:
 
 @click.command()
 @click.option("-m", "--message", metavar="MESSAGE", help="What the migration does (names the file).")
-@click.option("--models", metavar="M", help="Models: a .py file or models:package.module "
+@click.option("--models", metavar="M", help="Models: a .py file, models:package.module or dataflow:MODULE:ATTR "
               "(default: [tool.dfmigrate] models in pyproject.toml).")
 @click.option("--dir", "directory", metavar="D", help="Migrations directory (default: migrations).")
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 when a migration would be generated.")

@@ -56,7 +56,7 @@ def lifecycle_options(command: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed((
         click.option("--database", metavar="URL", help="Target database (default: sqlite:///dfmigrate.db)."),
         click.option("--dir", "dir_", metavar="DIR", help="Migrations directory (default: migrations)."),
-        click.option("--models", metavar="M", help="Model classes: a .py file or models:package.module."),
+        click.option("--models", metavar="M", help="Model classes: a .py file, models:package.module or dataflow:MODULE:ATTR."),
         click.option("--dev-url", metavar="URL", help="PostgreSQL server for scratch databases."),
     )):
         command = option(command)
