@@ -164,7 +164,7 @@ def test_manifest_lists_the_nodes_with_parameters(tmp_path: Path) -> None:
     infos, schema = load(_models_file(tmp_path), "postgresql")
     data = manifest(build_classes(infos, schema, "postgresql"))
     by_name = {m["node"]: m for m in data}
-    assert len(data) == 2 * 10
+    assert len(data) == 2 * 11
     create = by_name["MemberCreateNode"]
     assert create["table"] == "public.members" and create["operation"] == "Create"
     email = next(p for p in create["parameters"] if p["name"] == "email")
@@ -173,6 +173,9 @@ def test_manifest_lists_the_nodes_with_parameters(tmp_path: Path) -> None:
     assert tier["type"] == "Tier" and tier["default"] == "free" and not tier["required"]
     upsert = by_name["ProductBulkUpsertNode"]
     assert [p["name"] for p in upsert["parameters"]] == ["data", "batch_size", "conflict_on"]
+    single = by_name["MemberUpsertNode"]  # DataFlow's UpsertNode parameters
+    assert [(p["name"], p["required"]) for p in single["parameters"]] == [
+        ("where", True), ("update", False), ("create", False), ("conflict_on", False)]
     json.dumps(data)  # the CLI prints it as is
 
 
@@ -409,3 +412,192 @@ def test_bulk_upsert_100k_postgres(tmp_path: Path, pg_db: Callable[..., str]) ->
     url = pg_db("nodes100k")
     execute_sql(url, plan_migration(_empty("postgresql"), load_models(spec, "postgresql")).sql())
     assert _upsert_rows(url, spec, 100_000) < 20
+
+
+# --- bulk write paths (PostgreSQL: COPY, converted values, staged upsert) ----------------------------
+def test_bulk_create_mixed_shapes_and_values_that_need_converting(database: tuple[str, str]) -> None:
+    spec, url = database
+    generate_nodes(spec, url)
+    aware = datetime.datetime(2024, 3, 1, 12, 0, tzinfo=datetime.timezone(datetime.timedelta(hours=2)))
+    wf = WorkflowBuilder()
+    wf.add_node("MemberBulkCreateNode", "bulk", {"data": [
+        {"email": "a@x.io", "name": "A"},
+        {"name": "B", "email": "b@x.io"},  # same fields, other order: same group
+        # values asyncpg's binary COPY refuses as given (ISO date, aware datetime for a naive
+        # timestamp column) or would store differently (a float for numeric): converted first
+        {"email": "c@x.io", "name": "C", "tier": "pro", "balance": 0.1, "joined": "2024-02-29",
+         "last_seen": aware, "tags": ["t"], "created_at": aware},
+    ]})
+    out = run_workflow(wf)["bulk"]
+    assert out == {"inserted": 3, "rows_affected": 3, "batches": 2, "rows": 3}
+    rows = query(url, "SELECT email, tier, balance, joined, tags, created_at FROM members ORDER BY email")
+    assert [r["email"] for r in rows] == ["a@x.io", "b@x.io", "c@x.io"]
+    c = rows[2]
+    assert str(c["tier"]) == "pro" and str(c["balance"]) in ("0.10", "0.1")
+    assert str(c["joined"]) == "2024-02-29"
+    assert (json.loads(c["tags"]) if isinstance(c["tags"], str) else c["tags"]) == ["t"]
+    if url.startswith("postgresql"):  # timestamp without time zone: stored as UTC
+        assert c["created_at"] == datetime.datetime(2024, 3, 1, 10, 0)
+
+    # The same values in a 5,000-row call through small batches: one transaction, counts right.
+    wf = WorkflowBuilder()
+    wf.add_node("MemberBulkCreateNode", "many", {"batch_size": 700, "data": [
+        {"email": f"n{i}@x.io", "name": f"n{i}", "joined": "2024-01-02" if i % 2 else datetime.date(2024, 1, 3)}
+        for i in range(5000)]})
+    assert run_workflow(wf)["many"] == {"inserted": 5000, "rows_affected": 5000, "batches": 8, "rows": 5000}
+    assert query(url, "SELECT count(*) AS n FROM members WHERE joined IS NOT NULL")[0]["n"] == 5001
+
+
+def test_bulk_upsert_last_row_per_key_wins_across_batches(database: tuple[str, str]) -> None:
+    spec, url = database
+    generate_nodes(spec, url)
+    wf = WorkflowBuilder()
+    wf.add_node("ProductBulkCreateNode", "seed", {"data": [{"sku": "A", "title": "old", "qty": 0}]})
+    run_workflow(wf)
+    wf = WorkflowBuilder()
+    wf.add_node("ProductBulkUpsertNode", "up", {"batch_size": 2, "data": [
+        {"sku": "A", "title": "a1", "qty": 1}, {"sku": "A", "title": "a2", "qty": 2},  # batch 1: a2 wins
+        {"sku": "B", "title": "b1", "qty": 3}, {"sku": "A", "title": "a3", "qty": 4},  # batch 2: updates a2
+        {"sku": "B", "title": "b2", "qty": 5}]})
+    out = run_workflow(wf)["up"]
+    assert out["batches"] == 3 and out["rows"] == 5
+    assert out["rows_affected"] == 1 + 2 + 1  # one write per distinct key per batch
+    assert query(url, "SELECT sku, title, qty FROM products ORDER BY sku") == [
+        {"sku": "A", "title": "a3", "qty": 4}, {"sku": "B", "title": "b2", "qty": 5}]
+
+    # A row the table refuses rolls the whole call back, earlier batches included.
+    wf = WorkflowBuilder()
+    wf.add_node("MemberBulkUpsertNode", "bad", {"batch_size": 1, "conflict_on": "email", "data": [
+        {"email": "ok@x.io", "name": "ok"}, {"email": "bad@x.io", "name": None}]})
+    with pytest.raises(WorkflowFailedError, match="name"):
+        run_workflow(wf)
+    assert query(url, "SELECT count(*) AS n FROM members")[0]["n"] == 0
+
+
+# --- filter operators (DataFlow's) -----------------------------------------------------------------
+def _seed_ten_members() -> None:
+    wf = WorkflowBuilder()
+    wf.add_node("MemberBulkCreateNode", "seed", {"data": [
+        {"email": f"m{i}@x.io", "name": f"m{i}", "tier": "pro" if i % 2 else "free", "balance": str(i),
+         "joined": datetime.date(2024, 1, i + 1) if i % 3 else None} for i in range(10)]})
+    run_workflow(wf)
+
+
+def test_filter_operators_in_list_count_and_writes(database: tuple[str, str]) -> None:
+    spec, url = database
+    generate_nodes(spec, url)
+    _seed_ten_members()
+    counts = {
+        "gt": {"balance": {"$gt": "5.00"}},                     # 6..9
+        "range": {"balance": {"$gte": 5, "$lt": 8}},            # several operators on a field: ANDed
+        "ne": {"tier": {"$ne": "pro"}},
+        "ne_nullable": {"joined": {"$ne": "2024-01-02"}},      # NULL rows never match $ne (plain SQL)
+        "null": {"joined": {"$null": True}}, "exists": {"joined": {"$exists": True}},
+        "not_null": {"joined": {"$null": False}}, "not_exists": {"joined": {"$exists": False}},
+        "eq_none": {"joined": {"$eq": None}}, "ne_none": {"joined": {"$ne": None}},
+        "in": {"email": {"$in": ["m1@x.io", "m2@x.io", None, "zz"]}},
+        "nin": {"email": {"$nin": ["m1@x.io", "m2@x.io", None]}},  # None dropped, not "matches nothing"
+        "in_empty": {"email": {"$in": []}}, "nin_empty": {"email": {"$nin": []}},
+        "regex": {"name": {"$regex": "^m[0-4]$"}},
+        "date_lt": {"joined": {"$lt": "2024-01-05"}},          # ISO text converted for a date column
+        "mixed": {"tier": "pro", "balance": {"$lte": 3}},
+        "literal": {"name": {"$eq": "a?$1 ${x}"}},              # placeholder-shaped text stays a value
+    }
+    wf = WorkflowBuilder()
+    for key, flt in counts.items():
+        wf.add_node("MemberCountNode", key, {"filter": flt})
+    wf.add_node("MemberListNode", "list", {"filter": {"balance": {"$gte": 2}, "tier": {"$in": ["free"]}},
+                                           "order_by": "-balance", "limit": 3})
+    r = run_workflow(wf)
+    got = {key: r[key]["count"] for key in counts}
+    assert got == {"gt": 4, "range": 3, "ne": 5, "ne_nullable": 5, "null": 4, "exists": 6, "not_null": 6,
+                   "not_exists": 4, "eq_none": 4, "ne_none": 6, "in": 2, "nin": 8, "in_empty": 0,
+                   "nin_empty": 10, "regex": 5, "date_lt": 2, "mixed": 2, "literal": 0}
+    assert [m["email"] for m in r["list"]["records"]] == ["m8@x.io", "m6@x.io", "m4@x.io"]
+
+    wf = WorkflowBuilder()
+    wf.add_node("MemberUpdateNode", "update", {"filter": {"balance": {"$lt": 2}}, "fields": {"name": "low"}})
+    assert run_workflow(wf)["update"] == {"rows_affected": 2}
+    wf = WorkflowBuilder()
+    wf.add_node("MemberBulkUpdateNode", "bupdate", {"filter": {"joined": {"$null": True}}, "fields": {"active": False}})
+    assert run_workflow(wf)["bupdate"] == {"rows_affected": 4}
+    wf = WorkflowBuilder()
+    wf.add_node("MemberBulkDeleteNode", "bdelete", {"filter": {"balance": {"$gte": 8}}})
+    assert run_workflow(wf)["bdelete"] == {"rows_affected": 2}
+    assert query(url, "SELECT count(*) AS n FROM members")[0]["n"] == 8
+    assert query(url, "SELECT count(*) AS n FROM members WHERE NOT active")[0]["n"] == 3  # 0, 3, 6 (9 deleted)
+    assert query(url, "SELECT count(*) AS n FROM members WHERE name = 'low'")[0]["n"] == 2
+
+
+@pytest.mark.parametrize(("flt", "message"), [
+    ({"name": {"$like": "m%"}}, "unknown operator '\\$like'"),   # DataFlow's List refuses it too
+    ({"name": {"$ilike": "m%"}}, "unknown operator '\\$ilike'"),
+    ({"$or": [{"name": "m1"}]}, "unknown operator '\\$or' at the top level"),
+    ({"tier": {}}, "empty operator dict"),
+    ({"email": {"$in": "m1@x.io"}}, "\\$in needs a list"),
+    ({"balance": {"$gt": None}}, "\\$gt needs a value"),
+    ({"nope": {"$gt": 1}}, "no field 'nope'"),
+])
+def test_unknown_or_malformed_filter_operators_fail_naming_them(database: tuple[str, str], flt: dict[str, Any],
+                                                                message: str) -> None:
+    spec, url = database
+    generate_nodes(spec, url)
+    _seed_ten_members()
+    for node, params in (("MemberCountNode", {}), ("MemberBulkDeleteNode", {}),
+                         ("MemberBulkUpdateNode", {"fields": {"active": False}})):
+        wf = WorkflowBuilder()
+        wf.add_node(node, "n", {"filter": flt, **params})
+        with pytest.raises(WorkflowFailedError, match=message):
+            run_workflow(wf)
+    assert query(url, "SELECT count(*) AS n FROM members WHERE active")[0]["n"] == 10
+
+
+# --- single-row Upsert (DataFlow's UpsertNode) ------------------------------------------------------
+def test_upsert_node_creates_then_updates(database: tuple[str, str]) -> None:
+    spec, url = database
+    generate_nodes(spec, url)
+    wf = WorkflowBuilder()
+    wf.add_node("ProductUpsertNode", "up", {"where": {"sku": "U-1"}, "create": {"title": "new", "qty": 1},
+                                            "update": {"qty": 5}})
+    first = run_workflow(wf)["up"]
+    assert first == {"created": True, "action": "created", "record": {"sku": "U-1", "title": "new", "qty": 1}}
+    second = run_workflow(wf)["up"]
+    assert second == {"created": False, "action": "updated", "record": {"sku": "U-1", "title": "new", "qty": 5}}
+    # Nothing to update: the existing row comes back unchanged.
+    wf = WorkflowBuilder()
+    wf.add_node("ProductUpsertNode", "same", {"where": {"sku": "U-1"}, "create": {"title": "other"}})
+    assert run_workflow(wf)["same"]["record"] == {"sku": "U-1", "title": "new", "qty": 5}
+
+    # By a unique key other than the primary key, with values that need converting.
+    wf = WorkflowBuilder()
+    wf.add_node("MemberCreateNode", "make", {"email": "u@x.io", "name": "U"})
+    made = run_workflow(wf)["make"]
+    wf = WorkflowBuilder()
+    wf.add_node("MemberUpsertNode", "up", {"where": {"email": "u@x.io"}, "conflict_on": "email",
+                                           "update": {"tier": "pro", "balance": "3.50"}, "create": {"name": "never"}})
+    r = run_workflow(wf)
+    member = r["up"]["record"]
+    assert r["up"]["created"] is False and member["id"] == made["id"]
+    assert member["tier"] == "pro" and float(member["balance"]) == 3.5 and member["name"] == "U"
+    assert query(url, "SELECT count(*) AS n FROM members")[0]["n"] == 1
+
+
+def test_upsert_node_refuses_bad_input(database: tuple[str, str]) -> None:
+    spec, url = database
+    generate_nodes(spec, url)
+    for params, message in (
+        ({"where": {}, "create": {"title": "t"}}, "where is required"),
+        ({"where": {"sku": "A"}}, "give update .* or create"),
+        ({"where": {"title": "t"}, "create": {"sku": "A"}}, "not the primary key or a unique key"),
+        ({"where": {"sku": {"$gt": "A"}}, "create": {"title": "t"}}, "values only"),
+        ({"where": {"sku": "A"}, "create": {"nope": 1}}, "no field 'nope'"),
+    ):
+        wf = WorkflowBuilder()
+        wf.add_node("ProductUpsertNode", "up", params)
+        with pytest.raises(WorkflowFailedError, match=message):
+            run_workflow(wf)
+    wf = WorkflowBuilder()  # the database's own refusal, named: name is NOT NULL
+    wf.add_node("MemberUpsertNode", "up", {"where": {"email": "n@x.io"}, "update": {"name": "N"}})
+    with pytest.raises(WorkflowFailedError, match="name"):
+        run_workflow(wf)
+    assert query(url, "SELECT count(*) AS n FROM products")[0]["n"] == 0

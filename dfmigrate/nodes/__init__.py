@@ -1,5 +1,5 @@
-"""Generated Kailash nodes: nine data-access nodes per model (plus Count), from the same model
-definitions that drive the schema. See docs/nodes.md.
+"""Generated Kailash nodes: eleven data-access nodes per model (DataFlow's nine, Count and
+Upsert), from the same model definitions that drive the schema. See docs/nodes.md.
 
 Importing this package is cheap; Kailash is imported when nodes are generated or run.
 """

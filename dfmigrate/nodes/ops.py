@@ -1,4 +1,4 @@
-"""The nine (ten, with Count) operations, as parameterized SQL on asyncpg or sqlite3.
+"""The operations of the generated nodes, as parameterized SQL on asyncpg or sqlite3.
 
 Why not Kailash's ``AsyncSQLDatabaseNode`` / ``WorkflowConnectionPool``, which the issue
 prescribes (kailash-notes §5, kailash 2.65.0):
@@ -22,16 +22,18 @@ pool is the next step; the per-call connection is correct, just not the fastest 
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
+from operator import itemgetter
 from typing import Any
 
 from kailash.sdk_exceptions import NodeExecutionError
 
 from dfmigrate.aio import sqlite_write_transaction
-from dfmigrate.nodes.meta import ColumnMeta, ModelMeta, row_out, to_db
+from dfmigrate.nodes.meta import DEFAULT_BATCH_SIZE, ColumnMeta, ModelMeta, row_out, to_db
 from dfmigrate.runner.connections import dialect_of, sqlite_path
 from dfmigrate.urls import mask
 
@@ -120,9 +122,23 @@ async def connect(url: str) -> AsyncIterator[_Pg | _Lite]:
             raise NodeExecutionError(f"cannot open {mask(url)}: {exc}") from None
         try:
             lite.execute("PRAGMA foreign_keys=ON")
+            lite.create_function("regexp", 2, _sqlite_regexp, deterministic=True)
             yield _Lite(lite)
         finally:
             lite.close()
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def _sqlite_regexp(pattern: str | None, value: Any) -> bool | None:
+    """``value REGEXP pattern`` for the ``$regex`` filter: Python's ``re.search``, the closest
+    the stdlib has to PostgreSQL's ``~`` (DataFlow instead rewrites the pattern into a LIKE)."""
+    if pattern is None or value is None:
+        return None
+    return _compiled(pattern).search(str(value)) is not None
 
 
 # --- errors ----------------------------------------------------------------------------------
@@ -184,29 +200,72 @@ class _Args:
         return self.conn.ph(len(self.values))
 
 
+# Exactly the operators DataFlow 2.20.1's List/Count nodes accept: those both its filter
+# validator (core/nodes.py) and its QueryBuilder (database/query_builder.py) take. $like is in the
+# QueryBuilder but the validator refuses it ("Unsafe filter operator"); $not, $contains and $mul
+# pass the validator but the QueryBuilder refuses them.
+_COMPARE = {"$eq": "=", "$ne": "<>", "$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
+FILTER_OPERATORS = (*_COMPARE, "$in", "$nin", "$regex", "$exists", "$null")
+
+
 def _where(meta: ModelMeta, filter_: dict[str, Any] | None, args: _Args, node: str) -> str:
     if not filter_:
         return ""
     if not isinstance(filter_, dict):
-        raise NodeExecutionError(f"{node}: filter must be a dict of field: value")
+        raise NodeExecutionError(f"{node}: filter must be a dict of field: value or field: {{operator: value}}")
     parts = []
     for name, value in filter_.items():
+        if isinstance(name, str) and name.startswith("$"):
+            raise NodeExecutionError(f"{node}: filter: unknown operator {name!r} at the top level (DataFlow's "
+                                     f"filter has no $and/$or: fields are ANDed; operators go inside a field, "
+                                     f"{{field: {{'$gt': 1}}}})")
         col = _col(meta, name, node)
-        if value is None:
+        if isinstance(value, dict) and (col.kind != "json" or any(str(k).startswith("$") for k in value)):
+            if not value:
+                raise NodeExecutionError(f"{node}: filter on {name}: an empty operator dict")
+            for op, operand in value.items():
+                parts.append(_condition(meta, col, op, operand, args, node))
+        elif value is None:
             parts.append(f"{col.quoted} IS NULL")
         elif isinstance(value, (list, tuple, set)) and col.kind != "json":
-            values = list(value)
-            if not values:
-                parts.append("1 = 0")
-            else:
-                marks = ", ".join(args.add(to_db(v, col, meta.dialect)) for v in values)
-                parts.append(f"{col.quoted} IN ({marks})")
-        elif isinstance(value, dict) and col.kind != "json":
-            raise NodeExecutionError(f"{node}: filter on {name}: only equality (a value, None or a list) "
-                                     "is supported")
+            parts.append(_condition(meta, col, "$in", value, args, node))
         else:
             parts.append(f"{col.quoted} = {args.add(to_db(value, col, meta.dialect))}")
     return " WHERE " + " AND ".join(parts)
+
+
+def _condition(meta: ModelMeta, col: ColumnMeta, op: Any, operand: Any, args: _Args, node: str) -> str:
+    """One ``{op: operand}`` as SQL, with DataFlow's semantics: ``$eq``/``$ne`` None are IS [NOT]
+    NULL; ``$ne``, ``$nin`` and the comparisons never match a NULL column (plain SQL); None
+    inside ``$in``/``$nin`` is dropped (as DataFlow's bulk filter does: ``NOT IN (…, NULL)``
+    would match nothing); an empty ``$in`` matches nothing, an empty ``$nin`` everything."""
+    q = col.quoted
+    if op in _COMPARE:
+        if operand is None:
+            if op in ("$eq", "$ne"):
+                return f"{q} IS {'NOT ' if op == '$ne' else ''}NULL"
+            raise NodeExecutionError(f"{node}: filter on {col.name}: {op} needs a value, not None")
+        return f"{q} {_COMPARE[op]} {args.add(to_db(operand, col, meta.dialect))}"
+    if op in ("$in", "$nin"):
+        if not isinstance(operand, (list, tuple, set)):
+            raise NodeExecutionError(f"{node}: filter on {col.name}: {op} needs a list, got {type(operand).__name__}")
+        values = [v for v in operand if v is not None]
+        if not values:
+            return "1 = 0" if op == "$in" else "1 = 1"
+        marks = ", ".join(args.add(to_db(v, col, meta.dialect)) for v in values)
+        return f"{q} {'IN' if op == '$in' else 'NOT IN'} ({marks})"
+    if op == "$regex":
+        if not isinstance(operand, str):
+            raise NodeExecutionError(f"{node}: filter on {col.name}: $regex needs a str pattern")
+        # PostgreSQL's POSIX regex operator; SQLite has REGEXP once connect() defines it.
+        return f"{q} {'~' if meta.dialect == 'postgresql' else 'REGEXP'} {args.add(operand)}"
+    if op in ("$exists", "$null"):
+        # DataFlow ignores the operand ($exists is always IS NOT NULL, $null always IS NULL);
+        # False meaning the opposite is what a caller writing it expects.
+        is_null = (op == "$null") == bool(operand)
+        return f"{q} IS {'' if is_null else 'NOT '}NULL"
+    raise NodeExecutionError(f"{node}: filter on {col.name}: unknown operator {op!r} "
+                             f"(supported, as in DataFlow: {', '.join(FILTER_OPERATORS)})")
 
 
 def _col(meta: ModelMeta, name: str, node: str) -> ColumnMeta:
@@ -337,6 +396,73 @@ async def count(conn: _Pg | _Lite, meta: ModelMeta, node: str, filter_: Any) -> 
     return {"count": int(rows[0]["n"])}
 
 
+async def upsert(conn: _Pg | _Lite, meta: ModelMeta, node: str, where: Any, update_: Any, create_: Any,
+                 conflict_on: Any) -> dict[str, Any]:
+    """DataFlow's single-row UpsertNode: insert ``{**where, **create}``, or, when a row with the
+    same conflict key exists, set ``update`` on it; one statement (``INSERT … ON CONFLICT DO
+    UPDATE … RETURNING``)."""
+    for label, value in (("where", where), ("update", update_), ("create", create_)):
+        if value is not None and not isinstance(value, dict):
+            raise NodeExecutionError(f"{node}: {label} must be a dict of field: value")
+    where, update_, create_ = where or {}, update_ or {}, create_ or {}
+    if not where:
+        raise NodeExecutionError(f"{node}: where is required: the unique field(s) naming the row, "
+                                 "e.g. {'email': 'ann@x.io'}")
+    if not update_ and not create_:
+        raise NodeExecutionError(f"{node}: give update (set on an existing row) or create (inserted with "
+                                 "where's fields when there is none)")
+    for source in (where, update_, create_):
+        for name in source:
+            _col(meta, name, node)
+    for name, value in where.items():
+        if isinstance(value, dict) and any(str(k).startswith("$") for k in value):
+            raise NodeExecutionError(f"{node}: where on {name}: values only (they are also inserted), "
+                                     "not filter operators")
+    target = (conflict_on,) if isinstance(conflict_on, str) else tuple(conflict_on or where)
+    for name in target:
+        _col(meta, name, node)
+    if not any(set(cols) == set(target) for _name, cols in meta.uniques):
+        raise NodeExecutionError(f"{node}: conflict_on ({', '.join(target)}) is not the primary key or a unique "
+                                 f"key of {meta.name}: ON CONFLICT needs one")
+    row = {**where, **create_}
+    missing = [c for c in target if c not in row]
+    if missing:
+        raise NodeExecutionError(f"{node}: conflict_on column(s) {', '.join(missing)} missing from where/create")
+    for name, col in meta.columns.items():
+        if name not in row and callable(col.info.default):  # as Create does: no SQL default exists
+            row[name] = col.info.default()
+    args = _Args(conn)
+    cols = ", ".join(meta.columns[k].quoted for k in row)
+    marks = ", ".join(args.add(to_db(v, meta.columns[k], meta.dialect)) for k, v in row.items())
+    # As DataFlow: the conflict key and the primary key are never rewritten by the update branch.
+    sets = [f"{meta.columns[k].quoted} = {args.add(to_db(v, meta.columns[k], meta.dialect))}"
+            for k, v in update_.items() if k not in target and k not in meta.primary_key]
+    if meta.touches_updated_at and "updated_at" not in update_:
+        sets.append(f"{meta.columns['updated_at'].quoted} = CURRENT_TIMESTAMP")
+    if not sets:  # a no-op update, so that RETURNING still hands back the existing row
+        first = meta.columns[target[0]].quoted
+        sets.append(f"{first} = excluded.{first}")
+    on = ", ".join(meta.columns[c].quoted for c in target)
+    sql = (f"INSERT INTO {meta.table_sql} ({cols}) VALUES ({marks}) "
+           f"ON CONFLICT ({on}) DO UPDATE SET {', '.join(sets)} RETURNING *")
+    async with conn.transaction():
+        if isinstance(conn, _Pg):
+            # xmax is 0 only on a freshly inserted row version: atomic, unlike a pre-check.
+            rows = await conn.fetch(sql + ', (xmax = 0) AS "_dfm_created"', args.values)
+            created = bool(rows[0].pop("_dfm_created"))
+        else:
+            if not SQLITE_RETURNING:
+                raise NodeExecutionError(f"{node}: needs SQLite 3.35 or later (RETURNING); this is "
+                                         f"{sqlite3.sqlite_version}")
+            # BEGIN IMMEDIATE holds the write lock: nobody can insert the row between the two.
+            check = _Args(conn)
+            cond = " AND ".join(f"{meta.columns[c].quoted} = {check.add(to_db(row[c], meta.columns[c], 'sqlite'))}"
+                                for c in target)
+            created = not await conn.fetch(f"SELECT 1 FROM {meta.table_sql} WHERE {cond} LIMIT 1", check.values)
+            rows = await conn.fetch(sql, args.values)
+    return {"created": created, "record": row_out(meta, rows[0]), "action": "created" if created else "updated"}
+
+
 async def bulk_filtered(conn: _Pg | _Lite, meta: ModelMeta, node: str, filter_: Any,
                         fields: dict[str, Any] | None, confirmed: bool) -> dict[str, Any]:
     """BulkUpdate (fields given) / BulkDelete: one statement; an empty filter needs confirmed."""
@@ -355,48 +481,142 @@ async def bulk_filtered(conn: _Pg | _Lite, meta: ModelMeta, node: str, filter_: 
 
 async def bulk_insert(conn: _Pg | _Lite, meta: ModelMeta, node: str, data: list[dict[str, Any]],
                       batch_size: int, conflict_on: Any = None, upsert: bool = False) -> dict[str, Any]:
-    """BulkCreate / BulkUpsert: rows grouped by their key set, sent in batches of batch_size
-    (PostgreSQL: one ``INSERT … SELECT FROM unnest($1::t[], …)`` per batch; SQLite:
-    ``executemany``), all in one transaction."""
-    if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+    """BulkCreate / BulkUpsert: rows grouped by their key set, sent in batches of batch_size,
+    all in one transaction. PostgreSQL: binary COPY per batch (straight into the table for
+    BulkCreate; into a temp table, then one ``INSERT … SELECT … ON CONFLICT`` for BulkUpsert);
+    SQLite: ``executemany``."""
+    if not isinstance(data, list) or not all(issubclass(t, dict) for t in set(map(type, data))):
         raise NodeExecutionError(f"{node}: data must be a list of dicts")
-    batch_size = int(batch_size or 1000)
+    batch_size = int(batch_size or DEFAULT_BATCH_SIZE)
     if batch_size < 1:
         raise NodeExecutionError(f"{node}: batch_size must be positive")
-    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for row in data:
-        for key in row:
-            _col(meta, key, node)
-        groups.setdefault(tuple(k for k in meta.columns if k in row), []).append(row)
-    total = batches = 0
-    async with conn.transaction():
-        for keys, rows in groups.items():
-            if not keys:
-                raise NodeExecutionError(f"{node}: a row without fields")
-            target = _conflict_target(meta, keys, conflict_on, node) if upsert else ()
-            sql_tail = _conflict_clause(meta, keys, target) if upsert else ""
-            cols = [meta.columns[k] for k in keys]
-            for start in range(0, len(rows), batch_size):
-                chunk = rows[start:start + batch_size]
-                if upsert:
-                    chunk = _last_per_key(chunk, target)
-                total += await _insert_batch(conn, meta, cols, chunk, sql_tail)
-                batches += 1
+    groups = _group_rows(meta, data, node)
+    try:
+        async with conn.transaction():
+            total, batches = await _write_groups(conn, meta, node, groups, batch_size, conflict_on, upsert, False)
+    except _Reencode:
+        async with conn.transaction():
+            total, batches = await _write_groups(conn, meta, node, groups, batch_size, conflict_on, upsert, True)
     out: dict[str, Any] = {"rows_affected": total, "batches": batches, "rows": len(data)}
     if not upsert:
         out["inserted"] = total
     return out
 
 
-async def _insert_batch(conn: _Pg | _Lite, meta: ModelMeta, cols: list[ColumnMeta],
-                        chunk: list[dict[str, Any]], tail: str) -> int:
+async def _write_groups(conn: _Pg | _Lite, meta: ModelMeta, node: str,
+                        groups: dict[tuple[str, ...], list[dict[str, Any]]], batch_size: int, conflict_on: Any,
+                        upsert: bool, convert: bool) -> tuple[int, int]:
+    total = batches = 0
+    for number, (keys, rows) in enumerate(groups.items()):
+        target = _conflict_target(meta, keys, conflict_on, node) if upsert else ()
+        sql_tail = _conflict_clause(meta, keys, target) if upsert else ""
+        cols = [meta.columns[k] for k in keys]
+        stage = None
+        for start in range(0, len(rows), batch_size):
+            chunk = rows[start:start + batch_size] if len(rows) > batch_size else rows
+            if upsert:
+                chunk = _last_per_key(chunk, target)
+            if isinstance(conn, _Pg):
+                if upsert:
+                    stage = await _pg_stage(conn, meta, cols, stage, number)
+                    await _pg_copy(conn, "pg_temp", stage, cols, chunk, convert)
+                    names = ", ".join(c.quoted for c in cols)
+                    total += await conn.execute(f"INSERT INTO {meta.table_sql} ({names}) "
+                                                f"SELECT {names} FROM pg_temp.{stage}{sql_tail}")
+                else:
+                    total += await _pg_copy(conn, meta.namespace, meta.table_name, cols, chunk, convert)
+            else:
+                total += await _lite_insert(conn, meta, cols, chunk, sql_tail)
+            batches += 1
+    return total, batches
+
+
+class _Reencode(Exception):
+    """asyncpg refused a value as given: the call is redone with every value converted."""
+
+
+def _group_rows(meta: ModelMeta, data: list[dict[str, Any]], node: str) -> dict[tuple[str, ...], list[dict[str, Any]]]:
+    """Rows by the (model-ordered) set of fields they carry. Usually every row has the same
+    keys: then the shapes are checked once, not once per row, and ``data`` is the only group."""
+    canonical: dict[tuple[str, ...], tuple[str, ...]] = {}
+    for shape in set(map(tuple, data)):
+        for key in shape:
+            _col(meta, key, node)
+        if not shape:
+            raise NodeExecutionError(f"{node}: a row without fields")
+        canonical[shape] = tuple(k for k in meta.columns if k in shape)
+    if len(set(canonical.values())) <= 1:
+        return {next(iter(canonical.values())): data} if data else {}
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in data:
+        groups.setdefault(canonical[tuple(row)], []).append(row)
+    return groups
+
+
+async def _pg_stage(conn: _Pg, meta: ModelMeta, cols: list[ColumnMeta], stage: str | None, number: int) -> str:
+    """The temp table a BulkUpsert batch is copied into: the target's column types, none of its
+    constraints (the INSERT into the real table enforces them), dropped at commit."""
+    if stage is not None:
+        await conn.execute(f"TRUNCATE pg_temp.{stage}")
+        return stage
+    stage = f"_dfm_stage_{number}"
     names = ", ".join(c.quoted for c in cols)
-    if isinstance(conn, _Pg):
-        # One statement per batch: column arrays through unnest, typed with the catalog types.
-        arrays = [[to_db(r[c.name], c, "postgresql") for r in chunk] for c in cols]
-        casts = ", ".join(f"${i}::{c.sql_type}[]" for i, c in enumerate(cols, 1))
-        sql = f"INSERT INTO {meta.table_sql} ({names}) SELECT * FROM unnest({casts}){tail}"
-        return await conn.execute(sql, arrays)
+    await conn.execute(f"CREATE TEMP TABLE {stage} ON COMMIT DROP AS SELECT {names} FROM {meta.table_sql} WITH NO DATA")
+    return stage
+
+
+async def _pg_copy(conn: _Pg, schema: str, table: str, cols: list[ColumnMeta], chunk: list[dict[str, Any]],
+                   convert: bool) -> int:
+    """Binary COPY of the rows. Unless ``convert``, values are sent as given: asyncpg's encoders
+    take the native types as they are, and converting a million values in Python would cost more
+    than the COPY. A value an encoder refuses (an ISO string for a date, an Enum member, an aware
+    datetime for a ``timestamp`` column) raises and aborts the transaction; the caller
+    then redoes the whole call converted (a savepoint per batch would cost two round trips per
+    batch on the path that almost always succeeds)."""
+    names = [c.name for c in cols]
+    try:
+        status = await conn.raw.copy_records_to_table(table, records=_pg_records(cols, chunk, convert),
+                                                      columns=names, schema_name=schema)
+    except (TypeError, ValueError, AttributeError, OverflowError) as exc:
+        # The encoders raise these bare (a str for a date column: AttributeError 'toordinal');
+        # the server's own errors are PostgresError and mean what they say.
+        if convert or _is_server_error(exc):
+            raise
+        raise _Reencode() from None
+    return _count(status)
+
+
+def _is_server_error(exc: BaseException) -> bool:
+    import asyncpg
+
+    return isinstance(exc, asyncpg.PostgresError)
+
+
+def _pg_records(cols: list[ColumnMeta], chunk: list[dict[str, Any]], convert_all: bool) -> list[tuple[Any, ...]]:
+    convert = [convert_all or _needs_converting(col, chunk) for col in cols]
+    if not any(convert):  # one C-level pass: itemgetter builds each record tuple
+        names = [c.name for c in cols]
+        if len(names) == 1:
+            return [(v,) for v in map(itemgetter(names[0]), chunk)]
+        return list(map(itemgetter(*names), chunk))
+    columns = [[to_db(v, col, "postgresql") for v in map(itemgetter(col.name), chunk)] if conv
+               else map(itemgetter(col.name), chunk) for col, conv in zip(cols, convert)]
+    return list(zip(*columns))
+
+
+def _needs_converting(col: ColumnMeta, chunk: list[dict[str, Any]]) -> bool:
+    if col.kind == "json":  # a str is JSON text to asyncpg but a JSON string to us
+        return True
+    if col.kind == "decimal":
+        # asyncpg encodes a float's binary expansion (0.1 → 0.1000000000000000055…); to_db goes
+        # through str, as the single-row nodes do.
+        return any(issubclass(t, float) for t in set(map(type, map(itemgetter(col.name), chunk))))
+    return False
+
+
+async def _lite_insert(conn: _Lite, meta: ModelMeta, cols: list[ColumnMeta], chunk: list[dict[str, Any]],
+                       tail: str) -> int:
+    names = ", ".join(c.quoted for c in cols)
     marks = ", ".join(f"?{i}" for i in range(1, len(cols) + 1))
     rows = [tuple(to_db(r[c.name], c, "sqlite") for c in cols) for r in chunk]
     return await conn.executemany(f"INSERT INTO {meta.table_sql} ({names}) VALUES ({marks}){tail}", rows)
@@ -430,13 +650,15 @@ def _conflict_clause(meta: ModelMeta, keys: tuple[str, ...], target: tuple[str, 
 
 def _last_per_key(chunk: list[dict[str, Any]], target: tuple[str, ...]) -> list[dict[str, Any]]:
     """PostgreSQL refuses to update one row twice in a statement: the last row per key wins
-    (as it would if the rows were upserted one by one)."""
-    seen: dict[Any, dict[str, Any]] = {}
-    for row in chunk:
-        key = tuple(_hashable(row[c]) for c in target)
-        seen.pop(key, None)
-        seen[key] = row
-    return list(seen.values()) if len(seen) != len(chunk) else chunk
+    (as it would if the rows were upserted one by one), in the order of those last rows."""
+    key = itemgetter(*target)
+    try:
+        last = dict(zip(map(key, chunk), range(len(chunk))))
+    except TypeError:  # an unhashable key value (a JSON column): compare by repr
+        last = {tuple(_hashable(row[c]) for c in target): i for i, row in enumerate(chunk)}
+    if len(last) == len(chunk):
+        return chunk
+    return [chunk[i] for i in sorted(last.values())]
 
 
 def _hashable(value: Any) -> Any:
