@@ -407,6 +407,7 @@ class RevokePrivilege:
 class SetComment:
     target: Ref  # table, view, column ("table.column"), enum (kind "type"), function
     comment: str | None
+    object_kind: str | None = None  # when the ref's kind alone does not name it: "MATERIALIZED VIEW"
 
 
 Change = (

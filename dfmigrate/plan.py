@@ -275,6 +275,7 @@ def build_graph(changes: list[ch.Change], old: Schema, new: Schema,
             graph.add_edges_from((i, j) for j in creators[x] if j != i)
     _same_name_edges(graph, changes)
     _inherited_column_edges(graph, changes, old)
+    _sequence_owner_edges(graph, changes, old)
     _add_if_acyclic(graph, _released_dependency_edges(changes, fx, deps_old, deps_new, modifiers, removers, touchers))
     _add_if_acyclic(graph, _soft_edges(fx, deps_new, creators, modifiers))
     return graph
@@ -367,6 +368,26 @@ def _inherited_column_edges(graph: nx.DiGraph, changes: list[ch.Change], old: Sc
                 j = drops.get((pns, pname, c.column.name))
                 if j is not None:
                     graph.add_edge(j, i)
+
+
+def _sequence_owner_edges(graph: nx.DiGraph, changes: list[ch.Change], old: Schema) -> None:
+    """DROP COLUMN and DROP TABLE take the sequences their columns own with them: a sequence
+    that stays must be released (or given to its new owner) first."""
+    owners = {(s.namespace, s.name): s.owned_by for s in old.sequences if s.owned_by}
+    dropped: dict[tuple[str, ...], int] = {}
+    for i, c in enumerate(changes):
+        if isinstance(c, ch.DropColumn):
+            dropped[(c.namespace, c.table, c.column.name)] = i
+        elif isinstance(c, ch.DropTable):
+            dropped[(c.table.namespace, c.table.name)] = i
+    for i, c in enumerate(changes):
+        if isinstance(c, ch.SetSequenceOwner):
+            owner = owners.get((c.sequence.namespace, c.sequence.name))
+            if owner:
+                ns, table, column = owner.split(".", 2)
+                for key in ((ns, table, column), (ns, table)):
+                    if key in dropped and dropped[key] != i:
+                        graph.add_edge(i, dropped[key])
 
 
 def _add_if_acyclic(graph: nx.DiGraph, candidates: Iterable[tuple[int, int]]) -> None:

@@ -152,6 +152,33 @@ REGRESSIONS: list[tuple[str, str, str]] = [
      "create table base (id int); create table other (x int) inherits (base);"),
     ("inherit_removed", "create table base (id int); create table other (x int) inherits (base);",
      "create table base (id int); create table other (x int);"),
+    # found by running stripe/pg-schema-diff's acceptance inputs through dfmigrate (both directions)
+    ("trigger_moves_to_a_new_function",
+     "create table t (a int); create function f1() returns trigger language plpgsql as $$begin return new; end$$;"
+     " create trigger tr before insert on t for each row execute function f1();",
+     "create table t (a int); create function f2() returns trigger language plpgsql as $$begin return new; end$$;"
+     " create trigger tr before insert on t for each row execute function f2();"),
+    ("sql_standard_body_uses_a_function",
+     "create function f() returns int language sql return 1; create function g() returns int language sql return f();",
+     "create function g() returns int language sql return 2;"),
+    ("sql_standard_body_uses_a_table",
+     "create table a (id int); create function n() returns bigint language sql begin atomic select count(*) from public.a; end;",
+     "create function n() returns bigint language sql return 1;"),
+    ("two_recreated_tables_with_a_foreign_key",
+     "create table a (id int primary key); create table b (id int primary key, a_id int references a);",
+     "create table a (id int primary key) partition by list (id);"
+     " create table b (id int primary key, a_id int references a) partition by list (id);"),
+    ("owner_column_dropped_sequence_kept",
+     "create sequence s; create table t (a bigint, b int); alter sequence s owned by t.a;",
+     "create sequence s; create table t (b int);"),
+    ("owner_table_dropped_sequence_kept",
+     "create sequence s; create table t (a bigint); alter sequence s owned by t.a;", "create sequence s;"),
+    ("materialized_view_comment",
+     "create materialized view mv as select 1 as a;",
+     "create materialized view mv as select 1 as a; comment on materialized view mv is 'counts';"),
+    ("partition_key_changed_keeps_partitions",
+     "create table p (a int, b int) partition by list (a); create table p1 partition of p for values in (1);",
+     "create table p (a int, b int) partition by list (b); create table p1 partition of p for values in (1);"),
 ]
 
 
@@ -161,6 +188,14 @@ REGRESSIONS: list[tuple[str, str, str]] = [
     for r in REGRESSIONS])
 def test_regression(pg_db: Any, name: str, from_sql: str, to_sql: str) -> None:
     pg_converge_sql(pg_db(f"from_{name}"), pg_db(f"to_{name}"), from_sql, to_sql)
+
+
+_BOTH_WAYS = REGRESSIONS[REGRESSIONS.index(next(r for r in REGRESSIONS if r[0] == "trigger_moves_to_a_new_function")):]
+
+
+@pytest.mark.parametrize(("name", "from_sql", "to_sql"), [pytest.param(*r, id=r[0]) for r in _BOTH_WAYS])
+def test_regression_backward(pg_db: Any, name: str, from_sql: str, to_sql: str) -> None:
+    pg_converge_sql(pg_db(f"from_{name}"), pg_db(f"to_{name}"), to_sql, from_sql)
 
 
 def test_view_trigger_survives_view_recreation(pg_db: Any) -> None:

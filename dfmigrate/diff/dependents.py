@@ -38,7 +38,9 @@ from dfmigrate.deps import (
     constraint_ref,
     function_ref,
     index_ref,
+    policy_ref,
     table_ref,
+    trigger_ref,
     view_ref,
 )
 from dfmigrate.diff.views import create_view
@@ -68,6 +70,10 @@ def _gone(change: Change) -> set[Ref]:
             return {index_ref(ns, i.name)}
         case DropColumn(namespace=ns, table=t, column=c):
             return {column_ref(ns, t, c.name)}
+        case DropTrigger(namespace=ns, table=t, trigger=tr):  # already recreated by its comparator
+            return {trigger_ref(ns, t, tr.name)}
+        case DropPolicy(namespace=ns, table=t, policy=p):
+            return {policy_ref(ns, t, p.name)}
     return set()
 
 

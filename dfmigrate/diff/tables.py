@@ -54,18 +54,38 @@ def compare_tables(old: Schema, new: Schema) -> list[Change]:
                        renamed_from=lambda t: [(t.namespace, r) for r in t.renamed_from])
     enums = enum_type_names(old, new)
     changes: list[Change] = []
-    for table in diff.added:
+    recreated = _with_partitions([(o, n) for o, n in diff.changed if _must_recreate(o, n)], old, new)
+    recreated_keys = {_key(o) for o, _ in recreated}
+    for table in (*diff.added, *(n for _, n in recreated)):
         changes += create_table(table)
-    changes += drop_tables(diff.removed)
+    # dropped and recreated tables together: a foreign key between two of them goes first
+    changes += drop_tables([*diff.removed, *(o for o, _ in recreated)])
     for o, n in diff.renamed:
         changes.append(RenameTable(o, n))
         changes += alter_table(o, n, old, enums, new)
     for o, n in diff.changed:
-        if _must_recreate(o, n):
-            changes += drop_tables([o]) + create_table(n)
-        else:
+        if _key(o) not in recreated_keys:
             changes += alter_table(o, n, old, enums, new)
     return changes
+
+
+def _with_partitions(recreated: list[tuple[Table, Table]], old: Schema, new: Schema) -> list[tuple[Table, Table]]:
+    """DROP TABLE takes a partitioned table's partitions with it: those that stay are recreated
+    too (and theirs, down the tree), changed or not."""
+    keys = {_key(o) for o, _ in recreated}
+    out = list(recreated)
+    grew = True
+    while grew:
+        grew = False
+        for table in new.tables:
+            parent = table.partition_of
+            if parent and tuple(parent.split(".", 1)) in keys and _key(table) not in keys:
+                before = old.table(table.namespace, table.name)
+                if before is not None and before.partition_of == parent:
+                    out.append((before, table))
+                    keys.add(_key(table))
+                    grew = True
+    return out
 
 
 def create_table(table: Table) -> list[Change]:

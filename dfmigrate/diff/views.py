@@ -48,7 +48,8 @@ def _alter_view(old: View, new: View) -> list[Change]:
         return recreate_view(old, new)
     changes: list[Change] = []
     if old.comment != new.comment:
-        changes.append(SetComment(view_ref(new.namespace, new.name), new.comment))
+        changes.append(SetComment(view_ref(new.namespace, new.name), new.comment,
+                                  "MATERIALIZED VIEW" if new.materialized else None))
     old_idx = {i.name: i for i in old.indexes}
     new_idx = {i.name: i for i in new.indexes}
     for name, idx in old_idx.items():

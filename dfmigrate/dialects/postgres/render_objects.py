@@ -123,6 +123,10 @@ _COMMENT_TARGETS: dict[str, Callable[[Ref], str]] = {
 
 
 def set_comment(change: SetComment) -> list[Statement]:
+    if change.object_kind:
+        ref = change.target
+        return [stmt(comment_sql(f"{change.object_kind} {qualified(ref.namespace, ref.name)}", change.comment),
+                     change, Op.COMMENT)]
     target = _COMMENT_TARGETS.get(change.target.kind)
     if target is None:
         raise UnsupportedChange(f"SetComment on a {change.target.kind} ({change.target})")

@@ -1,6 +1,7 @@
 -- What views, functions, domains and composite types depend on, one row per (dependent,
 -- referenced object). A view's dependencies hang off its _RETURN rule in pg_rewrite (minus the
--- rule's own link to the view); functions depend on the types in their signature; a domain on
+-- rule's own link to the view); functions depend on the types in their signature (and, with a
+-- SQL-standard body, on the functions and tables it uses); a domain on
 -- its base type; a composite type's attributes (objid = its pg_class row) on theirs.
 -- Array types resolve to their element type, row types to their table or view.
 WITH dep AS (
@@ -13,6 +14,13 @@ WITH dep AS (
   FROM pg_depend d
   WHERE d.classid IN ('pg_proc'::regclass, 'pg_type'::regclass, 'pg_class'::regclass)
     AND d.refclassid = 'pg_type'::regclass AND d.deptype = 'n'
+  UNION
+  -- a SQL-standard body (RETURN expr, BEGIN ATOMIC) is parsed at creation: PostgreSQL records
+  -- the functions and tables it uses, and refuses to drop them first
+  SELECT d.classid, d.objid, d.refclassid, d.refobjid
+  FROM pg_depend d
+  WHERE d.classid = 'pg_proc'::regclass AND d.refclassid IN ('pg_proc'::regclass, 'pg_class'::regclass)
+    AND d.deptype = 'n' AND NOT (d.refclassid = 'pg_proc'::regclass AND d.refobjid = d.objid)
 ), ref AS (
   SELECT dep.classid, dep.objid,
          CASE dep.refclassid WHEN 'pg_class'::regclass THEN dep.refobjid END AS rel,
