@@ -383,7 +383,7 @@ def _sequence_owner_edges(graph: nx.DiGraph, changes: list[ch.Change], old: Sche
     for i, c in enumerate(changes):
         if isinstance(c, ch.SetSequenceOwner):
             owner = owners.get((c.sequence.namespace, c.sequence.name))
-            if owner:
+            if owner and c.sequence.owned_by != owner:  # giving it back to the same column is no release
                 ns, table, column = owner.split(".", 2)
                 for key in ((ns, table, column), (ns, table)):
                     if key in dropped and dropped[key] != i:

@@ -176,6 +176,10 @@ REGRESSIONS: list[tuple[str, str, str]] = [
     ("materialized_view_comment",
      "create materialized view mv as select 1 as a;",
      "create materialized view mv as select 1 as a; comment on materialized view mv is 'counts';"),
+    ("recreated_table_keeps_its_serial_sequence",
+     "create table t (id int, fizz serial not null, foo text);",
+     "create table t (id int, fizz serial not null, foo text) partition by list (foo);"
+     " create table t_1 partition of t for values in ('a');"),
     ("partition_key_changed_keeps_partitions",
      "create table p (a int, b int) partition by list (a); create table p1 partition of p for values in (1);",
      "create table p (a int, b int) partition by list (b); create table p1 partition of p for values in (1);"),

@@ -13,6 +13,7 @@ from dfmigrate.changes import (
     DropConstraint,
     DropTable,
     RenameTable,
+    SetSequenceOwner,
     TableChange,
 )
 from dfmigrate.diff._lists import diff_by_key
@@ -60,12 +61,27 @@ def compare_tables(old: Schema, new: Schema) -> list[Change]:
         changes += create_table(table)
     # dropped and recreated tables together: a foreign key between two of them goes first
     changes += drop_tables([*diff.removed, *(o for o, _ in recreated)])
+    changes += _keep_owned_sequences([o for o, _ in recreated], old, new)
     for o, n in diff.renamed:
         changes.append(RenameTable(o, n))
         changes += alter_table(o, n, old, enums, new)
     for o, n in diff.changed:
         if _key(o) not in recreated_keys:
             changes += alter_table(o, n, old, enums, new)
+    return changes
+
+
+def _keep_owned_sequences(recreated: list[Table], old: Schema, new: Schema) -> list[Change]:
+    """DROP TABLE drops the sequences its columns own (a serial's, say): one that the recreated
+    table owns again is released before the drop and given back after the create."""
+    tables = {f"{t.namespace}.{t.name}." for t in recreated}
+    after = {(s.namespace, s.name): s for s in new.sequences}
+    changes: list[Change] = []
+    for seq in old.sequences:
+        kept = after.get((seq.namespace, seq.name))
+        if seq.owned_by and kept is not None and kept.owned_by == seq.owned_by \
+                and any(seq.owned_by.startswith(prefix) for prefix in tables):
+            changes += [SetSequenceOwner(replace(seq, owned_by=None)), SetSequenceOwner(kept)]
     return changes
 
 
