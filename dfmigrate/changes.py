@@ -223,6 +223,7 @@ class TableChange(enum.Flag):
     COMMENT = enum.auto()
     INHERITS = enum.auto()
     PARTITION_BOUND = enum.auto()  # attach / detach / change bound of a partition
+    REPLICA_IDENTITY = enum.auto()
 
 
 @dataclass(frozen=True)

@@ -124,6 +124,12 @@ def effects(change: ch.Change, old: Schema, new: Schema) -> Effects:  # noqa: C9
         case ch.RenameTable(old=o, new=n):
             e.removes.add(table_ref(o.namespace, o.name))
             e.creates.add(table_ref(n.namespace, n.name))
+        case ch.AlterTable(new=t, changes=ch.TableChange.REPLICA_IDENTITY):
+            # its own step (diff.tables): USING INDEX needs an index that needs the table, so it
+            # uses the table without changing what others wait for
+            e.requires.add(table_ref(t.namespace, t.name))
+            if t.replica_identity.startswith("index:"):
+                e.requires.add(index_ref(t.namespace, t.replica_identity[len("index:"):]))
         case ch.AlterTable(new=t):
             e.modifies.add(table_ref(t.namespace, t.name))
         case ch.RebuildTable(old=o, new=n):

@@ -198,6 +198,8 @@ class Table:
     renamed_from: tuple[str, ...] = ()  # declared by models only
     without_rowid: bool = False  # SQLite
     strict: bool = False  # SQLite
+    # PostgreSQL's REPLICA IDENTITY: "default", "full", "nothing" or "index:<index name>"
+    replica_identity: str = "default"
 
     def column(self, name: str) -> Column | None:
         return next((c for c in self.columns if c.name == name), None)

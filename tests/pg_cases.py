@@ -178,6 +178,16 @@ CASES: list[tuple[str, str, str]] = [
            create table t (id int primary key, n posint, p pair);""",
     ),
     (
+        "replica_identity",
+        """create table t (a int primary key, b int not null); create unique index t_b on t (b);
+           create table u (x int);""",
+        """create table t (a int primary key, b int not null); create unique index t_b on t (b);
+           alter table t replica identity using index t_b;
+           create table u (x int); alter table u replica identity full;
+           create table v (k int not null); create unique index v_k on v (k);
+           alter table v replica identity using index v_k;""",
+    ),
+    (
         "composite_retyped_and_reordered_unused",
         "create type pair as (a int, b text); create type trio as (x int, y int, z int);",
         "create type pair as (a bigint, b text); create type trio as (z int, x int, y int);",

@@ -121,7 +121,7 @@ def _params() -> list[Any]:
 
 def test_cases_are_unique_and_data_keys_exist() -> None:
     names = [name for name, _, _ in CASES]
-    assert len(names) == len(set(names)) == 28
+    assert len(names) == len(set(names)) == 29
     assert {name for name, _ in DATA} <= set(names)
     assert {name for name, _ in KNOWN_BUGS} <= set(names)
 

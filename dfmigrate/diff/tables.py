@@ -37,6 +37,7 @@ _TABLE_FLAGS: tuple[tuple[str, TableChange], ...] = (
     ("inherits", TableChange.INHERITS),
     ("partition_of", TableChange.PARTITION_BOUND),
     ("partition_bound", TableChange.PARTITION_BOUND),
+    ("replica_identity", TableChange.REPLICA_IDENTITY),
 )
 
 
@@ -105,7 +106,10 @@ def _with_partitions(recreated: list[tuple[Table, Table]], old: Schema, new: Sch
 
 
 def create_table(table: Table) -> list[Change]:
-    return [CreateTable(table), *create_table_objects(table)]
+    changes: list[Change] = [CreateTable(table), *create_table_objects(table)]
+    if table.replica_identity != "default":  # USING INDEX needs the index: a step of its own
+        changes.append(AlterTable(replace(table, replica_identity="default"), table, TableChange.REPLICA_IDENTITY))
+    return changes
 
 
 def drop_tables(tables: list[Table] | tuple[Table, ...]) -> list[Change]:
@@ -164,6 +168,9 @@ def alter_table(old: Table, new: Table, old_schema: Schema, enums: frozenset[str
         if getattr(old, attr) != getattr(new, attr):
             flags |= flag
     changes: list[Change] = []
+    if flags & TableChange.REPLICA_IDENTITY:  # a step of its own: see plan.effects
+        changes.append(AlterTable(old, new, TableChange.REPLICA_IDENTITY))
+        flags &= ~TableChange.REPLICA_IDENTITY
     if flags != TableChange.NONE:
         changes.append(AlterTable(old, new, flags))
     if flags & TableChange.INHERITS and new_schema is not None:

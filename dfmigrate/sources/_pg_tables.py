@@ -276,6 +276,7 @@ def build_table(r: Row, columns: list[Column], constraints: TableConstraints, in
         r["unlogged"], r["partition_by"], parents[0] if partition else None, r["partition_bound"],
         () if partition else parents, r["rls_enabled"], r["rls_forced"],
         tuple(sorted(options)) if options else (), r["comment"],
+        replica_identity=r["replica_identity"] or "default",
     )
 
 

@@ -171,7 +171,15 @@ def _alter_flag(change: AlterTable, flag: TableChange) -> list[Statement]:
         return [s for forward, back in pairs for s in one(Op.ALTER_TABLE, forward, back)]
     if flag is TableChange.PARTITION_BOUND:
         return _partition_bound(change)
+    if flag is TableChange.REPLICA_IDENTITY:
+        return one(Op.ALTER_TABLE, _replica_identity(new.replica_identity), _replica_identity(old.replica_identity))
     return []
+
+
+def _replica_identity(value: str) -> str:
+    if value.startswith("index:"):
+        return f"REPLICA IDENTITY USING INDEX {quote_ident(value[len('index:'):])}"
+    return f"REPLICA IDENTITY {value.upper()}"
 
 
 def _partition_bound(change: AlterTable) -> list[Statement]:
@@ -197,7 +205,7 @@ def _partition_bound(change: AlterTable) -> list[Statement]:
 # the order statements come out in when several flags change at once
 _FLAG_ORDER = (
     TableChange.PARTITION_BOUND, TableChange.INHERITS, TableChange.LOGGED, TableChange.OPTIONS,
-    TableChange.RLS_ENABLED, TableChange.RLS_FORCED, TableChange.COMMENT,
+    TableChange.RLS_ENABLED, TableChange.RLS_FORCED, TableChange.COMMENT, TableChange.REPLICA_IDENTITY,
 )
 
 

@@ -12,7 +12,11 @@ SELECT c.oid, n.nspname AS ns, c.relname AS name, c.relkind::text AS kind,
           JOIN pg_class p ON p.oid = i.inhparent
           JOIN pg_namespace pn ON pn.oid = p.relnamespace
          WHERE i.inhrelid = c.oid) AS parents,
-       d.description AS comment
+       d.description AS comment,
+       CASE c.relreplident WHEN 'f' THEN 'full' WHEN 'n' THEN 'nothing'
+            WHEN 'i' THEN (SELECT 'index:' || ic.relname FROM pg_index ri JOIN pg_class ic ON ic.oid = ri.indexrelid
+                            WHERE ri.indrelid = c.oid AND ri.indisreplident)
+            ELSE 'default' END AS replica_identity
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_description d ON d.classoid = 'pg_class'::regclass AND d.objoid = c.oid AND d.objsubid = 0
