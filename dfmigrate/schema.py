@@ -73,6 +73,7 @@ class PrimaryKey:
     columns: tuple[str, ...]
     deferrable: bool = False
     initially_deferred: bool = False
+    comment: str | None = None
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,7 @@ class UniqueConstraint:
     initially_deferred: bool = False
     nulls_not_distinct: bool = False
     include: tuple[str, ...] = ()
+    comment: str | None = None
 
 
 FkAction = Literal["NO ACTION", "RESTRICT", "CASCADE", "SET NULL", "SET DEFAULT"]
@@ -101,6 +103,7 @@ class ForeignKey:
     deferrable: bool = False
     initially_deferred: bool = False
     validated: bool = True  # False = NOT VALID
+    comment: str | None = None
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,7 @@ class CheckConstraint:
     expression: str  # without the CHECK keyword, as the dialect prints it (PostgreSQL: "(price > 0)")
     validated: bool = True  # False = NOT VALID
     no_inherit: bool = False
+    comment: str | None = None
 
 
 @dataclass(frozen=True)
@@ -118,6 +122,7 @@ class ExclusionConstraint:
 
     name: str
     definition: str  # pg_get_constraintdef(), e.g. "EXCLUDE USING gist (c WITH &&)"
+    comment: str | None = None
 
 
 Constraint = PrimaryKey | UniqueConstraint | ForeignKey | CheckConstraint | ExclusionConstraint
@@ -143,6 +148,7 @@ class Index:
     include: tuple[str, ...] = ()
     nulls_not_distinct: bool = False
     options: tuple[str, ...] = ()  # storage parameters, e.g. ("fillfactor=70",)
+    comment: str | None = None
 
 
 @dataclass(frozen=True)
@@ -151,6 +157,7 @@ class Trigger:
     definition: str  # pg_get_triggerdef(); SQLite: the CREATE TRIGGER text
     function: Ref | None = None  # the trigger function (PostgreSQL)
     enabled: Literal["O", "D", "R", "A"] = "O"  # pg_trigger.tgenabled
+    comment: str | None = None
 
 
 @dataclass(frozen=True)
@@ -161,6 +168,7 @@ class Policy:
     roles: tuple[str, ...] = ("public",)
     using: str | None = None
     with_check: str | None = None
+    comment: str | None = None
 
 
 @dataclass(frozen=True)
@@ -280,6 +288,7 @@ class Sequence:
     options: SequenceOptions = field(default_factory=SequenceOptions)
     owned_by: str | None = None  # "namespace.table.column"
     grants: tuple[Grant, ...] = ()
+    comment: str | None = None
 
 
 @dataclass(frozen=True)
@@ -316,6 +325,7 @@ class Schema:
     views: tuple[View, ...] = ()
     functions: tuple[Function, ...] = ()
     namespace_grants: tuple[tuple[str, Grant], ...] = ()  # (namespace, grant), opt-in
+    namespace_comments: tuple[tuple[str, str], ...] = ()  # (namespace, comment), sorted
 
     def table(self, namespace: str, name: str) -> Table | None:
         return self._tables_by_name.get((namespace, name))

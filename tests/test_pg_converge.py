@@ -180,6 +180,21 @@ REGRESSIONS: list[tuple[str, str, str]] = [
      "create table t (id int, fizz serial not null, foo text);",
      "create table t (id int, fizz serial not null, foo text) partition by list (foo);"
      " create table t_1 partition of t for values in ('a');"),
+    ("comments_on_every_commentable_object",
+     "create schema app; create table app.t (a int primary key, b int constraint b_pos check (b > 0));"
+     " create index t_b on app.t (b); create sequence app.s;"
+     " create function app.f() returns trigger language plpgsql as $$begin return new; end$$;"
+     " create trigger tr before insert on app.t for each row execute function app.f();"
+     " create policy p on app.t using (true);",
+     "create schema app; comment on schema app is 'the app';"
+     " create table app.t (a int primary key, b int constraint b_pos check (b > 0));"
+     " comment on constraint t_pkey on app.t is 'key'; comment on constraint b_pos on app.t is 'positive';"
+     " create index t_b on app.t (b); comment on index app.t_b is 'by b';"
+     " create sequence app.s; comment on sequence app.s is 'numbers';"
+     " create function app.f() returns trigger language plpgsql as $$begin return new; end$$;"
+     " create trigger tr before insert on app.t for each row execute function app.f();"
+     " comment on trigger tr on app.t is 'stamps'; create policy p on app.t using (true);"
+     " comment on policy p on app.t is 'everyone';"),
     ("partition_key_changed_keeps_partitions",
      "create table p (a int, b int) partition by list (a); create table p1 partition of p for values in (1);",
      "create table p (a int, b int) partition by list (b); create table p1 partition of p for values in (1);"),

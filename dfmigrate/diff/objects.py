@@ -14,15 +14,22 @@ from dfmigrate.changes import (
     DropExtension,
     DropNamespace,
     DropSequence,
+    SetComment,
     SetSequenceOwner,
 )
+from dfmigrate.deps import namespace_ref
 from dfmigrate.diff._lists import diff_by_key
-from dfmigrate.schema import Schema, Sequence
+from dfmigrate.schema import Ref, Schema, Sequence
 
 
 def compare_namespaces(old: Schema, new: Schema) -> list[Change]:
     diff = diff_by_key(old.namespaces, new.namespaces, key=lambda n: n)
-    return [CreateNamespace(n) for n in diff.added] + [DropNamespace(n) for n in diff.removed]
+    changes: list[Change] = [CreateNamespace(n) for n in diff.added]
+    changes += [DropNamespace(n) for n in diff.removed]
+    before, after = dict(old.namespace_comments), dict(new.namespace_comments)
+    changes += [SetComment(namespace_ref(n), after.get(n)) for n in new.namespaces
+                if before.get(n) != after.get(n) and (n in after or n in old.namespaces)]
+    return changes
 
 
 def compare_extensions(old: Schema, new: Schema) -> list[Change]:
@@ -59,4 +66,6 @@ def compare_sequences(old: Schema, new: Schema) -> list[Change]:
             changes.append(AlterSequence(o, n))
         if o.owned_by != n.owned_by:
             changes.append(SetSequenceOwner(n))
+        if o.comment != n.comment:
+            changes.append(SetComment(Ref("sequence", n.namespace, n.name), n.comment))
     return changes

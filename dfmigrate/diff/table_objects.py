@@ -8,6 +8,7 @@ it as it will be.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from dfmigrate.changes import (
     AddConstraint,
@@ -19,9 +20,11 @@ from dfmigrate.changes import (
     DropIndex,
     DropPolicy,
     DropTrigger,
+    SetComment,
     SetTriggerEnabled,
     ValidateConstraint,
 )
+from dfmigrate.deps import constraint_ref, index_ref, policy_ref, trigger_ref
 from dfmigrate.diff._lists import diff_by_key
 from dfmigrate.schema import CheckConstraint, Constraint, ForeignKey, Table
 
@@ -39,11 +42,19 @@ def compare_constraints(old: Table, new: Table) -> list[Change]:
     changes: list[Change] = [DropConstraint(ns, old.name, c) for c in diff.removed]
     changes += [AddConstraint(ns, new.name, c) for c in diff.added]
     for o, n in diff.changed:
-        if _validated_only(o, n):
+        if _comment_only(o, n):
+            changes.append(SetComment(constraint_ref(ns, new.name, n.name), n.comment))
+        elif _validated_only(replace(o, comment=n.comment), n):
             changes.append(ValidateConstraint(ns, new.name, n))
+            if o.comment != n.comment:
+                changes.append(SetComment(constraint_ref(ns, new.name, n.name), n.comment))
         else:
             changes += [DropConstraint(ns, old.name, o), AddConstraint(ns, new.name, n)]
     return changes
+
+
+def _comment_only(old: Any, new: Any) -> bool:
+    return type(old) is type(new) and old.comment != new.comment and replace(old, comment=new.comment) == new
 
 
 def compare_indexes(old: Table, new: Table) -> list[Change]:
@@ -52,7 +63,10 @@ def compare_indexes(old: Table, new: Table) -> list[Change]:
     changes: list[Change] = [DropIndex(ns, old.name, i) for i in diff.removed]
     changes += [CreateIndex(ns, new.name, i) for i in diff.added]
     for o, n in diff.changed:
-        changes += [DropIndex(ns, old.name, o), CreateIndex(ns, new.name, n)]
+        if _comment_only(o, n):
+            changes.append(SetComment(index_ref(ns, n.name), n.comment))
+        else:
+            changes += [DropIndex(ns, old.name, o), CreateIndex(ns, new.name, n)]
     return changes
 
 
@@ -62,8 +76,11 @@ def compare_triggers(old: Table, new: Table) -> list[Change]:
     changes: list[Change] = [DropTrigger(ns, old.name, t) for t in diff.removed]
     changes += [CreateTrigger(ns, new.name, t) for t in diff.added]
     for o, n in diff.changed:
-        if replace(o, enabled=n.enabled) == n:
-            changes.append(SetTriggerEnabled(ns, new.name, n))
+        if replace(o, enabled=n.enabled, comment=n.comment) == n:
+            if o.enabled != n.enabled:
+                changes.append(SetTriggerEnabled(ns, new.name, n))
+            if o.comment != n.comment:
+                changes.append(SetComment(trigger_ref(ns, new.name, n.name), n.comment))
         else:
             changes += [DropTrigger(ns, old.name, o), CreateTrigger(ns, new.name, n)]
     return changes
@@ -75,7 +92,10 @@ def compare_policies(old: Table, new: Table) -> list[Change]:
     changes: list[Change] = [DropPolicy(ns, old.name, p) for p in diff.removed]
     changes += [CreatePolicy(ns, new.name, p) for p in diff.added]
     for o, n in diff.changed:
-        changes += [DropPolicy(ns, old.name, o), CreatePolicy(ns, new.name, n)]
+        if _comment_only(o, n):
+            changes.append(SetComment(policy_ref(ns, new.name, n.name), n.comment))
+        else:
+            changes += [DropPolicy(ns, old.name, o), CreatePolicy(ns, new.name, n)]
     return changes
 
 

@@ -91,7 +91,7 @@ def map_sequences(rows: Iterable[Row], grants: Mapping[tuple[str, int], tuple[Gr
         namespace=r["ns"], name=r["name"],
         options=sequence_options(r["data_type"], r["start"], r["increment"], r["min_value"],
                                  r["max_value"], r["cache"], r["cycle"]),
-        owned_by=r["owned_by"], grants=grants.get(("relation", r["oid"]), ()),
+        owned_by=r["owned_by"], grants=grants.get(("relation", r["oid"]), ()), comment=r["comment"],
     ) for r in rows]
 
 

@@ -85,15 +85,15 @@ def fast_constructor(cls: type[T], *positional: str) -> Callable[..., T]:
 
 _column = fast_constructor(Column, "name", "type", "nullable", "default", "identity", "identity_options",
                            "generated", "collation", "comment")
-_primary_key = fast_constructor(PrimaryKey, "name", "columns", "deferrable", "initially_deferred")
+_primary_key = fast_constructor(PrimaryKey, "name", "columns", "deferrable", "initially_deferred", "comment")
 _unique = fast_constructor(UniqueConstraint, "name", "columns", "deferrable", "initially_deferred",
-                           "nulls_not_distinct", "include")
+                           "nulls_not_distinct", "include", "comment")
 _foreign_key = fast_constructor(ForeignKey, "name", "columns", "ref_namespace", "ref_table", "ref_columns",
                                 "on_delete", "on_update", "match", "deferrable", "initially_deferred",
-                                "validated")
-_check_constraint = fast_constructor(CheckConstraint, "name", "expression", "validated", "no_inherit")
+                                "validated", "comment")
+_check_constraint = fast_constructor(CheckConstraint, "name", "expression", "validated", "no_inherit", "comment")
 _index = fast_constructor(Index, "name", "parts", "unique", "method", "where", "include",
-                          "nulls_not_distinct", "options")
+                          "nulls_not_distinct", "options", "comment")
 _index_part = fast_constructor(IndexPart, "column", "expression", "descending", "nulls_first", "opclass",
                                "collation")
 _table = fast_constructor(Table, "namespace", "name", "columns", "primary_key", "uniques", "foreign_keys",
@@ -157,13 +157,13 @@ def map_columns(rows: Iterable[Row]) -> dict[int, list[Column]]:
     return by_rel
 
 
-def _check(name: str, text: str) -> CheckConstraint:
+def _check(name: str, text: str, comment: str | None = None) -> CheckConstraint:
     # pg_get_constraintdef prints "CHECK (expr)[ NO INHERIT][ NOT VALID]"; the flags are fields.
     validated = not text.endswith(" NOT VALID")
     text = text.removesuffix(" NOT VALID")
     no_inherit = text.endswith(" NO INHERIT")
     text = text.removesuffix(" NO INHERIT").removeprefix("CHECK ")
-    return _check_constraint(name, text, validated, no_inherit)
+    return _check_constraint(name, text, validated, no_inherit, comment)
 
 
 class TableConstraints:
@@ -189,9 +189,9 @@ def map_constraints(rows: Iterable[Row]) -> tuple[dict[int, TableConstraints], d
     domains: dict[int, list[CheckConstraint]] = defaultdict(list)
     actions, matches = FK_ACTIONS, FK_MATCH
     for (relid, typid, name, kind, columns, ref_ns, ref_table, ref_columns, on_update, on_delete,
-         match, deferrable, deferred, validated, definition, include, nulls_not_distinct) in rows:
+         match, deferrable, deferred, validated, definition, include, nulls_not_distinct, comment) in rows:
         if not relid:
-            if kind == "c":
+            if kind == "c":  # a comment on a domain's constraint is not modelled
                 domains[typid].append(_check(name, definition))
             continue
         bucket = tables.get(relid)
@@ -200,16 +200,16 @@ def map_constraints(rows: Iterable[Row]) -> tuple[dict[int, TableConstraints], d
         if kind == "f":
             bucket.foreign_keys.append(_foreign_key(
                 name, tuple(columns or ()), ref_ns, ref_table, tuple(ref_columns or ()),
-                actions[on_delete], actions[on_update], matches[match], deferrable, deferred, validated))
+                actions[on_delete], actions[on_update], matches[match], deferrable, deferred, validated, comment))
         elif kind == "c":
-            bucket.checks.append(_check(name, definition))
+            bucket.checks.append(_check(name, definition, comment))
         elif kind == "p":
-            bucket.primary_key = _primary_key(name, tuple(columns or ()), deferrable, deferred)
+            bucket.primary_key = _primary_key(name, tuple(columns or ()), deferrable, deferred, comment)
         elif kind == "u":
             bucket.uniques.append(_unique(name, tuple(columns or ()), deferrable, deferred,
-                                          nulls_not_distinct, tuple(include or ())))
+                                          nulls_not_distinct, tuple(include or ()), comment))
         elif kind == "x":
-            bucket.exclusions.append(ExclusionConstraint(name, definition))
+            bucket.exclusions.append(ExclusionConstraint(name, definition, comment))
     return tables, domains
 
 
@@ -218,7 +218,7 @@ def map_indexes(rows: Iterable[Row]) -> dict[int, list[Index]]:
     by_rel: dict[int, list[Index]] = defaultdict(list)
     part_of = _index_part
     for (relid, name, unique, method, where, options, nulls_not_distinct, nkey, columns, exprs,
-         descending, nulls_first, opclasses, collations) in rows:
+         descending, nulls_first, opclasses, collations, comment) in rows:
         parts = []
         for k in range(nkey):
             column, desc, first = columns[k], descending[k], nulls_first[k]
@@ -230,7 +230,7 @@ def map_indexes(rows: Iterable[Row]) -> dict[int, list[Index]]:
         include = tuple(c for c in columns[nkey:] if c is not None) if len(columns) > nkey else ()
         by_rel[relid].append(_index(
             name, tuple(parts), unique, method, where, include, nulls_not_distinct,
-            tuple(sorted(options)) if options else ()))
+            tuple(sorted(options)) if options else (), comment))
     return by_rel
 
 
@@ -238,7 +238,7 @@ def map_triggers(rows: Iterable[Row]) -> dict[int, list[Trigger]]:
     by_rel: dict[int, list[Trigger]] = defaultdict(list)
     for r in rows:
         fn = Ref("function", r["fn_ns"], f"{r['fn_name']}({r['fn_args']})")
-        by_rel[r["relid"]].append(Trigger(r["name"], r["definition"], fn, r["enabled"]))
+        by_rel[r["relid"]].append(Trigger(r["name"], r["definition"], fn, r["enabled"], r["comment"]))
     return by_rel
 
 
@@ -249,6 +249,7 @@ def map_policies(rows: Iterable[Row]) -> dict[int, list[Policy]]:
             name=r["name"], permissive=r["permissive"],
             command=POLICY_COMMANDS[r["command"]],  # type: ignore[arg-type]
             roles=tuple(r["roles"] or ("public",)), using=r["using"], with_check=r["with_check"],
+            comment=r["comment"],
         ))
     return by_rel
 

@@ -242,6 +242,10 @@ def assemble(rows: Mapping[str, Any], *, privileges: bool = False) -> Schema:
     return Schema(
         dialect="postgresql",
         namespaces=tuple(sorted(ns_oids.values())),
+        namespace_comments=tuple(sorted(
+            (r["name"], r["comment"]) for r in rows["namespaces"]
+            # PostgreSQL 15 creates public with this comment: as good as none
+            if r["comment"] is not None and (r["name"], r["comment"]) != ("public", "standard public schema"))),
         extensions=objects.map_extensions(rows["extensions"]),
         collations=tuple(sorted(objects.map_collations(rows["collations"]), key=by_name)),
         enums=tuple(sorted(objects.map_enums(rows["enums"]), key=by_name)),

@@ -21,6 +21,7 @@ from dfmigrate.dialects.postgres.hazards import Op
 from dfmigrate.dialects.postgres.quote import qualified, quote_ident, quote_name_text
 from dfmigrate.dialects.postgres.render_common import (
     alter_table,
+    comment_sql,
     constraint_clause,
     idents,
     rel,
@@ -49,12 +50,19 @@ def _add_op(con: Constraint) -> Op:
     return Op.ADD_INDEXED_CONSTRAINT  # primary key, unique, exclusion: each builds an index
 
 
+def _comment(change: Any, on: str, comment: str | None) -> list[Statement]:
+    """COMMENT ON what was just created, when it has a comment."""
+    return [stmt(comment_sql(on, comment), change, Op.COMMENT)] if comment is not None else []
+
+
 def add_constraint(change: AddConstraint) -> list[Statement]:
     head = alter_table(change.namespace, change.table)
     con = change.constraint
+    on = f"CONSTRAINT {quote_ident(con.name)} ON {qualified(change.namespace, change.table)}"
     return [stmt(f"{head} ADD {constraint_clause(con)}", change, _add_op(con),
                  rel(change.namespace, change.table),
-                 reverse=[f"{head} DROP CONSTRAINT {quote_ident(con.name)}"])]
+                 reverse=[f"{head} DROP CONSTRAINT {quote_ident(con.name)}"]),
+            *_comment(change, on, con.comment)]
 
 
 def drop_constraint(change: DropConstraint) -> list[Statement]:
@@ -112,7 +120,8 @@ def create_index(change: CreateIndex) -> list[Statement]:
     sql = create_index_sql(change.namespace, change.table, change.index)
     drop = f"DROP INDEX {qualified(change.namespace, change.index.name)}"
     return [stmt(sql, change, Op.CREATE_INDEX, rel(change.namespace, change.table),
-                 reverse=[drop])]
+                 reverse=[drop]),
+            *_comment(change, f"INDEX {qualified(change.namespace, change.index.name)}", change.index.comment)]
 
 
 def drop_index(change: DropIndex) -> list[Statement]:
@@ -143,7 +152,7 @@ def create_trigger(change: CreateTrigger) -> list[Statement]:
     if trigger.enabled != "O":  # a new trigger starts enabled ("O"rigin)
         out.append(stmt(_trigger_state_sql(ns, table, trigger), change,
                         Op.SET_TRIGGER_ENABLED, target))
-    return out
+    return out + _comment(change, f"TRIGGER {quote_ident(trigger.name)} ON {qualified(ns, table)}", trigger.comment)
 
 
 def drop_trigger(change: DropTrigger) -> list[Statement]:
@@ -187,7 +196,8 @@ def _drop_policy_sql(namespace: str, table: str, policy: Policy) -> str:
 def create_policy(change: CreatePolicy) -> list[Statement]:
     ns, table, policy = change.namespace, change.table, change.policy
     return [stmt(_create_policy_sql(ns, table, policy), change, Op.CREATE_POLICY, rel(ns, table),
-                 reverse=[_drop_policy_sql(ns, table, policy)])]
+                 reverse=[_drop_policy_sql(ns, table, policy)]),
+            *_comment(change, f"POLICY {quote_ident(policy.name)} ON {qualified(ns, table)}", policy.comment)]
 
 
 def drop_policy(change: DropPolicy) -> list[Statement]:

@@ -79,6 +79,10 @@ def _table_comments(change: Any, table: Table) -> list[Statement]:
         if col.comment is not None:
             sql = comment_sql(f"COLUMN {name}.{quote_ident(col.name)}", col.comment)
             out.append(stmt(sql, change, Op.COMMENT, target))
+    for con in _inline_constraints(table):  # foreign keys are added (and commented) on their own
+        if con.comment is not None:
+            sql = comment_sql(f"CONSTRAINT {quote_ident(con.name)} ON {name}", con.comment)
+            out.append(stmt(sql, change, Op.COMMENT, target))
     return out
 
 

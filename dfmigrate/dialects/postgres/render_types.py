@@ -346,8 +346,11 @@ def _create_sequence_sql(seq: Sequence) -> str:
 
 def create_sequence(change: CreateSequence) -> list[Statement]:
     seq = change.sequence
-    return [stmt(_create_sequence_sql(seq), change, Op.CREATE_OBJECT,
-                 reverse=[f"DROP SEQUENCE {qualified(seq.namespace, seq.name)}"])]
+    out = [stmt(_create_sequence_sql(seq), change, Op.CREATE_OBJECT,
+                reverse=[f"DROP SEQUENCE {qualified(seq.namespace, seq.name)}"])]
+    if seq.comment is not None:
+        out.append(stmt(comment_sql(f"SEQUENCE {qualified(seq.namespace, seq.name)}", seq.comment), change, Op.COMMENT))
+    return out
 
 
 def drop_sequence(change: DropSequence) -> list[Statement]:

@@ -44,7 +44,9 @@ SELECT con.conrelid AS relid, con.contypid AS typid, con.conname AS name, con.co
        con.condeferred AS deferred, con.convalidated AS validated,
        CASE WHEN con.contype IN ('c', 'x') THEN pg_get_constraintdef(con.oid, true) END AS definition,
        array_agg(a.attname ORDER BY k.o) FILTER (WHERE k.side = 3) AS include,
-       coalesce(CASE WHEN con.contype = 'u' THEN {nulls_not_distinct} END, false) AS nulls_not_distinct
+       coalesce(CASE WHEN con.contype = 'u' THEN {nulls_not_distinct} END, false) AS nulls_not_distinct,
+       (SELECT d.description FROM pg_description d WHERE d.classoid = 'pg_constraint'::regclass
+           AND d.objoid = con.oid AND d.objsubid = 0) AS comment
 FROM con
 LEFT JOIN pg_index i ON con.contype = 'u' AND i.indexrelid = con.conindid
 LEFT JOIN LATERAL (

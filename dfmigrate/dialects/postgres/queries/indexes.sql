@@ -47,7 +47,9 @@ WITH idx AS MATERIALIZED (
 SELECT idx.indrelid AS relid, ic.relname AS name, idx.indisunique AS "unique", am.amname AS method,
        pg_get_expr(idx.indpred, idx.indrelid) AS "where", ic.reloptions AS options,
        coalesce(idx.nulls_not_distinct, false) AS nulls_not_distinct, idx.indnkeyatts AS nkey,
-       parts.columns, parts.exprs, parts.descending, parts.nulls_first, parts.opclasses, parts.collations
+       parts.columns, parts.exprs, parts.descending, parts.nulls_first, parts.opclasses, parts.collations,
+       (SELECT d.description FROM pg_description d WHERE d.classoid = 'pg_class'::regclass
+           AND d.objoid = idx.indexrelid AND d.objsubid = 0) AS comment
 FROM idx
 JOIN parts ON parts.indexrelid = idx.indexrelid
 JOIN pg_class ic ON ic.oid = idx.indexrelid

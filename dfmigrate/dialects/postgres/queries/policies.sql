@@ -5,7 +5,9 @@ SELECT pol.polrelid AS relid, pol.polname AS name, pol.polpermissive AS permissi
                          ORDER BY 1)
           FROM unnest(pol.polroles) r(oid)) AS roles,
        pg_get_expr(pol.polqual, pol.polrelid) AS using,
-       pg_get_expr(pol.polwithcheck, pol.polrelid) AS with_check
+       pg_get_expr(pol.polwithcheck, pol.polrelid) AS with_check,
+       (SELECT d.description FROM pg_description d WHERE d.classoid = 'pg_policy'::regclass
+           AND d.objoid = pol.oid AND d.objsubid = 0) AS comment
 FROM pg_policy pol
 JOIN pg_class c ON c.oid = pol.polrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace

@@ -10,7 +10,9 @@ SELECT c.oid, n.nspname AS ns, c.relname AS name,
           JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
          WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
            AND d.refclassid = 'pg_class'::regclass AND d.refobjsubid > 0 AND d.deptype = 'a'
-         LIMIT 1) AS owned_by
+         LIMIT 1) AS owned_by,
+       (SELECT d.description FROM pg_description d WHERE d.classoid = 'pg_class'::regclass
+           AND d.objoid = c.oid AND d.objsubid = 0) AS comment
 FROM pg_sequence s
 JOIN pg_class c ON c.oid = s.seqrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
