@@ -100,8 +100,8 @@ class RenameEnumValue:
 
 
 @dataclass(frozen=True)
-class EnumColumnUse:
-    """A column whose type is a recreated enum (or an array of it)."""
+class TypeColumnUse:
+    """A column whose type is a recreated enum or domain (or an array of it)."""
 
     namespace: str
     table: str
@@ -119,7 +119,7 @@ class RecreateEnum:
 
     old: Enum
     new: Enum
-    columns: tuple[EnumColumnUse, ...]
+    columns: tuple[TypeColumnUse, ...]
 
 
 @dataclass(frozen=True)
@@ -136,6 +136,17 @@ class CreateDomain:
 @dataclass(frozen=True)
 class DropDomain:
     domain: Domain
+
+
+@dataclass(frozen=True)
+class RecreateDomain:
+    """A base type or collation change ALTER DOMAIN cannot make, on a domain columns use: rename
+    the old domain away, create the new one, convert each column through the old base type,
+    restore defaults, drop the old domain. Views reading those columns are recreated around it."""
+
+    old: Domain
+    new: Domain
+    columns: tuple[TypeColumnUse, ...]
 
 
 @dataclass(frozen=True)
@@ -416,7 +427,7 @@ Change = (
     | CreateExtension | DropExtension | AlterExtensionVersion
     | CreateCollation | DropCollation
     | CreateEnum | DropEnum | AddEnumValue | RenameEnumValue | RecreateEnum | RenameEnum
-    | CreateDomain | DropDomain | AlterDomain | CreateCompositeType | DropCompositeType | AlterCompositeType
+    | CreateDomain | DropDomain | AlterDomain | RecreateDomain | CreateCompositeType | DropCompositeType | AlterCompositeType
     | CreateSequence | DropSequence | AlterSequence | SetSequenceOwner
     | CreateTable | DropTable | RenameTable | AlterTable | RebuildTable
     | AddColumn | DropColumn | RenameColumn | AlterColumn

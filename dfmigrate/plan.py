@@ -100,7 +100,7 @@ def effects(change: ch.Change, old: Schema, new: Schema) -> Effects:  # noqa: C9
         case ch.RenameEnum(old=o, new=n):
             e.removes.add(Ref("type", o.namespace, o.name))
             e.creates.add(Ref("type", n.namespace, n.name))
-        case ch.RecreateEnum(new=t, columns=uses):
+        case ch.RecreateEnum(new=t, columns=uses) | ch.RecreateDomain(new=t, columns=uses):
             e.modifies.add(Ref("type", t.namespace, t.name))
             for u in uses:
                 e.modifies.add(column_ref(u.namespace, u.table, u.column))
@@ -205,7 +205,7 @@ _RANK: dict[type, int] = {
     ch.CreateExtension: 6, ch.AlterExtensionVersion: 6, ch.CreateCollation: 6,
     ch.CreateEnum: 7, ch.AddEnumValue: 7, ch.RenameEnum: 7, ch.RenameEnumValue: 7,
     ch.RecreateEnum: 7, ch.CreateDomain: 7, ch.CreateCompositeType: 7, ch.AlterDomain: 7,
-    ch.AlterCompositeType: 7,
+    ch.AlterCompositeType: 7, ch.RecreateDomain: 7,
     ch.CreateSequence: 8, ch.AlterSequence: 8,
     ch.RenameTable: 9, ch.CreateTable: 9, ch.AlterTable: 9, ch.RebuildTable: 9,
     ch.RenameColumn: 10, ch.AddColumn: 10, ch.AlterColumn: 10, ch.DropColumn: 10,

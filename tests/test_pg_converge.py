@@ -195,6 +195,11 @@ REGRESSIONS: list[tuple[str, str, str]] = [
      " create trigger tr before insert on app.t for each row execute function app.f();"
      " comment on trigger tr on app.t is 'stamps'; create policy p on app.t using (true);"
      " comment on policy p on app.t is 'everyone';"),
+    ("domain_base_type_changed_under_columns",
+     "create domain d as numeric(10,2) check (value > 0); create table t (x d default 1, y d[]);"
+     " create view v as select x from t; insert into t values (2.5, '{1,2}');",
+     "create domain d as numeric(20,4) check (value > 0); create table t (x d default 1, y d[]);"
+     " create view v as select x from t; insert into t values (2.5, '{1,2}');"),
     ("partition_key_changed_keeps_partitions",
      "create table p (a int, b int) partition by list (a); create table p1 partition of p for values in (1);",
      "create table p (a int, b int) partition by list (b); create table p1 partition of p for values in (1);"),

@@ -54,7 +54,7 @@ from dfmigrate.changes import (
     DropTable,
     DropTrigger,
     DropView,
-    EnumColumnUse,
+    TypeColumnUse,
     GrantPrivilege,
     RebuildTable,
     RecreateEnum,
@@ -687,9 +687,9 @@ def test_recreate_enum_converts_columns(db: Db) -> None:
                f"INSERT INTO {ns}.t VALUES ('c', ARRAY['a', 'c']::{ns}.e[], 'a')")
     old = Enum(ns, "e", ("a", "b", "c"))
     new = Enum(ns, "e", ("c", "a"))
-    uses = (EnumColumnUse(ns, "t", "v", f"{ns}.e", f"'a'::{ns}.e", f"'c'::{ns}.e"),
-            EnumColumnUse(ns, "t", "vs", f"{ns}.e[]", None, None),
-            EnumColumnUse(ns, "t", "w", f"{ns}.e", None, None))
+    uses = (TypeColumnUse(ns, "t", "v", f"{ns}.e", f"'a'::{ns}.e", f"'c'::{ns}.e"),
+            TypeColumnUse(ns, "t", "vs", f"{ns}.e[]", None, None),
+            TypeColumnUse(ns, "t", "w", f"{ns}.e", None, None))
     statements = apply(db, RecreateEnum(old, new, uses))
     assert labels(db, ns, "e") == ["c", "a"]
     assert db.val("SELECT count(*) FROM pg_type WHERE typname LIKE 'e__old_dfm%'") == 0

@@ -26,6 +26,7 @@ from dfmigrate.changes import (
     DropTable,
     DropTrigger,
     DropView,
+    RecreateDomain,
     RecreateEnum,
     RenameColumn,
     ReplaceFunction,
@@ -56,7 +57,7 @@ def _gone(change: Change) -> set[Ref]:
             return {view_ref(v.namespace, v.name)}
         case DropFunction(function=f):
             return {function_ref(f)}
-        case DropEnum(enum=e) | RecreateEnum(old=e):
+        case DropEnum(enum=e) | RecreateEnum(old=e) | RecreateDomain(old=e):
             return {Ref("type", e.namespace, e.name)}
         case DropDomain(domain=d):
             return {Ref("type", d.namespace, d.name)}
@@ -85,7 +86,7 @@ def _reshaped(change: Change) -> set[Ref]:
             return {table_ref(ns, t)}
         case AlterColumn(namespace=ns, table=t, changes=flags) if flags & (ColumnChange.TYPE | ColumnChange.COLLATION):
             return {table_ref(ns, t)}
-        case RecreateEnum(columns=uses):
+        case RecreateEnum(columns=uses) | RecreateDomain(columns=uses):
             return {table_ref(u.namespace, u.table) for u in uses}
     return set()
 

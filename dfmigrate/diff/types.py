@@ -6,6 +6,7 @@ from dfmigrate.changes import (
     AddEnumValue,
     AlterCompositeType,
     AlterDomain,
+    RecreateDomain,
     Change,
     CreateCollation,
     CreateCompositeType,
@@ -15,7 +16,7 @@ from dfmigrate.changes import (
     DropCompositeType,
     DropDomain,
     DropEnum,
-    EnumColumnUse,
+    TypeColumnUse,
     RecreateEnum,
     RenameEnum,
 )
@@ -84,17 +85,21 @@ def enum_type_names(*schemas: Schema) -> frozenset[str]:
     return frozenset(n for s in schemas for e in s.enums for n in _type_names(e))
 
 
-def _type_names(enum: Enum) -> set[str]:
+def _type_names(enum: Enum | Domain) -> set[str]:
     """How a column's type text can name the enum (qualified or bare, quoted or not)."""
     q = '"' + enum.name.replace('"', '""') + '"'
     nsq = '"' + enum.namespace.replace('"', '""') + '"'
     return {enum.name, q, f"{enum.namespace}.{enum.name}", f"{nsq}.{q}", f"{enum.namespace}.{q}", f"{nsq}.{enum.name}"}
 
 
-def enum_columns(old: Enum, new: Enum, old_schema: Schema, new_schema: Schema) -> tuple[EnumColumnUse, ...]:
+def enum_columns(old: Enum, new: Enum, old_schema: Schema, new_schema: Schema) -> tuple[TypeColumnUse, ...]:
     """Columns of the new schema typed by the enum that exist already (new columns are created
     with the new type and need no conversion)."""
-    names = _type_names(old) | _type_names(new)
+    return type_columns(_type_names(old) | _type_names(new), old_schema, new_schema)
+
+
+def type_columns(names: set[str], old_schema: Schema, new_schema: Schema) -> tuple[TypeColumnUse, ...]:
+    """Existing columns typed by a type of one of these spellings, on both sides."""
     uses = []
     for table in new_schema.tables:
         before = old_schema.table(table.namespace, table.name)
@@ -104,7 +109,7 @@ def enum_columns(old: Enum, new: Enum, old_schema: Schema, new_schema: Schema) -
             old_col = before.column(col.name) if before else None
             if old_col is None or old_col.type.removesuffix("[]") not in names:
                 continue
-            uses.append(EnumColumnUse(table.namespace, table.name, col.name, col.type,
+            uses.append(TypeColumnUse(table.namespace, table.name, col.name, col.type,
                                       old_col.default, col.default))
     return tuple(uses)
 
@@ -114,8 +119,9 @@ def compare_domains(old: Schema, new: Schema) -> list[Change]:
     changes: list[Change] = [CreateDomain(d) for d in diff.added]
     changes += [DropDomain(d) for d in diff.removed]
     for o, n in diff.changed:
-        if (o.base_type, o.collation) != (n.base_type, n.collation):
-            changes += [DropDomain(o), CreateDomain(n)]  # ALTER DOMAIN cannot change either
+        if (o.base_type, o.collation) != (n.base_type, n.collation):  # ALTER DOMAIN cannot change either
+            uses = type_columns(_type_names(o) | _type_names(n), old, new)
+            changes += [RecreateDomain(o, n, uses)] if uses else [DropDomain(o), CreateDomain(n)]
         elif _domain_body(o) != _domain_body(n):
             changes.append(AlterDomain(o, n))
     return changes

@@ -26,7 +26,8 @@ from dfmigrate.changes import (
     DropExtension,
     DropNamespace,
     DropSequence,
-    EnumColumnUse,
+    TypeColumnUse,
+    RecreateDomain,
     RecreateEnum,
     RenameEnum,
     RenameEnumValue,
@@ -180,16 +181,20 @@ def rename_enum(change: RenameEnum) -> list[Statement]:
     return _rename_type(change, "TYPE", old.namespace, old.name, new.namespace, new.name)
 
 
-def _convert_enum_column(change: RecreateEnum, use: EnumColumnUse) -> list[Statement]:
+def _convert_enum_column(change: RecreateEnum, use: TypeColumnUse) -> list[Statement]:
+    # through text: the old and new enum have no cast between them
+    return _convert_column(change, use, "text", Op.CONVERT_ENUM_COLUMN)
+
+
+def _convert_column(change: Any, use: TypeColumnUse, through: str, op: Op) -> list[Statement]:
     head = f"{alter_table(use.namespace, use.table)} ALTER COLUMN {quote_ident(use.column)}"
     target = rel(use.namespace, use.table)
-    # through text: the old and new enum have no cast between them
-    via = "text[]" if use.type.endswith("[]") else "text"
+    via = f"{through}[]" if use.type.endswith("[]") else through
     out = []
     if use.old_default is not None:
         out.append(stmt(f"{head} DROP DEFAULT", change, Op.ALTER_COLUMN, target))
     out.append(stmt(f"{head} TYPE {use.type} USING {quote_ident(use.column)}::{via}::{use.type}",
-                    change, Op.CONVERT_ENUM_COLUMN, target))
+                    change, op, target))
     if use.new_default is not None:
         out.append(stmt(f"{head} SET DEFAULT {use.new_default}", change, Op.ALTER_COLUMN, target))
     return out
@@ -237,6 +242,21 @@ def create_domain(change: CreateDomain) -> list[Statement]:
         if not check.validated:
             out.append(stmt(f"ALTER DOMAIN {name} ADD {constraint_clause(check)}", change,
                             Op.ALTER_OBJECT))
+    return out
+
+
+def recreate_domain(change: RecreateDomain) -> list[Statement]:
+    """A new base type or collation under columns that use the domain: park the old domain
+    under another name, create the new one, convert each column through the old base type (a
+    value the new domain rejects fails the step), drop the old domain."""
+    old, new = change.old, change.new
+    parked = _parked_name(old.name)
+    out = _rename_type(change, "DOMAIN", old.namespace, old.name, old.namespace, parked, op=Op.ALTER_OBJECT)
+    out += create_domain(CreateDomain(new))
+    out = [replace(s, source=change) for s in out]
+    for use in change.columns:
+        out += _convert_column(change, use, old.base_type, Op.ALTER_COLUMN_TYPE)
+    out.append(stmt(f"DROP DOMAIN {qualified(old.namespace, parked)}", change, Op.DROP_OBJECT))
     return out
 
 
@@ -395,6 +415,7 @@ RENDERERS: dict[type, Callable[[Any], list[Statement]]] = {
     CreateDomain: create_domain,
     DropDomain: drop_domain,
     AlterDomain: alter_domain,
+    RecreateDomain: recreate_domain,
     AlterCompositeType: alter_composite_type,
     CreateCompositeType: create_composite_type,
     DropCompositeType: drop_composite_type,
