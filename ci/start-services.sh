@@ -40,3 +40,11 @@ if command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ]; then
         wait_for 30 mariadb_up || echo "ci: MariaDB did not come up (not needed by the tests)" >&2
     fi
 fi
+
+# PgBouncer: tests/test_pgbouncer.py starts its own instance (transaction pooling) in front of
+# PostgreSQL; only the binary is needed, from Debian's package when it is missing.
+if ! command -v pgbouncer >/dev/null 2>&1 && [ ! -x /usr/sbin/pgbouncer ]; then
+    echo "ci: installing pgbouncer (Debian package)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q pgbouncer >/dev/null \
+        || echo "ci: could not install pgbouncer: tests/test_pgbouncer.py will fail" >&2
+fi

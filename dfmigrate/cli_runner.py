@@ -78,19 +78,22 @@ _FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), d
               help="statement_timeout of each migration's transaction (0: none).")
 @click.option("--retries", type=click.IntRange(min=0), default=2, show_default=True, metavar="N",
               help="Retries of a migration whose lock_timeout expired (with back-off).")
+@click.option("--lock-mode", type=click.Choice(["session", "transaction"]), default="session", show_default=True,
+              help="transaction: hold the migration lock in an open transaction, which survives a "
+                   "transaction-pooling proxy such as PgBouncer in transaction mode (PostgreSQL).")
 @click.option("--cancel-blockers", is_flag=True,
               help="Terminate sessions holding a lock a statement would wait for (PostgreSQL; off by default: "
                    "without it no session is ever cancelled).")
 @_FORMAT
 def migrate(database: str | None, dir_: str | None, models: str | None, dev_url: str | None,
             to: str | None, dry_run: bool, lock_wait: float, lock_timeout: float, statement_timeout: float,
-            retries: int, cancel_blockers: bool, fmt: str) -> int:
+            retries: int, lock_mode: str, cancel_blockers: bool, fmt: str) -> int:
     """Apply pending migrations, each in one transaction with its history row."""
     from dfmigrate.guard.options import GuardOptions
 
     cfg = _config(database, dir_, models, dev_url)
     guard = GuardOptions(lock_wait=lock_wait, lock_timeout=lock_timeout, statement_timeout=statement_timeout,
-                         retries=retries, cancel_blockers=cancel_blockers)
+                         retries=retries, cancel_blockers=cancel_blockers, lock_mode=lock_mode)
     report: dict[str, Any] = {}
     try:
         lines = _run(lambda: _commands().migrate(cfg, to=to, dry_run=dry_run, guard=guard, report=report))

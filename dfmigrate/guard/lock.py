@@ -9,7 +9,9 @@ holds the lock. On timeout the message names the holder from ``pg_locks`` ⨝ ``
 Advisory locks are per database, so one key per history table is "database + history table".
 A session lock needs the same server session from take to release: behind a transaction-pooling
 proxy (PgBouncer ``pool_mode=transaction``) that is not guaranteed; ``acquire`` checks that the
-backend that took the lock still holds it and refuses otherwise (docs/guarded-apply.md).
+backend that took the lock still holds it and refuses otherwise. ``--lock-mode transaction``
+holds a transaction-level lock in a transaction kept open instead, which such a proxy pins to
+one server connection (docs/guarded-apply.md).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class Held:
     attempts: int
     holders_seen: list[int]
     orphans_waited: float = 0.0  # seconds spent waiting for a dead run's backends (runner._claim_session)
+    mode: str = "session"  # or "transaction": held by a transaction left open on the lock connection
 
 
 async def holder(conn: Any, key: int = LOCK_KEY) -> dict[str, Any] | None:
@@ -64,29 +67,47 @@ def describe_holder(h: dict[str, Any] | None) -> str:
             f"session since {since}, state {h.get('state') or '?'})")
 
 
-async def acquire(conn: Any, wait: float, poll: float, race: Any = None, key: int = LOCK_KEY) -> Held:
-    """Poll ``pg_try_advisory_lock`` on ``conn`` (outside any transaction) for up to ``wait``
-    seconds; raise ``LockBusy`` naming the holder on timeout."""
+async def acquire(conn: Any, wait: float, poll: float, race: Any = None, key: int = LOCK_KEY,
+                  mode: str = "session") -> Held:
+    """Poll for the advisory lock on ``conn`` for up to ``wait`` seconds; raise ``LockBusy``
+    naming the holder on timeout.
+
+    ``session``: ``pg_try_advisory_lock`` outside any transaction. ``transaction``:
+    ``pg_try_advisory_xact_lock`` in a transaction that stays open until ``release`` commits
+    it; a transaction-pooling proxy (PgBouncer ``pool_mode=transaction``) keeps one server
+    connection for a client for as long as its transaction is open, so the lock cannot move to
+    another client, and it cannot leak: the proxy does not reuse the server connection before
+    the transaction ends. The runner's blocker watch queries this connection every ``poll``
+    seconds while statements run, which keeps the transaction from counting as idle."""
     started = time.monotonic()
-    our_pid = conn.raw.get_server_pid()
     attempts, seen = 0, []
+    xact = mode == "transaction"
     while True:
         attempts += 1
-        rows = await conn.fetch("SELECT pg_try_advisory_lock($1) AS ok, pg_backend_pid() AS pid", key)
+        if xact:
+            await conn.execute("BEGIN")
+        rows = await conn.fetch(f"SELECT pg_try_advisory{'_xact' if xact else ''}_lock($1) AS ok, "
+                                "pg_backend_pid() AS pid", key)
         got = bool(rows[0]["ok"])
+        our_pid = rows[0]["pid"]
         h = None if got else await holder(conn, key)
         if h is not None and h["pid"] not in seen:
             seen.append(h["pid"])
         if race is not None:
             await race.attempt(got, h["pid"] if h else None, our_pid)
         if got:
-            await _verify(conn, key, rows[0]["pid"])
+            if not xact:  # inside a transaction the server session cannot change under us
+                await _verify(conn, key, rows[0]["pid"])
             since = datetime.now(timezone.utc).strftime("%H:%M:%SZ")
-            # visible to the next waiter's message: who holds it and since when
-            await conn.fetch("SELECT set_config('application_name', $1, false)", f"dfmigrate migrate, lock since {since}")
+            # visible to the next waiter's message: who holds it and since when (for the
+            # transaction only in transaction mode: a pooled session must not keep the name)
+            await conn.fetch("SELECT set_config('application_name', $1, $2)", f"dfmigrate migrate, lock since {since}",
+                             xact)
             if race is not None:
                 await race.hold(our_pid)
-            return Held(rows[0]["pid"], time.monotonic() - started, attempts, seen)
+            return Held(rows[0]["pid"], time.monotonic() - started, attempts, seen, mode=mode)
+        if xact:
+            await conn.execute("ROLLBACK")
         left = wait - (time.monotonic() - started)
         if left <= 0:
             waited = time.monotonic() - started
@@ -108,10 +129,13 @@ async def _verify(conn: Any, key: int, pid: int) -> None:
                              "(docs/guarded-apply.md)")
 
 
-async def release(conn: Any, race: Any = None, key: int = LOCK_KEY) -> bool:
+async def release(conn: Any, race: Any = None, key: int = LOCK_KEY, mode: str = "session") -> bool:
     """Unlock explicitly (closing the connection would also release it). False if this session
     did not hold it."""
     try:
+        if mode == "transaction":  # ending the transaction releases the lock
+            await conn.execute("ROLLBACK")
+            return True
         rows = await conn.fetch("SELECT pg_advisory_unlock($1) AS ok", key)
         return bool(rows[0]["ok"])
     finally:

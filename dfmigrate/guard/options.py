@@ -15,6 +15,7 @@ class GuardOptions:
     poll: float = 0.1  # advisory-lock polling interval (jittered) and blocker-watch interval
     # terminate sessions holding a lock a statement would queue behind (guard.precheck); opt-in
     cancel_blockers: bool = False
+    lock_mode: str = "session"  # or "transaction": survives a transaction-pooling proxy (guard.lock)
 
     def __post_init__(self) -> None:
         from dfmigrate.errors import DfmigrateError
@@ -24,3 +25,5 @@ class GuardOptions:
                 raise DfmigrateError(f"--{name.replace('_', '-')} must not be negative")
         if self.retries < 0:
             raise DfmigrateError("--retries must not be negative")
+        if self.lock_mode not in ("session", "transaction"):
+            raise DfmigrateError("--lock-mode must be session or transaction")

@@ -137,7 +137,10 @@ async def connect(url: str) -> PgConnection | SqliteConnection:
 
         try:
             # named, so that a waiting run's message (and pg_stat_activity) says who holds what
-            return PgConnection(await asyncpg.connect(url, timeout=10, server_settings={"application_name": "dfmigrate"}))
+            # no named prepared statements: a transaction-pooling proxy (PgBouncer) may run the
+            # next statement on another server connection, where the name does not exist
+            return PgConnection(await asyncpg.connect(url, timeout=10, statement_cache_size=0,
+                                                      server_settings={"application_name": "dfmigrate"}))
         except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
             raise ConnectionError_(f"cannot connect to {mask(url)}: {exc}") from None
     return open_sqlite(sqlite_path(url))

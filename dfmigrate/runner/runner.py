@@ -153,9 +153,12 @@ class DfmigrateRunner(MigrationRunner):
         from dfmigrate.guard.detectors import DeadlockWatch, RaceWatch
 
         lock_conn = lock_conn or self.conn
+        if self.guard.lock_mode == "transaction" and lock_conn is self.conn:
+            raise DfmigrateError("--lock-mode transaction needs a lock connection of its own")
         self.race = RaceWatch(f"advisory:{_LOCK_KEY}:{ledger.HISTORY_TABLE}")
         self.deadlocks = DeadlockWatch()
-        self.held = await guard_lock.acquire(lock_conn, self.guard.lock_wait, self.guard.poll, self.race)
+        self.held = await guard_lock.acquire(lock_conn, self.guard.lock_wait, self.guard.poll, self.race,
+                                             mode=self.guard.lock_mode)
         self.lock_conn = lock_conn
         if lock_conn is not self.conn:
             self.observer = lock_conn
@@ -202,7 +205,7 @@ class DfmigrateRunner(MigrationRunner):
         from dfmigrate.guard import lock as guard_lock
 
         conn, self.lock_conn = self.lock_conn, None
-        return await guard_lock.release(conn, self.race)
+        return await guard_lock.release(conn, self.race, mode=self.held.mode if self.held else "session")
 
     async def metrics_report(self) -> dict[str, Any]:
         """Per-kind aggregates of this run's statements (TransactionMetricsNode) and the ones

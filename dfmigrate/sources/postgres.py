@@ -69,7 +69,10 @@ async def connect(dsn: str, *, for_catalog: bool = True) -> asyncpg.Connection:
     """An asyncpg connection (with ``search_path = ''`` when ``for_catalog``); failures become
     one-line SourceErrors with the password masked."""
     try:
-        return await asyncpg.connect(dsn, server_settings=SERVER_SETTINGS if for_catalog else None)
+        # statement_cache_size=0: each catalog query runs once, and unnamed statements also work
+        # through a transaction-pooling proxy
+        return await asyncpg.connect(dsn, statement_cache_size=0,
+                                     server_settings=SERVER_SETTINGS if for_catalog else None)
     except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError, ValueError) as exc:
         raise SourceError(f"cannot connect to {mask(dsn)}: {_one_line(exc)}") from None
 
@@ -121,7 +124,9 @@ async def _fetch(conns: Seq[asyncpg.Connection], names: Seq[str],
     return results
 
 
-_BEGIN = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+# SET LOCAL as well as the connection's startup setting: a pooler may drop startup parameters,
+# and inside the transaction the setting cannot leak to, or come from, another client
+_BEGIN = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL search_path = ''"
 
 
 async def _fetch_snapshot(conns: Seq[asyncpg.Connection], names: Seq[str]) -> dict[str, Any]:
@@ -198,14 +203,16 @@ async def _inspect(dsn: str, privileges: bool) -> Schema:
 
 
 async def inspect_postgres_connection(conn: asyncpg.Connection, *, privileges: bool = False) -> Schema:
-    """Introspect through an open connection (queries run one after another on it). Its
-    search_path is set to '' for the duration and restored afterwards."""
-    previous = await conn.fetchval("SELECT current_setting('search_path')")
-    await conn.execute("SET search_path = ''")
-    try:
+    """Introspect through an open connection (queries run one after another on it), with
+    search_path '' for the duration only."""
+    if conn.is_in_transaction():  # the caller's transaction: SET LOCAL ends with it
+        await conn.execute("SET LOCAL search_path = ''")
+        return assemble(await _fetch([conn], _query_names(privileges)), privileges=privileges)
+    # one transaction: the queries see one snapshot, and a transaction-pooling proxy runs them
+    # all on one server connection, where SET LOCAL holds and ends with it
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        await conn.execute("SET LOCAL search_path = ''")
         rows = await _fetch([conn], _query_names(privileges))
-    finally:
-        await conn.execute("SELECT set_config('search_path', $1, false)", previous)
     return assemble(rows, privileges=privileges)
 
 
