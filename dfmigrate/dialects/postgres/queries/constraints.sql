@@ -14,9 +14,10 @@
 WITH con AS (
   SELECT con.oid, con.conrelid, con.contypid, con.conname, con.contype, con.conkey, con.confrelid,
          con.confkey, con.confupdtype, con.confdeltype, con.confmatchtype, con.condeferrable,
-         con.condeferred, con.convalidated, con.conindid
+         con.condeferred, con.convalidated, con.conindid, d.description AS comment
   FROM pg_constraint con
   JOIN pg_class c ON c.oid = con.conrelid
+  LEFT JOIN pg_description d ON d.classoid = 'pg_constraint'::regclass AND d.objoid = con.oid AND d.objsubid = 0
   JOIN pg_namespace n ON n.oid = c.relnamespace
   WHERE con.contype IN ('p', 'u', 'f', 'c', 'x') AND con.conislocal AND con.conparentid = 0
     AND c.relkind IN ('r', 'p')
@@ -26,7 +27,7 @@ WITH con AS (
   UNION ALL
   SELECT con.oid, con.conrelid, con.contypid, con.conname, con.contype, con.conkey, con.confrelid,
          con.confkey, con.confupdtype, con.confdeltype, con.confmatchtype, con.condeferrable,
-         con.condeferred, con.convalidated, con.conindid
+         con.condeferred, con.convalidated, con.conindid, NULL::text AS comment
   FROM pg_constraint con
   JOIN pg_type t ON t.oid = con.contypid
   JOIN pg_namespace n ON n.oid = t.typnamespace
@@ -45,8 +46,7 @@ SELECT con.conrelid AS relid, con.contypid AS typid, con.conname AS name, con.co
        CASE WHEN con.contype IN ('c', 'x') THEN pg_get_constraintdef(con.oid, true) END AS definition,
        array_agg(a.attname ORDER BY k.o) FILTER (WHERE k.side = 3) AS include,
        coalesce(CASE WHEN con.contype = 'u' THEN {nulls_not_distinct} END, false) AS nulls_not_distinct,
-       (SELECT d.description FROM pg_description d WHERE d.classoid = 'pg_constraint'::regclass
-           AND d.objoid = con.oid AND d.objsubid = 0) AS comment
+       con.comment
 FROM con
 LEFT JOIN pg_index i ON con.contype = 'u' AND i.indexrelid = con.conindid
 LEFT JOIN LATERAL (
@@ -62,4 +62,4 @@ LEFT JOIN pg_class fc ON fc.oid = con.confrelid
 LEFT JOIN pg_namespace fn ON fn.oid = fc.relnamespace
 GROUP BY con.oid, con.conrelid, con.contypid, con.conname, con.contype, con.confupdtype, con.confdeltype,
          con.confmatchtype, con.condeferrable, con.condeferred, con.convalidated, fn.nspname, fc.relname,
-         {nulls_not_distinct}
+         {nulls_not_distinct}, con.comment

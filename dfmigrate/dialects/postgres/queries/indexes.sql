@@ -48,10 +48,10 @@ SELECT idx.indrelid AS relid, ic.relname AS name, idx.indisunique AS "unique", a
        pg_get_expr(idx.indpred, idx.indrelid) AS "where", ic.reloptions AS options,
        coalesce(idx.nulls_not_distinct, false) AS nulls_not_distinct, idx.indnkeyatts AS nkey,
        parts.columns, parts.exprs, parts.descending, parts.nulls_first, parts.opclasses, parts.collations,
-       (SELECT d.description FROM pg_description d WHERE d.classoid = 'pg_class'::regclass
-           AND d.objoid = idx.indexrelid AND d.objsubid = 0) AS comment
+       d.description AS comment
 FROM idx
 JOIN parts ON parts.indexrelid = idx.indexrelid
 JOIN pg_class ic ON ic.oid = idx.indexrelid
+LEFT JOIN pg_description d ON d.classoid = 'pg_class'::regclass AND d.objoid = idx.indexrelid AND d.objsubid = 0
 JOIN pg_am am ON am.oid = ic.relam
 WHERE NOT ic.relispartition
