@@ -75,10 +75,15 @@ async def create(conn: Any) -> None:
 
 
 async def exists(conn: Any) -> bool:
+    return await own_table_exists(conn, HISTORY_TABLE)
+
+
+async def own_table_exists(conn: Any, name: str) -> bool:
+    """Whether one of dfmigrate's tables (public.<name> on PostgreSQL) is there."""
     if conn.dialect == "postgresql":
-        rows = await conn.fetch("SELECT to_regclass($1) IS NOT NULL AS present", _TABLE["postgresql"])
+        rows = await conn.fetch("SELECT to_regclass($1) IS NOT NULL AS present", f"public.{name}")
     else:
-        rows = await conn.fetch("SELECT count(*) > 0 AS present FROM sqlite_master WHERE name = $1", HISTORY_TABLE)
+        rows = await conn.fetch("SELECT count(*) > 0 AS present FROM sqlite_master WHERE name = $1", name)
     return bool(rows[0]["present"])
 
 

@@ -68,11 +68,9 @@ async def create(conn: Any) -> None:
 
 
 async def exists(conn: Any) -> bool:
-    if conn.dialect == "postgresql":
-        rows = await conn.fetch("SELECT to_regclass($1) IS NOT NULL AS present", _TABLE["postgresql"])
-    else:
-        rows = await conn.fetch("SELECT count(*) > 0 AS present FROM sqlite_master WHERE name = $1", PROGRESS_TABLE)
-    return bool(rows[0]["present"])
+    from dfmigrate.runner.ledger import own_table_exists
+
+    return await own_table_exists(conn, PROGRESS_TABLE)
 
 
 async def read(conn: Any) -> list[Row]:
