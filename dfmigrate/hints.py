@@ -30,7 +30,9 @@ def rename_hints(changes: list[Change]) -> dict[int, str]:
     for c in changes:
         if isinstance(c, CreateTable):
             shape = [(col.name, col.type) for col in c.table.columns]
-            same_tables = [t for t in dropped_tables if t.namespace == c.table.namespace
+            # a table dropped and created under its own name is recreated (a new partition key,
+            # say), not renamed
+            same_tables = [t for t in dropped_tables if t.namespace == c.table.namespace and t.name != c.table.name
                            and [(col.name, col.type) for col in t.columns] == shape and shape]
             if len(same_tables) == 1:
                 old = same_tables[0].name

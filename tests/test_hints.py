@@ -29,3 +29,14 @@ def test_declared_rename_is_a_rename_without_hint():
     sql = plan_migration(old, new).sql()
     assert "RENAME COLUMN title TO headline" in sql
     assert "DROP COLUMN" not in sql and "hint" not in sql
+
+
+def test_a_table_recreated_under_its_own_name_gets_no_rename_hint():
+    cols = (Column("id", "integer"), Column("k", "text"))
+    old = _schema(Table("public", "t", columns=cols))
+    new = _schema(Table("public", "t", columns=cols, partition_by="LIST (k)"))
+    sql = plan_migration(old, new).sql()
+    assert "DROP TABLE public.t" in sql and "PARTITION BY LIST (k)" in sql
+    assert "hint" not in sql
+    moved = _schema(Table("public", "u", columns=cols))
+    assert "hint: table t is dropped and u created" in plan_migration(old, moved).sql()
