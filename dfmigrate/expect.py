@@ -16,8 +16,6 @@ adds a column, but a change to the column it alters does.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +23,7 @@ from typing import Any
 from dfmigrate.deps import function_ref
 from dfmigrate.errors import DfmigrateError
 from dfmigrate.schema import Ref, Schema, Table, View
+from dfmigrate import serialize
 from dfmigrate.serialize import to_dict
 
 # (kind, namespace, name, digest or None when the object must not exist)
@@ -74,10 +73,7 @@ def mismatches(schema: Schema, expected: Iterable[Expectation]) -> list[Mismatch
 
 
 def digest(state: Any) -> str | None:
-    if state is None:
-        return None
-    text = json.dumps(state, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+    return None if state is None else serialize.digest(state)[:16]
 
 
 def object_state(schema: Schema, ref: Ref) -> Any:

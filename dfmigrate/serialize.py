@@ -50,9 +50,12 @@ def schema_to_json(schema: Schema) -> str:
 
 def fingerprint(schema: Schema) -> str:
     """sha256 (hex) of the canonical compact JSON: equal schemas, equal fingerprints."""
-    canonical = json.dumps(
-        schema_to_dict(schema), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    )
+    return digest(schema_to_dict(schema))
+
+
+def digest(data: Any) -> str:
+    """sha256 (hex) of JSON-ready data in canonical compact form (sorted keys)."""
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 

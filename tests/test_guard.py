@@ -34,6 +34,16 @@ async def dfmigrate(*args: str) -> tuple[int, str, str]:
     return proc.returncode or 0, out.decode(), err.decode()
 
 
+def users_applied_nick_pending(url: str, mdir: Path) -> Any:
+    """0001_users applied, 0002_nick (ALTER TABLE users ADD COLUMN nick) pending; the config."""
+    write_migration(mdir, "0001_users", "postgresql", [USERS["postgresql"]], ["DROP TABLE users"])
+    cfg = resolve(database=url, dir=str(mdir))
+    asyncio.run(commands.migrate(cfg))
+    write_migration(mdir, "0002_nick", "postgresql", ["ALTER TABLE users ADD COLUMN nick text"],
+                    ["ALTER TABLE users DROP COLUMN nick"], deps=["0001_users"])
+    return cfg
+
+
 def three_migrations(mdir: Path) -> None:
     write_migration(mdir, "0001_users", "postgresql", [USERS["postgresql"], "SELECT pg_sleep(0.3)"],
                     ["DROP TABLE users"])
@@ -150,11 +160,7 @@ def test_blocking_reader_times_out_named_then_succeeds(pg_db: Any, tmp_path: Pat
 
     url = pg_db("blocker")
     mdir = tmp_path / "m"
-    write_migration(mdir, "0001_users", "postgresql", [USERS["postgresql"]], ["DROP TABLE users"])
-    cfg = resolve(database=url, dir=str(mdir))
-    asyncio.run(commands.migrate(cfg))
-    write_migration(mdir, "0002_nick", "postgresql", ["ALTER TABLE users ADD COLUMN nick text"],
-                    ["ALTER TABLE users DROP COLUMN nick"], deps=["0001_users"])
+    users_applied_nick_pending(url, mdir)
 
     async def blocked() -> tuple[tuple[int, str, str], float, int]:
         reader = await asyncpg.connect(url)
@@ -207,11 +213,7 @@ def test_json_report_records_retries_waits_and_verdicts(pg_db: Any, tmp_path: Pa
 
     url = pg_db("retry")
     mdir = tmp_path / "m"
-    write_migration(mdir, "0001_users", "postgresql", [USERS["postgresql"]], ["DROP TABLE users"])
-    cfg = resolve(database=url, dir=str(mdir))
-    asyncio.run(commands.migrate(cfg))
-    write_migration(mdir, "0002_nick", "postgresql", ["ALTER TABLE users ADD COLUMN nick text"],
-                    ["ALTER TABLE users DROP COLUMN nick"], deps=["0001_users"])
+    users_applied_nick_pending(url, mdir)
 
     async def retried() -> tuple[tuple[int, str, str], int]:
         reader = await asyncpg.connect(url)
@@ -343,11 +345,7 @@ def test_waits_for_the_backend_of_a_killed_run(pg_db: Any, tmp_path: Path) -> No
 
     url = pg_db("orphan")
     mdir = tmp_path / "m"
-    write_migration(mdir, "0001_users", "postgresql", [USERS["postgresql"]], ["DROP TABLE users"])
-    cfg = resolve(database=url, dir=str(mdir))
-    asyncio.run(commands.migrate(cfg))
-    write_migration(mdir, "0002_nick", "postgresql", ["ALTER TABLE users ADD COLUMN nick text"],
-                    ["ALTER TABLE users DROP COLUMN nick"], deps=["0001_users"])
+    cfg = users_applied_nick_pending(url, mdir)
 
     async def leftover() -> dict[str, Any]:
         orphan = await asyncpg.connect(url, server_settings={"application_name": APPLYING})
@@ -378,10 +376,7 @@ def test_precheck_names_the_blocker_and_cancel_blockers_ends_it(pg_db: Any, tmp_
 
     url = pg_db("precheck")
     mdir = tmp_path / "m"
-    write_migration(mdir, "0001_users", "postgresql", [USERS["postgresql"]], ["DROP TABLE users"])
-    asyncio.run(commands.migrate(resolve(database=url, dir=str(mdir))))
-    write_migration(mdir, "0002_nick", "postgresql", ["ALTER TABLE users ADD COLUMN nick text"],
-                    ["ALTER TABLE users DROP COLUMN nick"], deps=["0001_users"])
+    users_applied_nick_pending(url, mdir)
     base = ["migrate", "--database", url, "--dir", str(mdir), "--lock-timeout", "0.5", "--retries", "0",
             "--format", "json"]
 

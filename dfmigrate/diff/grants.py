@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dfmigrate.changes import Change, GrantPrivilege, RevokePrivilege, SetComment
 from dfmigrate.deps import function_ref, namespace_ref, table_ref, view_ref
+from dfmigrate.expect import object_state
 from dfmigrate.schema import Grant, Ref, Schema
 
 
@@ -28,18 +29,6 @@ def _grant_holders(schema: Schema) -> dict[Ref, tuple[Grant, ...]]:
     return holders
 
 
-def _exists(schema: Schema, ref: Ref) -> bool:
-    if ref.kind == "table":
-        return schema.table(ref.namespace, ref.name) is not None
-    if ref.kind == "view":
-        return schema.view(ref.namespace, ref.name) is not None
-    if ref.kind == "sequence":
-        return any((s.namespace, s.name) == (ref.namespace, ref.name) for s in schema.sequences)
-    if ref.kind == "function":
-        return any(function_ref(f) == ref for f in schema.functions)
-    return ref.kind == "namespace" and ref.name in schema.namespaces
-
-
 def compare_grants(old: Schema, new: Schema) -> list[Change]:
     """Grants on objects that exist on both sides or are new; a dropped object takes its grants
     with it."""
@@ -51,7 +40,7 @@ def compare_grants(old: Schema, new: Schema) -> list[Change]:
         changes += [RevokePrivilege(ref, g) for g in sorted(had - now, key=_order)]
         changes += [GrantPrivilege(ref, g) for g in sorted(now - had, key=_order)]
     for ref, grants in before.items():  # every grant revoked from an object that stays
-        if ref not in after and _exists(new, ref):
+        if ref not in after and object_state(new, ref) is not None:
             changes += [RevokePrivilege(ref, g) for g in sorted(set(grants), key=_order)]
     return changes
 

@@ -28,7 +28,6 @@ class StepMetrics:
     def __init__(self) -> None:
         self.timer = _DetectorNode("transaction_metrics", "TransactionMetricsNode")
         self._ids = itertools.count(1)
-        self.measured: list[dict[str, Any]] = []  # {"migration", "statement", "kind", "ms"}
 
     async def start(self, kind: str) -> str:
         tid = f"stmt-{next(self._ids)}"
@@ -48,13 +47,14 @@ class StepMetrics:
                        "errors": a.get("error_count")}
                 for kind, a in sorted(per_kind.items())}
 
-    async def report(self, history: dict[str, list[float]]) -> dict[str, Any]:
-        """The aggregates, and each statement whose duration departs from its kind's history."""
+    async def report(self, history: dict[str, list[float]], measured: list[dict[str, Any]]) -> dict[str, Any]:
+        """The aggregates, and each statement of ``measured`` ({"migration", "statement", "kind",
+        "ms"}) whose duration departs from its kind's history."""
         judge = _DetectorNode("performance_anomaly", "PerformanceAnomalyNode")
         anomalies: list[dict[str, Any]] = []
         judged = 0
         for kind, past in history.items():
-            mine = [m for m in self.measured if m["kind"] == kind]
+            mine = [m for m in measured if m["kind"] == kind]
             if len(past) < MIN_HISTORY or not mine:
                 continue
             judged += len(mine)

@@ -38,7 +38,11 @@ _DDL = {
         tool_version TEXT NOT NULL,
         direction TEXT NOT NULL)""",
 }
-_TABLE = {"postgresql": f"public.{HISTORY_TABLE}", "sqlite": HISTORY_TABLE}
+
+
+def own_table(dialect: str, name: str) -> str:
+    """How statements name one of dfmigrate's tables (history, progress, timings)."""
+    return f"public.{name}" if dialect == "postgresql" else name
 
 
 @dataclass(frozen=True)
@@ -81,7 +85,7 @@ async def exists(conn: Any) -> bool:
 async def own_table_exists(conn: Any, name: str) -> bool:
     """Whether one of dfmigrate's tables (public.<name> on PostgreSQL) is there."""
     if conn.dialect == "postgresql":
-        rows = await conn.fetch("SELECT to_regclass($1) IS NOT NULL AS present", f"public.{name}")
+        rows = await conn.fetch("SELECT to_regclass($1) IS NOT NULL AS present", own_table(conn.dialect, name))
     else:
         rows = await conn.fetch("SELECT count(*) > 0 AS present FROM sqlite_master WHERE name = $1", name)
     return bool(rows[0]["present"])
@@ -92,12 +96,12 @@ async def read(conn: Any) -> list[HistoryRow]:
     create it)."""
     if not await exists(conn):
         return []
-    rows = await conn.fetch(f"SELECT * FROM {_TABLE[conn.dialect]} ORDER BY applied_at, migration_id")
+    rows = await conn.fetch(f"SELECT * FROM {own_table(conn.dialect, HISTORY_TABLE)} ORDER BY applied_at, migration_id")
     return [_row(r) for r in rows]
 
 
 async def read_one(conn: Any, migration_id: str) -> HistoryRow | None:
-    rows = await conn.fetch(f"SELECT * FROM {_TABLE[conn.dialect]} WHERE migration_id = $1", migration_id)
+    rows = await conn.fetch(f"SELECT * FROM {own_table(conn.dialect, HISTORY_TABLE)} WHERE migration_id = $1", migration_id)
     return _row(rows[0]) if rows else None
 
 
@@ -117,7 +121,7 @@ async def record(conn: Any, migration_id: str, checksum: str, duration_ms: int, 
     now = datetime.now(timezone.utc)
     applied_at: Any = now if conn.dialect == "postgresql" else now.isoformat(timespec="microseconds")
     await conn.execute(
-        f"""INSERT INTO {_TABLE[conn.dialect]}
+        f"""INSERT INTO {own_table(conn.dialect, HISTORY_TABLE)}
             (migration_id, checksum, applied_at, duration_ms, applied_by, tool_version, direction)
             VALUES ($1, $2, $3, $4, $5, $6, $7)
             ON CONFLICT (migration_id) DO UPDATE SET checksum = excluded.checksum,
@@ -129,4 +133,4 @@ async def record(conn: Any, migration_id: str, checksum: str, duration_ms: int, 
 
 
 async def delete(conn: Any, migration_id: str) -> None:
-    await conn.execute(f"DELETE FROM {_TABLE[conn.dialect]} WHERE migration_id = $1", migration_id)
+    await conn.execute(f"DELETE FROM {own_table(conn.dialect, HISTORY_TABLE)} WHERE migration_id = $1", migration_id)

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from dfmigrate.runner.ledger import own_table, own_table_exists
+
 PROGRESS_TABLE = "dfmigrate_progress"
 BODY = 0  # the step number of a migration's transactional body
 
@@ -50,7 +52,6 @@ _DDL = {
         updated_at TEXT NOT NULL,
         PRIMARY KEY (migration_id, direction, step))""",
 }
-_TABLE = {"postgresql": f"public.{PROGRESS_TABLE}", "sqlite": PROGRESS_TABLE}
 
 
 @dataclass(frozen=True)
@@ -68,15 +69,13 @@ async def create(conn: Any) -> None:
 
 
 async def exists(conn: Any) -> bool:
-    from dfmigrate.runner.ledger import own_table_exists
-
     return await own_table_exists(conn, PROGRESS_TABLE)
 
 
 async def read(conn: Any) -> list[Row]:
     if not await exists(conn):
         return []
-    rows = await conn.fetch(f"SELECT * FROM {_TABLE[conn.dialect]} ORDER BY migration_id, direction, step")
+    rows = await conn.fetch(f"SELECT * FROM {own_table(conn.dialect, PROGRESS_TABLE)} ORDER BY migration_id, direction, step")
     return [Row(r["migration_id"], r["direction"], int(r["step"]), r["checksum"], r["state"], r["statement"])
             for r in rows]
 
@@ -86,7 +85,7 @@ async def mark(conn: Any, migration_id: str, direction: str, step: int, checksum
     now = datetime.now(timezone.utc)
     at: Any = now if conn.dialect == "postgresql" else now.isoformat(timespec="microseconds")
     await conn.execute(
-        f"""INSERT INTO {_TABLE[conn.dialect]} (migration_id, direction, step, checksum, state, statement, updated_at)
+        f"""INSERT INTO {own_table(conn.dialect, PROGRESS_TABLE)} (migration_id, direction, step, checksum, state, statement, updated_at)
             VALUES ($1, $2, $3, $4, $5, $6, $7)
             ON CONFLICT (migration_id, direction, step) DO UPDATE SET checksum = excluded.checksum,
                 state = excluded.state, statement = excluded.statement, updated_at = excluded.updated_at""",
@@ -95,7 +94,7 @@ async def mark(conn: Any, migration_id: str, direction: str, step: int, checksum
 
 async def clear(conn: Any, migration_id: str) -> None:
     if await exists(conn):
-        await conn.execute(f"DELETE FROM {_TABLE[conn.dialect]} WHERE migration_id = $1", migration_id)
+        await conn.execute(f"DELETE FROM {own_table(conn.dialect, PROGRESS_TABLE)} WHERE migration_id = $1", migration_id)
 
 
 # ---------------------------------------------------------------- what an interrupted statement left

@@ -210,13 +210,15 @@ class DfmigrateRunner(MigrationRunner):
     async def metrics_report(self) -> dict[str, Any]:
         """Per-kind aggregates of this run's statements (TransactionMetricsNode) and the ones
         whose duration departs from their kind's history here (PerformanceAnomalyNode)."""
-        kinds = sorted({m["kind"] for m in self.metrics.measured})
+        measured = [{"migration": step["migration"], **s} for step in self.steps_report
+                    for s in step.get("statements", [])]
+        kinds = sorted({m["kind"] for m in measured})
         try:
             past = await timings.history(self.conn, kinds, self.run_id) if kinds else {}
         except Exception as exc:  # advisory: no history table yet, or the connection is gone
             return {"per_kind": await self.metrics.aggregated(), "anomalies": [], "judged": 0,
                     "error": f"history unavailable: {type(exc).__name__}: {exc}"}
-        return await self.metrics.report(past)
+        return await self.metrics.report(past, measured)
 
     async def verdicts(self) -> dict[str, Any]:
         return {"race": await self.race.verdict() if self.race else None,
@@ -343,7 +345,7 @@ class DfmigrateRunner(MigrationRunner):
         while True:
             attempt += 1
             step["attempts"] = attempt
-            self._forget_inside(migration, step)  # an attempt rolled back: its timings did not happen
+            self._forget_inside(step)  # an attempt rolled back: its timings did not happen
             watch = self._watch()
             try:
                 async with self._watching(watch):
@@ -441,7 +443,7 @@ class DfmigrateRunner(MigrationRunner):
                     else:
                         await progress.mark(self.conn, migration.id, direction, n, file_sum, "running", sql)
                         state = done[n] = "running"
-                    await self._timed(migration, step, n, sql, inside=False)
+                    await self._timed(step, n, sql, inside=False)
                     await progress.mark(self.conn, migration.id, direction, n, file_sum, "done", sql)
                     done[n] = entry["outcome"] = "done"
                 self._note_waits(step, watch, f"statement {n}, attempt {attempt}")
@@ -593,11 +595,8 @@ class DfmigrateRunner(MigrationRunner):
             return f"terminated by --cancel-blockers: pid {', '.join(map(str, ended))}"
         return "no session was cancelled"
 
-    def _forget_inside(self, migration: Migration, step: dict[str, Any]) -> None:
+    def _forget_inside(self, step: dict[str, Any]) -> None:
         step["statements"] = [s for s in step.get("statements", []) if not s["inside"]]
-        self.metrics.measured = [m for m in self.metrics.measured
-                                 if m["migration"] != migration.id or any(
-                                     s["statement"] == m["statement"] for s in step["statements"])]
 
     async def _ledger(self, migration: Migration, direction: str, checksum: str, started: float, how: str,
                       clear: bool = False) -> None:
@@ -629,7 +628,7 @@ class DfmigrateRunner(MigrationRunner):
         for n, sql in enumerate(steps.body, len(steps.before) + 1):
             await self._statement(migration, direction, n, sql, True)
 
-    async def _timed(self, migration: Migration, step: dict[str, Any], n: int, sql: str, inside: bool) -> Any:
+    async def _timed(self, step: dict[str, Any], n: int, sql: str, inside: bool) -> Any:
         """Execute one statement, timed by the metrics node; a statement that succeeds is kept in
         the step (and, with the history row, in ``dfmigrate_timings``)."""
         if self.conn.dialect == "postgresql":
@@ -644,19 +643,14 @@ class DfmigrateRunner(MigrationRunner):
             raise
         ms = (time.monotonic() - started) * 1000
         await self.metrics.end(tid, True)
-        entry = {"statement": n, "kind": kind, "ms": round(ms, 1), "inside": inside}
-        step.setdefault("statements", []).append(entry)
-        self.metrics.measured.append({"migration": migration.id, "statement": n, "kind": kind, "ms": ms})
+        step.setdefault("statements", []).append({"statement": n, "kind": kind, "ms": round(ms, 1), "inside": inside})
         return result
 
     async def _statement(self, migration: Migration, direction: str, n: int, sql: str, inside: bool) -> None:
         try:
-            if _FK_CHECK.match(sql):
-                rows = await self._timed(migration, self.steps_report[-1], n, sql, inside)
-                if rows:
-                    raise DfmigrateError(f"foreign key violations: {rows[:3]}")
-            else:
-                await self._timed(migration, self.steps_report[-1], n, sql, inside)
+            rows = await self._timed(self.steps_report[-1], n, sql, inside)  # the step _run is on
+            if _FK_CHECK.match(sql) and rows:
+                raise DfmigrateError(f"foreign key violations: {rows[:3]}")
         except Exception as exc:
             outcome = ("rolled back, schema and history unchanged" if inside
                        else "this statement runs outside the transaction")

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from dfmigrate.runner.ledger import own_table
+
 TIMINGS_TABLE = "dfmigrate_timings"
 
 _DDL = {
@@ -25,7 +27,6 @@ _DDL = {
         statement INTEGER NOT NULL, kind TEXT NOT NULL, ms REAL NOT NULL,
         recorded_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)""",
 }
-_TABLE = {"postgresql": f"public.{TIMINGS_TABLE}", "sqlite": TIMINGS_TABLE}
 HISTORY_PER_KIND = 200  # the most recent durations of a kind that a judgement looks at
 
 _WORD = re.compile(r'"(?:[^"]|"")*"|\S+')
@@ -69,7 +70,7 @@ async def create(conn: Any) -> None:
 async def record(conn: Any, run_id: str, migration_id: str, direction: str,
                  statements: list[dict[str, Any]]) -> None:
     """Inside the transaction that records the migration: its timings commit with it."""
-    table = _TABLE[conn.dialect]
+    table = own_table(conn.dialect, TIMINGS_TABLE)
     for s in statements:
         await conn.execute(f"INSERT INTO {table} (run_id, migration_id, direction, statement, kind, ms)"
                            f" VALUES ($1, $2, $3, $4, $5, $6)",
@@ -78,10 +79,13 @@ async def record(conn: Any, run_id: str, migration_id: str, direction: str,
 
 async def history(conn: Any, kinds: list[str], run_id: str) -> dict[str, list[float]]:
     """The recorded durations (ms, oldest first) of each kind, other runs only."""
-    found: dict[str, list[float]] = {}
-    table = _TABLE[conn.dialect]
-    for kind in kinds:
-        rows = await conn.fetch(f"SELECT ms FROM {table} WHERE kind = $1 AND run_id <> $2"
-                                f" ORDER BY recorded_at DESC, statement DESC LIMIT {HISTORY_PER_KIND}", kind, run_id)
-        found[kind] = [float(r["ms"]) for r in reversed(rows)]
+    found: dict[str, list[float]] = {kind: [] for kind in kinds}
+    marks = ", ".join(f"${i}" for i in range(2, len(kinds) + 2))
+    rows = await conn.fetch(  # one query for all kinds: the latest HISTORY_PER_KIND of each
+        f"SELECT kind, ms FROM (SELECT kind, ms, row_number() OVER (PARTITION BY kind ORDER BY recorded_at DESC,"
+        f" statement DESC) AS age FROM {own_table(conn.dialect, TIMINGS_TABLE)}"
+        f" WHERE run_id <> $1 AND kind IN ({marks})) AS recent WHERE age <= {HISTORY_PER_KIND}"
+        f" ORDER BY kind, age DESC", run_id, *kinds)
+    for r in rows:
+        found[r["kind"]].append(float(r["ms"]))
     return found

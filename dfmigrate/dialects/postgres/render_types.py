@@ -225,7 +225,10 @@ def recreate_enum(change: RecreateEnum) -> list[Statement]:
 
 
 def create_domain(change: CreateDomain) -> list[Statement]:
-    dom: Domain = change.domain
+    return _create_domain(change.domain, change)
+
+
+def _create_domain(dom: Domain, change: Any) -> list[Statement]:
     name = qualified(dom.namespace, dom.name)
     sql = f"CREATE DOMAIN {name} AS {dom.base_type}"
     if dom.collation:
@@ -252,8 +255,7 @@ def recreate_domain(change: RecreateDomain) -> list[Statement]:
     old, new = change.old, change.new
     parked = _parked_name(old.name)
     out = _rename_type(change, "DOMAIN", old.namespace, old.name, old.namespace, parked, op=Op.ALTER_OBJECT)
-    out += create_domain(CreateDomain(new))
-    out = [replace(s, source=change) for s in out]
+    out += _create_domain(new, change)
     for use in change.columns:
         out += _convert_column(change, use, old.base_type, Op.ALTER_COLUMN_TYPE)
     out.append(stmt(f"DROP DOMAIN {qualified(old.namespace, parked)}", change, Op.DROP_OBJECT))
