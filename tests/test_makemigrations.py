@@ -13,7 +13,8 @@ import pytest
 from dfmigrate.errors import DfmigrateError
 from dfmigrate.migrations import LocalDir, load_all, load_migration, migration_names, verify
 from dfmigrate.migrations.make import make_migrations
-from dfmigrate.migrations.replay import SQLiteAdapter, schema_of_directory
+from dfmigrate.migrations.replay import schema_of_directory
+from dfmigrate.runner.connections import SqliteConnection
 from dfmigrate.migrations.writer import render
 from tests.test_migrations_dir import FUNCTION_WITH_TRIPLE_QUOTES, NASTY_LABEL, plan_of
 
@@ -128,11 +129,11 @@ def test_declared_rename_becomes_rename_column_and_rolls_back_with_data() -> Non
     # the SQL really keeps the data both ways (the runner adds transactions and the ledger)
     conn = sqlite3.connect("app.db", isolation_level=None)
     m1, m2 = (m.cls() for m in load_all("migrations"))
-    asyncio.run(m1.forward(SQLiteAdapter(conn)))
+    asyncio.run(m1.forward(SqliteConnection(conn)))
     conn.execute("INSERT INTO users (email, legacy_name) VALUES ('a@b.c', 'Ann')")
-    asyncio.run(m2.forward(SQLiteAdapter(conn)))
+    asyncio.run(m2.forward(SqliteConnection(conn)))
     assert conn.execute("SELECT display_name FROM users").fetchall() == [("Ann",)]
-    asyncio.run(m2.backward(SQLiteAdapter(conn)))
+    asyncio.run(m2.backward(SqliteConnection(conn)))
     assert conn.execute("SELECT legacy_name FROM users").fetchall() == [("Ann",)]
     conn.close()
 
@@ -202,8 +203,8 @@ def test_replay_failure_names_file_and_statement() -> None:
                                 plan_of("CREATE INDEX i ON a (x)", "ALTER TABLE nope ADD y int"), plan_of()).encode())
     with pytest.raises(DfmigrateError) as info:
         asyncio.run(schema_of_directory("migrations"))
-    assert str(info.value) == ("migrations/0002_b.py: forward_sql[1] failed during replay: no such table: nope "
-                               "(statement: ALTER TABLE nope ADD y int)")
+    assert str(info.value) == ("migrations/0002_b.py: step 2 failed during replay: no such table: "
+                               "nope (statement: ALTER TABLE nope ADD y int)")
 
 
 def test_replay_is_cached_by_the_files(tmp_path: Path) -> None:
@@ -279,7 +280,7 @@ def test_pg_failed_replay_leaves_no_scratch_database(pg_url: str) -> None:
                                 plan_of("CREATE TABLE public.a (x int)", dialect="postgresql"), plan_of()).encode())
     d.write("0002_b.py", render("0002_b", "b", ["0001_a"], "postgresql",
                                 plan_of("ALTER TABLE public.nope ADD y int", dialect="postgresql"), plan_of()).encode())
-    with pytest.raises(DfmigrateError, match=r'migrations/0002_b.py: forward_sql\[0\] failed during replay: '
+    with pytest.raises(DfmigrateError, match=r'migrations/0002_b.py: step 1 failed during replay: '
                                              r'relation "public.nope" does not exist'):
         asyncio.run(schema_of_directory("migrations", dev_url=pg_url))
     assert scratch_databases(pg_url) == []

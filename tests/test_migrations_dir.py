@@ -97,25 +97,26 @@ def test_the_id_must_match_the_file_name() -> None:
         load_migration(d, "0001_a.py")
 
 
-def test_loaded_class_is_a_kailash_migration(three: MemDir) -> None:
+def test_loaded_class_is_a_kailash_migration_for_the_runner(three: MemDir) -> None:
     from kailash.utils.migrations import Migration
 
-    from dfmigrate.migration import SQLMigration
+    from dfmigrate.migration import SQLMigration, kailash_class
 
     loaded = load_all(three)
     assert [m.id for m in loaded] == ["0001_a", "0002_b", "0003_c"]
-    assert all(issubclass(m.cls, SQLMigration) and issubclass(m.cls, Migration) for m in loaded)
+    assert all(issubclass(m.cls, SQLMigration) and issubclass(kailash_class(m.cls), Migration) for m in loaded)
+    assert kailash_class(loaded[0].cls)().forward_sql == loaded[0].cls.forward_sql
     assert loaded[1].cls.dependencies == ["0001_a"] and loaded[1].cls.dialect == "sqlite"
     assert directory_dialect(three) == "sqlite"
 
 
 def test_sql_migration_runs_its_lists_on_the_connection() -> None:
-    from dfmigrate.migrations.replay import SQLiteAdapter
+    from dfmigrate.runner.connections import SqliteConnection
 
     cls = load_migration(MemDir(files={"0001_a.py": migration_file("0001_a", ["CREATE TABLE a (x int)"])}),
                          "0001_a.py").cls
     conn = sqlite3.connect(":memory:", isolation_level=None)
-    asyncio.run(cls().forward(SQLiteAdapter(conn)))
+    asyncio.run(cls().forward(SqliteConnection(conn)))
     assert conn.execute("SELECT name FROM sqlite_master").fetchall() == [("a",)]
     conn.close()
 
@@ -238,3 +239,15 @@ def test_empty_skeleton_loads() -> None:
     assert "async def forward" in text and "Hand-written migration" in text
     cls = load_migration(d, "0002_backfill.py").cls
     assert cls.forward_sql == [] and cls.dependencies == ["0001_a"]
+
+
+def test_loading_files_does_not_import_kailash(tmp_path: Path) -> None:
+    """check and makemigrations read files without paying for Kailash's import."""
+    import subprocess
+    import sys
+
+    (tmp_path / "0001_a.py").write_bytes(migration_file("0001_a", []))
+    code = ("import sys; from dfmigrate.migrations import load_all; load_all(sys.argv[1]); "
+            "print('kailash' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

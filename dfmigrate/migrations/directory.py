@@ -159,7 +159,9 @@ def load_migration(directory: Any, name: str) -> LoadedMigration:
     store = as_dir(directory)
     shown = store.display(name)
     stem = name[:-3]
-    from kailash.utils.migrations import Migration  # heavy: only when files are really loaded
+    import sys
+
+    from dfmigrate.migration import Migration
 
     module = types.ModuleType(f"_dfmigrate_migration_{next(_load_counter)}_{stem}")
     module.__file__ = shown
@@ -172,19 +174,23 @@ def load_migration(directory: Any, name: str) -> LoadedMigration:
         raise DfmigrateError(f"{shown}:{exc.lineno}: cannot load migration: SyntaxError: {exc.msg}") from None
     except (Exception, SystemExit) as exc:  # user code: any failure is the file's, not ours
         raise DfmigrateError(f"{shown}: cannot load migration: {type(exc).__name__}: {exc}") from None
-    cls = _migration_class(module, Migration, shown)
+    # A file may also subclass Kailash's Migration directly: accepted when it imported Kailash
+    # (never imported here, at half a second, for the files that do not).
+    kailash = sys.modules.get("kailash.utils.migrations")
+    bases = (Migration, kailash.Migration) if kailash is not None else (Migration,)
+    cls = _migration_class(module, bases, shown)
     if getattr(cls, "id", None) != stem:
         raise DfmigrateError(f"{shown}: declares id {getattr(cls, 'id', None)!r}, but the id must be "
                              f"the file name without .py ({stem!r})")
     return LoadedMigration(name, stem, cls, module)
 
 
-def _migration_class(module: types.ModuleType, base: type, shown: str) -> type:
+def _migration_class(module: types.ModuleType, bases: tuple[type, ...], shown: str) -> type:
     named = getattr(module, "Migration", None)
-    if isinstance(named, type) and issubclass(named, base) and named is not base:
+    if isinstance(named, type) and issubclass(named, bases) and named not in bases:
         return named
     own = [v for v in vars(module).values()
-           if isinstance(v, type) and issubclass(v, base) and v.__module__ == module.__name__]
+           if isinstance(v, type) and issubclass(v, bases) and v.__module__ == module.__name__]
     if len(own) != 1:
         raise DfmigrateError(f"{shown}: expected one Migration class, found {len(own)}")
     return own[0]

@@ -68,25 +68,22 @@ async def schema_of_directory(directory: Any, dialect: str | None = None,
 
 
 async def _apply(store: Any, migration: LoadedMigration, conn: Any) -> None:
-    """Run one migration's forward step. Plain SQL migrations run statement by statement, so
-    that a failure names the statement; hand-written ones run their own ``forward()``."""
-    from dfmigrate.migration import SQLMigration
+    """Run one migration's forward steps, as migrate would (autocommit: a scratch database has
+    nothing to protect), so that a failure names the step."""
+    from dfmigrate.migration import migration_steps
 
     shown = store.display(migration.name)
     instance = _instantiate(migration, shown)
-    plain = isinstance(instance, SQLMigration) and type(instance).forward is SQLMigration.forward
-    if not plain:
+    for index, step in enumerate(migration_steps(instance, conn.dialect, "forward"), 1):
         try:
-            await instance.forward(conn)
+            if step.python is not None:
+                await step.python(conn)
+            else:
+                await conn.execute(step.sql)
         except Exception as exc:
-            raise DfmigrateError(f"{shown}: forward() failed during replay: {_one_line(exc)}") from None
-        return
-    for index, sql in enumerate(instance.forward_sql):
-        try:
-            await conn.execute(sql)
-        except Exception as exc:
-            raise DfmigrateError(f"{shown}: forward_sql[{index}] failed during replay: {_one_line(exc)}"
-                                 f" (statement: {_excerpt(sql)})") from None
+            what = "Python code" if step.python is not None else f"statement: {_excerpt(step.sql or '')}"
+            raise DfmigrateError(f"{shown}: step {index} failed during replay: {_one_line(exc)}"
+                                 f" ({what})") from None
 
 
 def _instantiate(migration: LoadedMigration, shown: str) -> Any:
@@ -107,35 +104,16 @@ def _excerpt(sql: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-class SQLiteAdapter:
-    """What a migration's ``forward(conn)`` may call, over a sqlite3 connection (replay runs
-    on an in-memory database, which aiosqlite cannot share with the introspection)."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-
-    async def execute(self, sql: str, *args: Any) -> None:
-        if args:
-            self.conn.execute(sql, args)
-        else:
-            self.conn.executescript(sql)  # like asyncpg without arguments: several statements
-
-    async def fetch(self, sql: str, *args: Any) -> list[Any]:
-        return self.conn.execute(sql, args).fetchall()
-
-    async def fetchval(self, sql: str, *args: Any) -> Any:
-        row = self.conn.execute(sql, args).fetchone()
-        return row[0] if row else None
-
-
 async def _replay_sqlite(store: Any, migrations: list[LoadedMigration]) -> Schema:
     from dfmigrate.sources.sqlite import inspect_sqlite_connection
 
     # Autocommit (isolation_level=None): PRAGMA foreign_keys only takes effect outside a
     # transaction, and a rebuild's guard statements rely on it.
+    from dfmigrate.runner.connections import SqliteConnection
+
     conn = sqlite3.connect(":memory:", isolation_level=None)
     try:
-        adapter = SQLiteAdapter(conn)
+        adapter = SqliteConnection(conn)  # the runner's: replay runs a file as migrate does
         for m in migrations:
             await _apply(store, m, adapter)
         return inspect_sqlite_connection(conn)
@@ -154,8 +132,10 @@ async def _replay_postgres(store: Any, migrations: list[LoadedMigration], dev_ur
     async with scratch_database(dev_url, create_error) as name:
         conn = await connect(with_database(dev_url, name), for_catalog=False)
         try:
+            from dfmigrate.runner.connections import PgConnection
+
             for m in migrations:
-                await _apply(store, m, conn)
+                await _apply(store, m, PgConnection(conn))
             return await inspect_postgres_connection(conn)
         finally:
             await conn.close()

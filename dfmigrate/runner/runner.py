@@ -61,10 +61,11 @@ def load_files(directory: Any) -> list[MigrationFile]:
     """The directory's migrations in execution order (``dfmigrate.migrations`` loads them)."""
     import hashlib
 
+    from dfmigrate.migration import kailash_class
     from dfmigrate.migrations import as_dir, load_all
 
     store = as_dir(directory)
-    return [MigrationFile(m.id, m.name, store.display(m.name), m.cls,
+    return [MigrationFile(m.id, m.name, store.display(m.name), kailash_class(m.cls),
                           hashlib.sha256(store.read(m.name)).hexdigest()) for m in load_all(store)]
 
 
@@ -79,16 +80,15 @@ class Steps:
     after: list[str]  # outside the transaction, last
 
 
-def steps_of(migration: Migration, direction: str) -> Steps:
+def steps_of(migration: Migration, direction: str, dialect: str) -> Steps:
     """What running ``migration`` in ``direction`` ("forward"/"backward") executes."""
-    from dfmigrate.migration import SQLMigration
+    from dfmigrate.migration import migration_steps
 
-    method = getattr(type(migration), direction)
-    if not isinstance(migration, SQLMigration) or method is not getattr(SQLMigration, direction):
-        return Steps([], None, [])  # hand-written Python: runs whole, inside the transaction
-    sql = list(migration.forward_sql if direction == "forward" else migration.backward_sql)
-    listed = migration.non_transactional if direction == "forward" else migration.backward_non_transactional
-    outside = [i in set(listed) or bool(_ALWAYS_OUTSIDE.match(s)) for i, s in enumerate(sql)]
+    listed = migration_steps(migration, dialect, direction)
+    if any(s.python is not None for s in listed):  # Python code: forward()/backward() runs every step
+        return Steps([], None, [])
+    sql = [s.sql for s in listed]
+    outside = [not s.transactional for s in listed]
     start = next((i for i, o in enumerate(outside) if not o), len(sql))
     end = max((i + 1 for i, o in enumerate(outside) if not o), default=start)
     if any(outside[start:end]):
@@ -281,7 +281,7 @@ class DfmigrateRunner(MigrationRunner):
         """One migration: its leading outside statements, its transaction, its trailing outside
         statements. The history row commits with the transaction when nothing tracked follows
         it outside, else in a last transaction of its own after them (``progress``)."""
-        steps = steps_of(migration, direction)
+        steps = steps_of(migration, direction, self.conn.dialect)
         started = time.monotonic()
         step: dict[str, Any] = {"migration": migration.id, "direction": direction, "attempts": 0,
                                 "lock_waits": [], "outside": [], "outcome": "running"}
@@ -668,7 +668,7 @@ class DfmigrateRunner(MigrationRunner):
         migrations = plan.migrations_to_rollback if direction == "backward" else plan.migrations_to_apply
         out: list[str] = []
         for m in migrations:
-            steps = steps_of(m, direction)
+            steps = steps_of(m, direction, self.conn.dialect)
             out.append(f"-- {m.id}: {m.description} ({direction})")
             out += [f"{s};" for s in steps.before]
             out.append("BEGIN;")
