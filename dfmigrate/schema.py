@@ -60,11 +60,17 @@ class Column:
     default: str | None = None  # SQL expression text
     identity: Literal["ALWAYS", "BY DEFAULT"] | None = None
     identity_options: SequenceOptions | None = None
-    generated: str | None = None  # expression of a STORED generated column
+    generated: str | None = None  # expression of a generated column
     collation: str | None = None  # only when it differs from the type's default
     comment: str | None = None
     renamed_from: tuple[str, ...] = ()  # declared by models only; never introspected
     autoincrement: bool = False  # SQLite INTEGER PRIMARY KEY AUTOINCREMENT
+    # a generated column's kind: STORED is written on change, VIRTUAL computed on read (SQLite)
+    generated_kind: Literal["STORED", "VIRTUAL"] = "STORED"
+
+
+# Constraint names: always present on PostgreSQL. On SQLite an empty name is a constraint the
+# user declared without CONSTRAINT <name>: it stays unnamed and is identified by its definition.
 
 
 @dataclass(frozen=True)
@@ -224,7 +230,8 @@ class View:
     name: str
     definition: str  # the SELECT, as pg_get_viewdef() / the CREATE VIEW text prints it
     materialized: bool = False
-    columns: tuple[str, ...] = ()  # output column names (a dependent's view of this view)
+    # output column names (a dependent's view of this view); SQLite: the declared list only
+    columns: tuple[str, ...] = ()
     options: tuple[str, ...] = ()  # e.g. ("security_barrier=true", "check_option=local")
     indexes: tuple[Index, ...] = ()  # materialized views only
     triggers: tuple[Trigger, ...] = ()  # INSTEAD OF triggers on views

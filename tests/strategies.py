@@ -2,14 +2,16 @@
 
 ``schemas()`` and ``schema_pairs()`` generate *valid* schemas: every name is a lower-case
 identifier that is never a keyword, foreign keys point at an existing primary key with the same
-column type, every constraint and index follows PostgreSQL's naming convention, and all text
+column type, every constraint and index follows PostgreSQL's naming convention (on SQLite some
+constraints are unnamed, some columns generated, VIRTUAL or STORED), and all text
 (types, defaults, check expressions, view bodies) is written the way the catalog prints it with
 ``search_path = ''``. So a generated schema can be created in a real database, re-introspected and
 compared with ``==``; the diff property tests rely on that.
 
 Pairs are drawn as two subsets of one "universe" schema, so they share most objects and differ
 in the ways a real migration does (tables, columns, constraints, indexes and enums added or
-dropped, nullability and defaults changed, enum labels appended or removed).
+dropped, nullability and defaults changed, enum labels appended or removed; on SQLite also names
+respelled in another case and generated columns changing kind).
 
 ``any_schemas()`` instead covers every field of every IR class with arbitrary values; it is only
 meant for serialization round trips.
@@ -17,12 +19,14 @@ meant for serialization round trips.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from hypothesis import assume
 from hypothesis import strategies as st
 
+from dfmigrate.dialects.sqlite import constraint_key
 from dfmigrate.schema import (
     DEFAULT_NAMESPACE,
     CheckConstraint,
@@ -126,13 +130,16 @@ def tables(draw: st.DrawFn, dialect: str, name: str, enum_types: tuple[Enum, ...
     col_names = draw(st.lists(names(COLUMN_WORDS).filter(lambda n: n != "id"), max_size=5, unique=True))
     cols = [pk_col] + [draw(columns(dialect, n, enum_types)) for n in col_names]
     specs = {s.type: s for s in _types(dialect)}
+    # SQLite keeps a constraint declared without a name unnamed (the empty name)
+    unnamed = (lambda: dialect == "sqlite" and draw(st.booleans()))  # noqa: E731
     checks = tuple(
-        CheckConstraint(f"{name}_{c.name}_check", f"({c.name} > 0)")
+        CheckConstraint("" if unnamed() else f"{name}_{c.name}_check", f"({c.name} > 0)")
         for c in cols[1:]
         if c.type in specs and specs[c.type].checkable and draw(st.booleans())
     )
     uniques = tuple(
-        UniqueConstraint(f"{name}_{c.name}_key", (c.name,)) for c in cols[1:] if draw(st.integers(0, 3)) == 0
+        UniqueConstraint("" if unnamed() else f"{name}_{c.name}_key", (c.name,))
+        for c in cols[1:] if draw(st.integers(0, 3)) == 0
     )
     unique_cols = {u.columns[0] for u in uniques}
     indexes = tuple(
@@ -140,11 +147,15 @@ def tables(draw: st.DrawFn, dialect: str, name: str, enum_types: tuple[Enum, ...
         for c in cols[1:]
         if c.name not in unique_cols and draw(st.integers(0, 3)) == 0
     )
+    if dialect == "sqlite":  # generated columns of both kinds over the numeric columns
+        cols += [Column(f"{c.name}_g", "INTEGER", generated=f"{c.name} + 1",
+                        generated_kind=draw(st.sampled_from(("VIRTUAL", "STORED"))))
+                 for c in cols[1:] if c.type in ("INTEGER", "REAL", "NUMERIC") and draw(st.booleans())]
     return Table(
         namespace=ns,
         name=name,
         columns=tuple(cols),
-        primary_key=PrimaryKey(f"{name}_pkey", ("id",)),
+        primary_key=PrimaryKey("" if unnamed() else f"{name}_pkey", ("id",)),
         uniques=_by_name(uniques),
         checks=_by_name(checks),
         indexes=_by_name(indexes),
@@ -152,8 +163,8 @@ def tables(draw: st.DrawFn, dialect: str, name: str, enum_types: tuple[Enum, ...
 
 
 def _by_name(items: tuple[T, ...]) -> tuple[T, ...]:
-    """IR collections are sorted by name (schema.py)."""
-    return tuple(sorted(items, key=lambda item: item.name))  # type: ignore[attr-defined]
+    """IR collections are sorted by name (schema.py); unnamed SQLite constraints by definition."""
+    return tuple(sorted(items, key=constraint_key))
 
 
 @st.composite
@@ -222,7 +233,8 @@ def _relation_names_unique(schema: Schema) -> bool:
     for t in schema.tables:
         seen += [i.name for i in t.indexes] + [u.name for u in t.uniques]
         seen += [t.primary_key.name] if t.primary_key else []
-    constraint_names = [c.name for t in schema.tables for c in t.constraints]
+    seen = [n for n in seen if n]
+    constraint_names = [c.name for t in schema.tables for c in t.constraints if c.name]
     return len(seen) == len(set(seen)) and len(constraint_names) == len(set(constraint_names))
 
 
@@ -255,7 +267,8 @@ def _table_subset(draw: st.DrawFn, table: Table, tables_kept: set[str], dropped_
         if i == 0:  # the primary key stays: foreign keys of other tables point at it
             cols.append(c)
         elif c.type not in dropped_types and c.name not in fk_cols and draw(st.integers(0, 3)) > 0:
-            cols.append(draw(_column_variant(c, table)))
+            if c.generated is None or c.generated.split(" ", 1)[0] in {k.name for k in cols}:
+                cols.append(draw(_column_variant(c, table)))
     kept = {c.name for c in cols}
 
     def keeps(columns: tuple[str, ...]) -> bool:
@@ -274,6 +287,8 @@ def _table_subset(draw: st.DrawFn, table: Table, tables_kept: set[str], dropped_
 @st.composite
 def _column_variant(draw: st.DrawFn, column: Column, table: Table) -> Column:
     set_null = any(column.name in fk.columns and fk.on_delete == "SET NULL" for fk in table.foreign_keys)
+    if column.generated is not None:  # a generated column may change kind, nothing else
+        return replace(column, generated_kind=draw(st.sampled_from(("VIRTUAL", "STORED"))))
     nullable = True if set_null else draw(st.booleans())
     default = column.default if draw(st.booleans()) else None
     return replace(column, nullable=nullable, default=default)
@@ -291,9 +306,52 @@ def schemas(dialect: str = "postgresql", views: bool = False) -> st.SearchStrate
 
 @st.composite
 def schema_pairs(draw: st.DrawFn, dialect: str = "postgresql", views: bool = False) -> tuple[Schema, Schema]:
-    """(old, new): two valid schemas sharing most of their objects."""
+    """(old, new): two valid schemas sharing most of their objects. On SQLite the new one may
+    spell some table and column names in another case (the same objects to SQLite)."""
     universe = draw(universes(dialect, views))
-    return draw(subsets(universe)), draw(subsets(universe))
+    old, new = draw(subsets(universe)), draw(subsets(universe))
+    if dialect == "sqlite":
+        new = draw(_case_variants(new))
+    return old, new
+
+
+_SPELLINGS = (str.upper, str.capitalize, lambda n: n[:-1] + n[-1].upper())
+
+
+@st.composite
+def _case_variants(draw: st.DrawFn, schema: Schema) -> Schema:
+    """Respell some tables and columns (``users`` → ``Users``), and every reference to them."""
+    tables = {t.name: draw(st.sampled_from(_SPELLINGS))(t.name) if draw(st.integers(0, 3)) == 0
+              else t.name for t in schema.tables}
+    columns = {(t.name, c.name): draw(st.sampled_from(_SPELLINGS))(c.name)
+               if c.name != "id" and draw(st.integers(0, 3)) == 0 else c.name
+               for t in schema.tables for c in t.columns}
+
+    def col(table: str, name: str) -> str:
+        return columns.get((table, name), name)
+
+    def expr(table: str, text: str) -> str:
+        return re.sub(r"[a-z_][a-z0-9_]*", lambda m: col(table, m.group()), text)
+
+    out = []
+    for t in schema.tables:
+        n = t.name
+        out.append(replace(
+            t, name=tables[n],
+            columns=tuple(replace(c, name=col(n, c.name),
+                                  generated=expr(n, c.generated) if c.generated else None)
+                          for c in t.columns),
+            primary_key=replace(t.primary_key, columns=tuple(col(n, c) for c in t.primary_key.columns))
+            if t.primary_key else None,
+            uniques=_by_name(tuple(replace(u, columns=tuple(col(n, c) for c in u.columns)) for u in t.uniques)),
+            checks=_by_name(tuple(replace(c, expression=expr(n, c.expression)) for c in t.checks)),
+            foreign_keys=_by_name(tuple(replace(
+                f, columns=tuple(col(n, c) for c in f.columns), ref_table=tables[f.ref_table],
+                ref_columns=tuple(col(f.ref_table, c) for c in f.ref_columns)) for f in t.foreign_keys)),
+            indexes=tuple(replace(i, parts=tuple(replace(p, column=col(n, p.column) if p.column else None)
+                                                for p in i.parts)) for i in t.indexes),
+        ))
+    return replace(schema, tables=tuple(sorted(out, key=lambda t: t.name)))
 
 
 # ---------------------------------------------------------------- arbitrary IR (serialization only)

@@ -183,42 +183,92 @@ def test_introspects_every_construct(tmp_path: Path) -> None:
     s = inspect(conn)
     order, parent, w = s.tables
     assert [t.name for t in s.tables] == ["order", "parent", "w"]
-    assert order.columns[0] == Column("id", "INTEGER", nullable=False)  # rowid alias
+    # the rowid alias never holds NULL, but it declares no NOT NULL: the catalog says so
+    assert order.columns[0] == Column("id", "INTEGER", nullable=True)
     assert order.columns[1] == Column("name", "VARCHAR(255)", nullable=False, default="'x'",
                                       collation="NOCASE")
     assert order.columns[2].type == "NUMERIC(10, 2)"
-    assert order.columns[4].generated == "price * 2"
+    assert (order.columns[4].generated, order.columns[4].generated_kind) == ("price * 2", "STORED")
     assert order.columns[5].default == EVIL_SQL
     assert order.primary_key == PrimaryKey("order_pk", ("id",))
-    assert [(u.name, u.columns) for u in order.uniques] == [
-        ("order_price_key", ("price",)), ("uq", ("name", "price"))]
-    assert [(c.name, c.expression) for c in order.checks] == [
-        ("order_check", "price < 1000 AND id > 0"), ("order_name_check", "length(name) > 0"),
-        ("order_status_check", f"status IN ('a', {EVIL_SQL})"), ("pos", "price > 0")]
+    # unnamed constraints keep the empty name, sorted by definition after no name
+    assert [(u.name, u.columns) for u in order.uniques] == [("", ("price",)), ("uq", ("name", "price"))]
+    assert sorted((c.name, c.expression) for c in order.checks) == [
+        ("", "length(name) > 0"), ("", "price < 1000 AND id > 0"),
+        ("", f"status IN ('a', {EVIL_SQL})"), ("pos", "price > 0")]
     assert order.foreign_keys == (
-        ForeignKey("fk2", ("parent", "id"), "main", "other", ("a", "b"), on_update="SET NULL"),
-        ForeignKey("order_parent_fkey", ("parent",), "main", "parent", ("id",),
-                   on_delete="CASCADE", deferrable=True, initially_deferred=True))
+        ForeignKey("", ("parent",), "main", "parent", ("id",),
+                   on_delete="CASCADE", deferrable=True, initially_deferred=True),
+        ForeignKey("fk2", ("parent", "id"), "main", "other", ("a", "b"), on_update="SET NULL"))
     assert order.indexes == (Index("ix", (
         IndexPart(expression="price + 1", descending=True), IndexPart(column="name"),
         IndexPart(column="status", collation="RTRIM")), where="price > 0"),)
-    assert parent.columns[0].autoincrement and parent.primary_key == PrimaryKey("parent_pkey", ("id",))
-    assert parent.uniques == (UniqueConstraint("parent_code_key", ("code",)),)
+    assert parent.columns[0].autoincrement and parent.primary_key == PrimaryKey("", ("id",))
+    assert parent.uniques == (UniqueConstraint("", ("code",)),)
     assert w.without_rowid and w.strict and w.columns[0].nullable is False
     assert w.indexes == (Index("ux", (IndexPart(column="v"),), unique=True),)
     assert w.triggers == (Trigger("tr", "CREATE TRIGGER tr AFTER INSERT ON w BEGIN SELECT 1; END"),)
     v, v2 = s.views
     assert v.definition == 'SELECT o.name, p.code FROM "order" o JOIN parent p ON p.id = o.parent'
-    assert v.columns == ("name", "code")
+    assert v.columns == ()  # no declared column list
     assert v.depends_on == (Ref("table", "main", "order"), Ref("table", "main", "parent"))
     assert v2.depends_on == (Ref("view", "main", "v"),)
 
 
-def test_unnamed_constraint_names_number_on_collision(tmp_path: Path) -> None:
+def test_constraint_names_survive_a_rebuild(tmp_path: Path) -> None:
+    """Unnamed constraints stay unnamed, named ones keep their names, through a table rebuild
+    that rows survive; the next plan is empty."""
     conn = connect(tmp_path / "db.sqlite")
-    conn.execute("CREATE TABLE t (a INT, b INT, CONSTRAINT t_check CHECK (a > b), CHECK (a < b),"
-                 " CHECK (a <> b))")
-    assert [c.name for c in inspect(conn).tables[0].checks] == ["t_check", "t_check1", "t_check2"]
+    conn.executescript("""
+        CREATE TABLE p (id INTEGER PRIMARY KEY, code TEXT UNIQUE);
+        CREATE TABLE t (a INT, b INT REFERENCES p (code), CONSTRAINT t_check CHECK (a > 0),
+                        CHECK (a < 100), CHECK (a <> 7), CONSTRAINT named_fk FOREIGN KEY (a) REFERENCES p);
+        INSERT INTO p VALUES (1, 'x');
+        INSERT INTO t VALUES (1, 'x');
+    """)
+    old = inspect(conn)
+    t = old.table("main", "t")
+    assert t is not None and [c.name for c in t.checks] == ["", "", "t_check"]
+    target_t = dataclasses.replace(t, columns=(*t.columns, col("c", "TEXT", nullable=False, default="'z'")),
+                                   checks=t.checks[1:])  # drops one unnamed check, by definition
+    new = dataclasses.replace(old, tables=(old.tables[0], target_t))
+    from dfmigrate.engine import plan_migration
+
+    plan = plan_migration(old, new)
+    assert [type(c) for c in plan.changes] == [RebuildTable]
+    run(conn, plan.statements)
+    sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = 't'").fetchone()[0]
+    assert "CONSTRAINT t_check CHECK (a > 0)" in sql and "CONSTRAINT named_fk FOREIGN KEY" in sql
+    assert sql.count("CONSTRAINT") == 2 and "CHECK (a <> 7)" in sql
+    assert conn.execute("SELECT a, b, c FROM t").fetchall() == [(1, "x", "z")]
+    assert inspect(conn) == new and plan_migration(inspect(conn), new).statements == []
+
+
+def test_generated_columns_keep_their_kind(tmp_path: Path) -> None:
+    """VIRTUAL (the default, with or without GENERATED ALWAYS) and STORED round-trip through
+    a rebuild; changing one into the other rebuilds the table."""
+    conn = connect(tmp_path / "db.sqlite")
+    conn.executescript("""
+        CREATE TABLE g (x INT NOT NULL, v1 INT AS (x + 1), v2 INT GENERATED ALWAYS AS (x + 2),
+                        v3 INT AS (x + 3) VIRTUAL, s INT GENERATED ALWAYS AS (x * 2) STORED);
+        INSERT INTO g (x) VALUES (5);
+    """)
+    old = inspect(conn)
+    kinds = [(c.name, c.generated_kind) for c in old.tables[0].columns if c.generated]
+    assert kinds == [("v1", "VIRTUAL"), ("v2", "VIRTUAL"), ("v3", "VIRTUAL"), ("s", "STORED")]
+    cols = tuple(dataclasses.replace(c, generated_kind="STORED") if c.name == "v1" else
+                 dataclasses.replace(c, generated_kind="VIRTUAL") if c.name == "s" else c
+                 for c in old.tables[0].columns)
+    new = dataclasses.replace(old, tables=(dataclasses.replace(old.tables[0], columns=cols),))
+    from dfmigrate.engine import plan_migration
+
+    plan = plan_migration(old, new)
+    assert [type(c) for c in plan.changes] == [RebuildTable]
+    run(conn, plan.statements)
+    hidden = conn.execute("SELECT name, hidden FROM pragma_table_xinfo('g') ORDER BY cid").fetchall()
+    assert hidden == [("x", 0), ("v1", 3), ("v2", 2), ("v3", 2), ("s", 2)]
+    assert conn.execute("SELECT x, v1, s FROM g").fetchall() == [(5, 6, 10)]
+    assert inspect(conn) == new
 
 
 def test_missing_file_is_an_empty_database(tmp_path: Path) -> None:

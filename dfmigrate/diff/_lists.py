@@ -9,6 +9,16 @@ from typing import Generic, TypeVar
 T = TypeVar("T")
 
 
+def _same(name: str) -> str:
+    return name
+
+
+def name_key(dialect: str) -> Callable[[str], str]:
+    """How a dialect compares names: SQLite folds ASCII case (``users`` and ``USERS`` are one
+    table), PostgreSQL compares them exactly (a quoted ``"Users"`` is not ``users``)."""
+    return str.lower if dialect == "sqlite" else _same
+
+
 @dataclass(frozen=True)
 class ListDiff(Generic[T]):
     added: tuple[T, ...]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from dfmigrate.changes import AddColumn, AlterColumn, Change, ColumnChange, DropColumn, RenameColumn
-from dfmigrate.diff._lists import diff_by_key
+from dfmigrate.diff._lists import diff_by_key, name_key
 from dfmigrate.schema import Column, Table
 
 _FLAGS: tuple[tuple[str, ColumnChange], ...] = (
@@ -15,8 +15,11 @@ _FLAGS: tuple[tuple[str, ColumnChange], ...] = (
     ("identity", ColumnChange.IDENTITY),
     ("identity_options", ColumnChange.IDENTITY_OPTIONS),
     ("generated", ColumnChange.GENERATED),
+    ("generated_kind", ColumnChange.GENERATED),
     ("collation", ColumnChange.COLLATION),
     ("comment", ColumnChange.COMMENT),
+    # SQLite's AUTOINCREMENT (never set on PostgreSQL) is the rowid's generator: an identity
+    ("autoincrement", ColumnChange.IDENTITY),
 )
 
 
@@ -60,25 +63,43 @@ def alter_column(namespace: str, table: str, old: Column, new: Column,
 
 def _single(namespace: str, table: str, old: Column, new: Column, enums: frozenset[str]) -> list[AlterColumn]:
     flags = column_changes(old, new)
-    # renamed_from and autoincrement are declarations, not column state PostgreSQL can alter
+    # renamed_from is a declaration, not column state
     if flags == ColumnChange.NONE:
         return []
     using = _using(old, new, enums) if flags & ColumnChange.TYPE else None
     return [AlterColumn(namespace, table, old, new, flags, using)]
 
 
-def compare_columns(old_table: Table, new: Table, enums: frozenset[str] = frozenset()) -> list[Change]:
-    """``old_table`` is already under the new table's name when the table was renamed."""
+def compare_columns(old_table: Table, new: Table, enums: frozenset[str] = frozenset(),
+                    dialect: str = "postgresql") -> list[Change]:
+    """``old_table`` is already under the new table's name when the table was renamed. A name
+    that differs only in case (SQLite) is the same column under a new spelling: a rename."""
     ns, name = new.namespace, new.name
-    diff = diff_by_key(old_table.columns, new.columns, key=lambda c: c.name,
-                       renamed_from=lambda c: c.renamed_from)
+    fold = name_key(dialect)
+    diff = diff_by_key(old_table.columns, new.columns, key=lambda c: fold(c.name),
+                       renamed_from=lambda c: [fold(r) for r in c.renamed_from])
     changes: list[Change] = []
-    for old_col, new_col in diff.renamed:
+    respelled = [(o, n) for o, n in diff.changed if o.name != n.name]
+    for old_col, new_col in (*diff.renamed, *respelled):
         changes.append(RenameColumn(ns, name, old_col, new_col))
-        changes += alter_column(ns, name, replace(old_col, name=new_col.name), new_col, enums)
+        changes += alter_column(ns, name, _comparable(replace(old_col, name=new_col.name), old_table,
+                                                      new_col, new, dialect), new_col, enums)
     changes += [AddColumn(ns, name, c) for c in diff.added]
     changes += [DropColumn(ns, name, c) for c in diff.removed]
     for old_col, new_col in diff.changed:
-        changes += alter_column(ns, name, old_col, new_col, enums)
+        if old_col.name == new_col.name:
+            changes += alter_column(ns, name, _comparable(old_col, old_table, new_col, new, dialect),
+                                    new_col, enums)
     return changes
+
+
+def _comparable(old_col: Column, old_table: Table, new_col: Column, new_table: Table,
+                dialect: str) -> Column:
+    """The old column with what is spelling only on the dialect taken from the new one."""
+    if dialect == "sqlite":
+        from dfmigrate.dialects.sqlite import implied_not_null
+
+        if implied_not_null(old_table, old_col) and implied_not_null(new_table, new_col):
+            return replace(old_col, nullable=new_col.nullable)
+    return old_col
 

@@ -7,6 +7,7 @@ it as it will be.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from dataclasses import replace
 from typing import Any
 
@@ -25,8 +26,8 @@ from dfmigrate.changes import (
     ValidateConstraint,
 )
 from dfmigrate.deps import constraint_ref, index_ref, policy_ref, trigger_ref
-from dfmigrate.diff._lists import diff_by_key
-from dfmigrate.schema import CheckConstraint, Constraint, ForeignKey, Table
+from dfmigrate.diff._lists import diff_by_key, name_key
+from dfmigrate.schema import CheckConstraint, Constraint, ForeignKey, Table, UniqueConstraint
 
 
 def _validated_only(old: Constraint, new: Constraint) -> bool:
@@ -36,15 +37,46 @@ def _validated_only(old: Constraint, new: Constraint) -> bool:
     return not old.validated and new.validated and replace(old, validated=True) == new
 
 
-def compare_constraints(old: Table, new: Table) -> list[Change]:
+def constraint_identity(constraint: Constraint, fold: Callable[[str], str]) -> Hashable:
+    """A named constraint is its name; an unnamed one (SQLite) is its kind and what it
+    constrains, so that its other attributes (an FK's actions) can change."""
+    if constraint.name:
+        return fold(constraint.name)
+    match constraint:
+        case CheckConstraint(expression=e):
+            return ("check", e)
+        case ForeignKey():
+            return ("fk", tuple(map(fold, constraint.columns)), fold(constraint.ref_table),
+                    tuple(map(fold, constraint.ref_columns)))
+        case UniqueConstraint(columns=cols):
+            return ("unique", tuple(map(fold, cols)))
+    return (type(constraint).__name__,)
+
+
+def _as_declared(table: Table, dialect: str) -> tuple[Constraint, ...]:
+    """The table's constraints under the names the dialect tells apart (see
+    ``dialects.sqlite.declared_name``); PostgreSQL's are their names."""
+    if dialect != "sqlite":
+        return table.constraints
+    from dfmigrate.dialects.sqlite import declared_name
+
+    return tuple(replace(c, name=declared_name(table, c)) for c in table.constraints)
+
+
+def compare_constraints(old: Table, new: Table, dialect: str = "postgresql") -> list[Change]:
     ns = new.namespace
-    diff = diff_by_key(old.constraints, new.constraints, key=lambda c: c.name)
-    changes: list[Change] = [DropConstraint(ns, old.name, c) for c in diff.removed]
-    changes += [AddConstraint(ns, new.name, c) for c in diff.added]
-    for o, n in diff.changed:
-        if _comment_only(o, n):
+    fold = name_key(dialect)
+    # matched and compared under their declared names, changed under their own
+    before = dict(zip(_as_declared(old, dialect), old.constraints))
+    after = dict(zip(_as_declared(new, dialect), new.constraints))
+    diff = diff_by_key(before, after, key=lambda c: constraint_identity(c, fold))
+    changes: list[Change] = [DropConstraint(ns, old.name, before[c]) for c in diff.removed]
+    changes += [AddConstraint(ns, new.name, after[c]) for c in diff.added]
+    for do, dn in diff.changed:
+        o, n = before[do], after[dn]
+        if _comment_only(do, dn):
             changes.append(SetComment(constraint_ref(ns, new.name, n.name), n.comment))
-        elif _validated_only(replace(o, comment=n.comment), n):
+        elif _validated_only(replace(do, comment=dn.comment), dn):
             changes.append(ValidateConstraint(ns, new.name, n))
             if o.comment != n.comment:
                 changes.append(SetComment(constraint_ref(ns, new.name, n.name), n.comment))
@@ -57,9 +89,10 @@ def _comment_only(old: Any, new: Any) -> bool:
     return type(old) is type(new) and old.comment != new.comment and replace(old, comment=new.comment) == new
 
 
-def compare_indexes(old: Table, new: Table) -> list[Change]:
+def compare_indexes(old: Table, new: Table, dialect: str = "postgresql") -> list[Change]:
     ns = new.namespace
-    diff = diff_by_key(old.indexes, new.indexes, key=lambda i: i.name)
+    fold = name_key(dialect)
+    diff = diff_by_key(old.indexes, new.indexes, key=lambda i: fold(i.name))
     changes: list[Change] = [DropIndex(ns, old.name, i) for i in diff.removed]
     changes += [CreateIndex(ns, new.name, i) for i in diff.added]
     for o, n in diff.changed:
@@ -70,9 +103,10 @@ def compare_indexes(old: Table, new: Table) -> list[Change]:
     return changes
 
 
-def compare_triggers(old: Table, new: Table) -> list[Change]:
+def compare_triggers(old: Table, new: Table, dialect: str = "postgresql") -> list[Change]:
     ns = new.namespace
-    diff = diff_by_key(old.triggers, new.triggers, key=lambda t: t.name)
+    fold = name_key(dialect)
+    diff = diff_by_key(old.triggers, new.triggers, key=lambda t: fold(t.name))
     changes: list[Change] = [DropTrigger(ns, old.name, t) for t in diff.removed]
     changes += [CreateTrigger(ns, new.name, t) for t in diff.added]
     for o, n in diff.changed:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from dfmigrate.changes import (
@@ -16,7 +17,7 @@ from dfmigrate.changes import (
     SetSequenceOwner,
     TableChange,
 )
-from dfmigrate.diff._lists import diff_by_key
+from dfmigrate.diff._lists import diff_by_key, name_key
 from dfmigrate.diff.columns import compare_columns
 from dfmigrate.diff.types import enum_type_names
 from dfmigrate.diff.table_objects import (
@@ -45,15 +46,20 @@ def _key(t: Table) -> tuple[str, str]:
     return (t.namespace, t.name)
 
 
+def _folded(fold: Callable[[str], str]) -> Callable[[Table], tuple[str, str]]:
+    return lambda t: (t.namespace, fold(t.name))
+
+
 def _must_recreate(old: Table, new: Table) -> bool:
-    """Whether the table is partitioned is fixed at CREATE TABLE; so are SQLite's table flags."""
-    return (old.partition_by != new.partition_by
-            or old.without_rowid != new.without_rowid or old.strict != new.strict)
+    """Whether the table is partitioned is fixed at CREATE TABLE. (So are SQLite's STRICT and
+    WITHOUT ROWID, but SQLite rebuilds a table keeping its rows: the dialect does that.)"""
+    return old.partition_by != new.partition_by
 
 
 def compare_tables(old: Schema, new: Schema) -> list[Change]:
-    diff = diff_by_key(old.tables, new.tables, key=_key,
-                       renamed_from=lambda t: [(t.namespace, r) for r in t.renamed_from])
+    fold = name_key(new.dialect)
+    diff = diff_by_key(old.tables, new.tables, key=_folded(fold),
+                       renamed_from=lambda t: [(t.namespace, fold(r)) for r in t.renamed_from])
     enums = enum_type_names(old, new)
     changes: list[Change] = []
     recreated = _with_partitions([(o, n) for o, n in diff.changed if _must_recreate(o, n)], old, new)
@@ -63,11 +69,13 @@ def compare_tables(old: Schema, new: Schema) -> list[Change]:
     # dropped and recreated tables together: a foreign key between two of them goes first
     changes += drop_tables([*diff.removed, *(o for o, _ in recreated)])
     changes += _keep_owned_sequences([o for o, _ in recreated], old, new)
-    for o, n in diff.renamed:
+    # a name that differs only in case (SQLite) is the same table under a new spelling
+    respelled = [(o, n) for o, n in diff.changed if o.name != n.name and _key(o) not in recreated_keys]
+    for o, n in (*diff.renamed, *respelled):
         changes.append(RenameTable(o, n))
         changes += alter_table(o, n, old, enums, new)
     for o, n in diff.changed:
-        if _key(o) not in recreated_keys:
+        if _key(o) not in recreated_keys and o.name == n.name:
             changes += alter_table(o, n, old, enums, new)
     return changes
 
@@ -175,8 +183,11 @@ def alter_table(old: Table, new: Table, old_schema: Schema, enums: frozenset[str
         changes.append(AlterTable(old, new, flags))
     if flags & TableChange.INHERITS and new_schema is not None:
         changes += _inheritance_columns(old, new, old_schema, new_schema)
+    dialect = old_schema.dialect
     if not new.partition_of:  # a partition's columns follow its parent
-        changes += compare_columns(replace(_effective_columns(old, old_schema), name=new.name), new, enums)
-    for compare in (compare_constraints, compare_indexes, compare_triggers, compare_policies):
-        changes += compare(old, new)
+        changes += compare_columns(replace(_effective_columns(old, old_schema), name=new.name), new,
+                                   enums, dialect)
+    for compare in (compare_constraints, compare_indexes, compare_triggers):
+        changes += compare(old, new, dialect)
+    changes += compare_policies(old, new)
     return changes

@@ -16,7 +16,7 @@ from dfmigrate.changes import (
     SetTriggerEnabled,
 )
 from dfmigrate.deps import view_ref
-from dfmigrate.diff._lists import diff_by_key
+from dfmigrate.diff._lists import diff_by_key, name_key
 from dfmigrate.schema import Schema, View
 
 
@@ -31,7 +31,8 @@ def recreate_view(old: View, new: View) -> list[Change]:
 
 
 def compare_views(old: Schema, new: Schema) -> list[Change]:
-    diff = diff_by_key(old.views, new.views, key=lambda v: (v.namespace, v.name))
+    fold = name_key(new.dialect)
+    diff = diff_by_key(old.views, new.views, key=lambda v: (v.namespace, fold(v.name)))
     changes: list[Change] = []
     for v in diff.added:
         changes += create_view(v)

@@ -12,6 +12,7 @@ about to be created), not an error.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import sqlite3
 import urllib.parse
@@ -21,7 +22,7 @@ from sqlglot import exp
 
 from dfmigrate.dialects.sqlite import (
     NAMESPACE,
-    constraint_name,
+    constraint_key,
     normalize_collation,
     normalize_type,
 )
@@ -32,6 +33,7 @@ from dfmigrate.dialects.sqlite.ddl import (
     parse_create_index,
     parse_create_table,
     referenced_names,
+    view_columns,
     view_select,
 )
 from dfmigrate.errors import SourceError, UnsupportedError
@@ -81,12 +83,15 @@ def inspect_sqlite_connection(conn: sqlite3.Connection) -> Schema:
     objects = {(kind, name): (tbl, sql) for kind, name, tbl, sql in rows}
     table_names = {n for (k, n) in objects if k == "table"}
     view_names = {n for (k, n) in objects if k == "view"}
+    # SQLite folds ASCII case in names: a reference spelled otherwise still names the table.
+    declared = {n.lower(): n for n in table_names}
     tables = [
-        _table(conn, name, sql, objects) for (kind, name), (_, sql) in objects.items()
+        _table(conn, name, sql, objects, declared) for (kind, name), (_, sql) in objects.items()
         if kind == "table"
     ]
+    tables = _cased_references(tables)
     views = [
-        _view(conn, name, sql, table_names, view_names, _triggers(name, objects))
+        _view(name, sql, table_names, view_names, _triggers(name, objects))
         for (kind, name), (_, sql) in objects.items() if kind == "view"
     ]
     return Schema(dialect="sqlite", namespaces=(NAMESPACE,), tables=tuple(tables),
@@ -94,7 +99,7 @@ def inspect_sqlite_connection(conn: sqlite3.Connection) -> Schema:
 
 
 def _table(conn: sqlite3.Connection, name: str, sql: str,
-           objects: dict[tuple[str, str], tuple[str, str]]) -> Table:
+           objects: dict[tuple[str, str], tuple[str, str]], declared: dict[str, str]) -> Table:
     if sql.upper().startswith("CREATE VIRTUAL"):
         raise UnsupportedError(f"SQLite virtual table {name} is not supported")
     try:
@@ -106,25 +111,23 @@ def _table(conn: sqlite3.Connection, name: str, sql: str,
         " ORDER BY cid", (name, NAMESPACE)).fetchall()
     column_names = {r[0].lower() for r in rows}
     pk_cols = tuple(r[0] for r in sorted((r for r in rows if r[4]), key=lambda r: r[4]))
-    rowid_alias = (not ddl.without_rowid and len(pk_cols) == 1
-                   and normalize_type(next(r[1] for r in rows if r[0] == pk_cols[0])) == "INTEGER")
     columns = []
     for col_name, col_type, notnull, default, pk, hidden in rows:
         if hidden == 1:  # hidden columns of virtual tables
             continue
         info = ddl.columns.get(col_name.lower())
-        # The model has no VIRTUAL flag: VIRTUAL columns are reported as generated (known gap).
         generated = info.generated if info and hidden in (_HIDDEN_VIRTUAL, _HIDDEN_STORED) else None
         columns.append(Column(
             name=col_name,
             type=normalize_type(col_type or ""),
-            nullable=not (notnull or (pk and (rowid_alias or ddl.without_rowid))),
+            nullable=not notnull,
             default=default,
             generated=canonical_expression(generated, column_names) if generated else None,
+            generated_kind="VIRTUAL" if generated and hidden == _HIDDEN_VIRTUAL else "STORED",
             collation=normalize_collation(info.collation if info else None),
             autoincrement=bool(info and info.autoincrement),
         ))
-    pk, uniques, checks, fks = _constraints(conn, name, ddl, pk_cols, column_names)
+    pk, uniques, checks, fks = _constraints(conn, name, ddl, pk_cols, column_names, declared)
     return Table(
         namespace=NAMESPACE, name=name, columns=tuple(columns), primary_key=pk,
         uniques=uniques, checks=checks, foreign_keys=fks,
@@ -135,45 +138,39 @@ def _table(conn: sqlite3.Connection, name: str, sql: str,
 
 
 def _constraints(conn: sqlite3.Connection, table: str, ddl: TableDDL, pk_cols: tuple[str, ...],
-                 column_names: set[str]) -> tuple[
+                 column_names: set[str], declared: dict[str, str]) -> tuple[
         PrimaryKey | None, tuple[UniqueConstraint, ...], tuple[CheckConstraint, ...],
         tuple[ForeignKey, ...]]:
-    # Explicit names are reserved first so generated names number around them.
-    taken = {c.name.lower() for c in ddl.constraints if c.name}
+    """Constraints as declared: an unnamed one keeps the empty name (see ``dfmigrate.schema``),
+    and column lists use the columns' declared spelling."""
     pk: PrimaryKey | None = None
     uniques, checks = [], []
     fk_names: dict[tuple[tuple[str, ...], str], list[ConstraintDDL]] = {}
     for c in ddl.constraints:
         if c.kind == "pk":
-            pk = PrimaryKey(c.name or constraint_name(table, (), "pkey", taken), pk_cols)
+            pk = PrimaryKey(c.name or "", pk_cols)
         elif c.kind == "unique":
-            uniques.append(UniqueConstraint(
-                c.name or constraint_name(table, c.columns, "key", taken), c.columns))
+            uniques.append(UniqueConstraint(c.name or "", _cased(c.columns, ddl)))
         elif c.kind == "check":
             assert c.expression is not None
-            refs = referenced_names(c.expression, column_names)
-            # PostgreSQL's rule: <table>_<col>_check when the expression uses one column.
-            cols = _cased(tuple(refs), ddl) if len(refs) == 1 else ()
-            name = c.name or constraint_name(table, cols, "check", taken)
-            checks.append(CheckConstraint(name, canonical_expression(c.expression, column_names)))
+            checks.append(CheckConstraint(c.name or "",
+                                          canonical_expression(c.expression, column_names)))
         else:
-            if not c.name:
-                c.name = constraint_name(table, c.columns, "fkey", taken)
             key = (tuple(x.lower() for x in c.columns), (c.ref_table or "").lower())
             fk_names.setdefault(key, []).append(c)
-    fks = _foreign_keys(conn, table, fk_names)
-    return (pk, tuple(sorted(uniques, key=lambda u: u.name)),
-            tuple(sorted(checks, key=lambda c: c.name)), fks)
+    fks = _foreign_keys(conn, table, fk_names, ddl, declared)
+    return (pk, tuple(sorted(uniques, key=constraint_key)),
+            tuple(sorted(checks, key=constraint_key)), fks)
 
 
 def _cased(cols: tuple[str, ...], ddl: TableDDL) -> tuple[str, ...]:
     """Column names as declared (the lookup keys are lower-cased)."""
-    return tuple(ddl.columns[c].name if c in ddl.columns else c for c in cols)
+    return tuple(ddl.columns[c.lower()].name if c.lower() in ddl.columns else c for c in cols)
 
 
 def _foreign_keys(conn: sqlite3.Connection, table: str,
-                  declared: dict[tuple[tuple[str, ...], str], list[ConstraintDDL]]
-                  ) -> tuple[ForeignKey, ...]:
+                  declared_fks: dict[tuple[tuple[str, ...], str], list[ConstraintDDL]],
+                  ddl: TableDDL, declared: dict[str, str]) -> tuple[ForeignKey, ...]:
     rows = conn.execute(
         'SELECT id, seq, "table", "from", "to", on_update, on_delete'
         " FROM pragma_foreign_key_list(?, ?) ORDER BY id, seq", (table, NAMESPACE)).fetchall()
@@ -182,20 +179,32 @@ def _foreign_keys(conn: sqlite3.Connection, table: str,
         grouped.setdefault(row[0], []).append(row)
     fks = []
     for parts in grouped.values():
-        columns = tuple(p[3] for p in parts)
-        ref_table = parts[0][2]
+        columns = _cased(tuple(p[3] for p in parts), ddl)
+        ref_table = declared.get(parts[0][2].lower(), parts[0][2])
         ref_columns = tuple(p[4] for p in parts)
         if any(c is None for c in ref_columns):  # REFERENCES parent without columns: its PK
             ref_columns = _primary_key_columns(conn, ref_table)
-        candidates = declared.get((tuple(c.lower() for c in columns), ref_table.lower()), [])
-        ddl = candidates.pop(0) if candidates else ConstraintDDL("fk", f"{table}_fkey")
+        candidates = declared_fks.get((tuple(c.lower() for c in columns), ref_table.lower()), [])
+        found = candidates.pop(0) if candidates else ConstraintDDL("fk")
         fks.append(ForeignKey(
-            name=ddl.name or f"{table}_fkey", columns=columns, ref_namespace=NAMESPACE,
+            name=found.name or "", columns=columns, ref_namespace=NAMESPACE,
             ref_table=ref_table, ref_columns=ref_columns,
             on_delete=parts[0][6], on_update=parts[0][5],
-            deferrable=ddl.deferrable, initially_deferred=ddl.initially_deferred,
+            deferrable=found.deferrable, initially_deferred=found.initially_deferred,
         ))
-    return tuple(sorted(fks, key=lambda f: f.name))
+    return tuple(sorted(fks, key=constraint_key))
+
+
+def _cased_references(tables: list[Table]) -> list[Table]:
+    """Referenced columns in their declared spelling (``REFERENCES t (ID)`` names ``t.id``)."""
+    by_name = {t.name: {c.name.lower(): c.name for c in t.columns} for t in tables}
+    out = []
+    for t in tables:
+        fks = tuple(dataclasses.replace(fk, ref_columns=tuple(
+            by_name.get(fk.ref_table, {}).get(c.lower(), c) for c in fk.ref_columns))
+            for fk in t.foreign_keys)
+        out.append(dataclasses.replace(t, foreign_keys=fks) if fks != t.foreign_keys else t)
+    return out
 
 
 def _primary_key_columns(conn: sqlite3.Connection, table: str) -> tuple[str, ...]:
@@ -234,19 +243,17 @@ def _indexes(table: str, columns: list[Column],
 
 def _triggers(relation: str, objects: dict[tuple[str, str], tuple[str, str]]
               ) -> tuple[Trigger, ...]:
-    """Triggers on a table, or INSTEAD OF triggers on a view; the definition is the CREATE text."""
+    """Triggers on a table, or INSTEAD OF triggers on a view; the definition is the CREATE text.
+    A trigger's ``tbl_name`` is the table as its ON clause spells it."""
     return tuple(sorted((Trigger(n, sql) for (k, n), (t, sql) in objects.items()
-                         if k == "trigger" and t == relation), key=lambda t: t.name))
+                         if k == "trigger" and t.lower() == relation.lower()),
+                        key=lambda t: t.name))
 
 
-def _view(conn: sqlite3.Connection, name: str, sql: str, tables: set[str],
+def _view(name: str, sql: str, tables: set[str],
           views: set[str], triggers: tuple[Trigger, ...]) -> View:
     definition = view_select(sql)
-    try:
-        columns = tuple(r[0] for r in conn.execute(
-            "SELECT name FROM pragma_table_info(?, ?) ORDER BY cid", (name, NAMESPACE)))
-    except sqlite3.OperationalError:  # the view references something that no longer exists
-        columns = ()
+    columns = view_columns(sql)
     return View(namespace=NAMESPACE, name=name, definition=definition, columns=columns,
                 depends_on=view_dependencies(definition, tables, views), triggers=triggers)
 

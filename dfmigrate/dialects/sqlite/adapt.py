@@ -44,27 +44,48 @@ def adapt_changes(changes: list[Change], old: Schema, new: Schema) -> list[Chang
             and not (isinstance(c, DropConstraint) and c.table in dropped)]
     kept = _fold_into_created_tables(kept)
     renames = {c.new.name: c.old.name for c in kept if isinstance(c, RenameTable)}
+    renamed_to = {o: n for n, o in renames.items()}
     skip = {c.table.name for c in kept if isinstance(c, (CreateTable, DropTable))}
     rebuild: set[str] = set()
     for c in kept:
-        table = _table_of(c)
+        table = _table_of(c, renamed_to, new)
         if table and table not in skip and _needs_rebuild(c, old, new, renames.get(table, table)):
             rebuild.add(table)
     for t in new.tables:  # table options have no ALTER; the diff may not name them
         o = old.table(NAMESPACE, renames.get(t.name, t.name))
         if o and t.name not in skip and (o.strict, o.without_rowid) != (t.strict, t.without_rowid):
             rebuild.add(t.name)
-    if not rebuild:
+    renamed = {old_name for new_name, old_name in renames.items() if new_name not in rebuild}
+    if not rebuild and not renamed:
         return kept
     out: list[Change] = []
     for c in kept:
-        table = _table_of(c)
+        table = _table_of(c, renamed_to, new)
         if table not in rebuild or not isinstance(c, _ABSORBED):
             out.append(c)
         elif not any(isinstance(x, RebuildTable) and x.new.name == table for x in out):
             out.append(_rebuild(table, kept, old, new, renames))
-    rebuilt_old = {renames.get(t, t) for t in rebuild}
+    out = _recreate_triggers_of_renamed(out, old, new)
+    rebuilt_old = {renames.get(t, t) for t in rebuild} | renamed
     return _recreate_dependent_views(out, rebuilt_old, old, new)
+
+
+def _recreate_triggers_of_renamed(changes: list[Change], old: Schema, new: Schema) -> list[Change]:
+    """RENAME TABLE rewrites the ON clause of the table's own triggers (``ON "Users"``): they
+    are dropped before it and created again, as the new schema writes them, after it."""
+    out = list(changes)
+    for c in changes:
+        if not isinstance(c, RenameTable):
+            continue
+        before, after = old.table(NAMESPACE, c.old.name), new.table(NAMESPACE, c.new.name)
+        for t in before.triggers if before else ():
+            drop = DropTrigger(NAMESPACE, c.old.name, t)
+            if not any(isinstance(x, DropTrigger) and x.trigger.name == t.name for x in out):
+                out.append(drop)
+        for t in after.triggers if after else ():
+            if not any(isinstance(x, CreateTrigger) and x.trigger.name == t.name for x in out):
+                out.append(CreateTrigger(NAMESPACE, c.new.name, t))
+    return out
 
 
 def _keep(change: Change) -> bool:
@@ -92,13 +113,17 @@ def _describe(change: Change) -> str:
     return action
 
 
-def _table_of(change: Change) -> str | None:
+def _table_of(change: Change, renamed_to: dict[str, str], new: Schema) -> str | None:
+    """The table a change belongs to, under its new name (drops name a renamed table as it
+    was: they run before the rename)."""
     if isinstance(change, (RenameTable, AlterTable)):
         return change.new.name
     if isinstance(change, (CreateTable, DropTable)):
         return change.table.name
     table = getattr(change, "table", None)
-    return table if isinstance(table, str) else None
+    if not isinstance(table, str):
+        return None
+    return renamed_to[table] if table in renamed_to and new.table(NAMESPACE, table) is None else table
 
 
 def _fold_into_created_tables(changes: list[Change]) -> list[Change]:
@@ -117,7 +142,8 @@ def _fold_into_created_tables(changes: list[Change]) -> list[Change]:
 
 
 def _with_constraint(table: Table, constraint: object) -> Table:
-    if any(getattr(x, "name", None) == getattr(constraint, "name", "") for x in table.constraints):
+    name = getattr(constraint, "name", "")
+    if any(x == constraint or (name and x.name == name) for x in table.constraints):
         return table
     if isinstance(constraint, ForeignKey):
         return dataclasses.replace(table, foreign_keys=table.foreign_keys + (constraint,))
@@ -148,7 +174,8 @@ def _can_add_column(column: Column, table: Table) -> bool:
     keyed = column.name in (table.primary_key.columns if table.primary_key else ()) or any(
         column.name in u.columns for u in table.uniques)
     null_default = default is None or default.strip().upper() == "NULL"
-    return not (keyed or column.generated is not None or column.identity is not None
+    stored = column.generated is not None and column.generated_kind == "STORED"
+    return not (keyed or stored or column.identity is not None
                 or (not column.nullable and null_default)
                 or (default is not None and not is_literal(default)))
 
@@ -225,7 +252,7 @@ def _recreate_dependent_views(changes: list[Change], rebuilt_old: set[str], old:
     if not views:
         return changes
     names = {v.name for v in views}
-    rebuilds = [i for i, c in enumerate(changes) if isinstance(c, RebuildTable)]
+    rebuilds = [i for i, c in enumerate(changes) if isinstance(c, (RebuildTable, RenameTable))]
     first, last = rebuilds[0], rebuilds[-1]
     late_creates = {c.view.name for i, c in enumerate(changes)
                     if isinstance(c, CreateView) and c.view.name in names and i > last}

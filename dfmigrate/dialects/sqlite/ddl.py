@@ -262,6 +262,18 @@ def view_select(sql: str) -> str:
     return sql[ws[i].end:].strip()
 
 
+def view_columns(sql: str) -> tuple[str, ...]:
+    """The column list a CREATE VIEW declares (``CREATE VIEW v (a, b) AS``), else ()."""
+    ws = words(sql)
+    i = 0
+    while ws[i].kw != "AS":
+        if ws[i].kw == "(":
+            end = _close(ws, i)
+            return tuple(w.name for w in ws[i + 1:end] if w.kw != ",")
+        i += 1
+    return ()
+
+
 def referenced_names(text: str, names: set[str]) -> set[str]:
     """Which of ``names`` (lower-cased) occur as identifiers in ``text`` (strings excluded)."""
     return {w.name.lower() for w in words(text)

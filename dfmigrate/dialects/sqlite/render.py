@@ -1,7 +1,8 @@
 """SQLite SQL for adapted changes (run ``adapt.adapt_changes`` first).
 
-Model text (types, defaults, expressions, view and trigger bodies) is written verbatim, and every
-constraint is written with ``CONSTRAINT name``, so re-inspecting the result gives back the model.
+Model text (types, defaults, expressions, view and trigger bodies) is written verbatim, a named
+constraint with ``CONSTRAINT name`` and an unnamed one without, so re-inspecting the result gives
+back the model.
 
 Foreign keys and rebuilds: ``DROP TABLE`` inside a rebuild runs an implicit ``DELETE``, which
 fires ``ON DELETE CASCADE / SET NULL`` in child tables whenever ``PRAGMA foreign_keys`` is on.
@@ -84,21 +85,26 @@ def render_script(statements: list[Statement]) -> str:
 
 
 def table_sql(table: Table, name: str | None = None) -> str:
+    """CREATE TABLE as the model declares it, in the model's column order; a constraint with a
+    name is written ``CONSTRAINT name``, one without stays unnamed."""
     _check_table(table)
     auto = next((c.name for c in table.columns if c.autoincrement), None)
     items = [column_sql(c, table) for c in table.columns]
     if table.primary_key and auto is None:
-        items.append(f"CONSTRAINT {quote_ident(table.primary_key.name)} PRIMARY KEY "
+        items.append(f"{_named(table.primary_key.name)}PRIMARY KEY "
                      f"({quote_list(table.primary_key.columns)})")
-    items += [f"CONSTRAINT {quote_ident(u.name)} UNIQUE ({quote_list(u.columns)})"
-              for u in table.uniques]
-    items += [f"CONSTRAINT {quote_ident(c.name)} CHECK ({c.expression})" for c in table.checks]
+    items += [f"{_named(u.name)}UNIQUE ({quote_list(u.columns)})" for u in table.uniques]
+    items += [f"{_named(c.name)}CHECK ({c.expression})" for c in table.checks]
     items += [_foreign_key_sql(fk) for fk in table.foreign_keys]
     options = [o for o, on in (("WITHOUT ROWID", table.without_rowid), ("STRICT", table.strict))
                if on]
     body = ",\n  ".join(items)
     tail = " " + ", ".join(options) if options else ""
     return f"CREATE TABLE {quote_ident(name or table.name)} (\n  {body}\n){tail}"
+
+
+def _named(name: str) -> str:
+    return f"CONSTRAINT {quote_ident(name)} " if name else ""
 
 
 def _check_table(table: Table) -> None:
@@ -121,7 +127,7 @@ def column_sql(column: Column, table: Table | None = None) -> str:
         if table is None or table.primary_key is None or table.primary_key.columns != (column.name,):
             raise UnsupportedError(f"SQLite column {column.name}: AUTOINCREMENT needs it to be "
                                    "the whole primary key")
-        parts.append(f"CONSTRAINT {quote_ident(table.primary_key.name)} PRIMARY KEY AUTOINCREMENT")
+        parts.append(f"{_named(table.primary_key.name)}PRIMARY KEY AUTOINCREMENT")
     if not column.nullable:
         parts.append("NOT NULL")
     if column.default is not None:
@@ -130,14 +136,14 @@ def column_sql(column: Column, table: Table | None = None) -> str:
     if column.collation:
         parts.append(f"COLLATE {quote_ident(column.collation)}")
     if column.generated:
-        parts.append(f"GENERATED ALWAYS AS ({column.generated}) STORED")
+        parts.append(f"GENERATED ALWAYS AS ({column.generated}) {column.generated_kind}")
     return " ".join(parts)
 
 
 def _foreign_key_sql(fk: ForeignKey) -> str:
     if fk.ref_namespace != NAMESPACE:
         raise UnsupportedError(f"SQLite foreign key {fk.name}: references {fk.ref_namespace}")
-    sql = (f"CONSTRAINT {quote_ident(fk.name)} FOREIGN KEY ({quote_list(fk.columns)}) "
+    sql = (f"{_named(fk.name)}FOREIGN KEY ({quote_list(fk.columns)}) "
            f"REFERENCES {quote_ident(fk.ref_table)} ({quote_list(fk.ref_columns)})")
     if fk.on_delete != "NO ACTION":
         sql += f" ON DELETE {fk.on_delete}"
@@ -158,8 +164,18 @@ def _drop_table(c: DropTable) -> list[Statement]:
 
 
 def _rename_table(c: RenameTable) -> list[Statement]:
-    return [Statement(f"ALTER TABLE {quote_ident(c.old.name)} RENAME TO {quote_ident(c.new.name)}",
-                      c, (Hazard.BREAKS_CLIENTS,))]
+    old, new = quote_ident(c.old.name), quote_ident(c.new.name)
+    if c.old.name.lower() != c.new.name.lower():
+        return [Statement(f"ALTER TABLE {old} RENAME TO {new}", c, (Hazard.BREAKS_CLIENTS,))]
+    # SQLite refuses a new name equal to the old one but for case ("already exists"): go
+    # through a temporary name. legacy_alter_table leaves views, other tables' triggers and
+    # foreign keys as they are: they name the table in any case and still find it.
+    tmp = quote_ident(REBUILD_PREFIX + c.new.name)
+    return [Statement("PRAGMA legacy_alter_table=ON", c,
+                      comment=f"a change of case: {c.old.name} to {c.new.name} in two steps"),
+            Statement(f"ALTER TABLE {old} RENAME TO {tmp}", c, (Hazard.BREAKS_CLIENTS,)),
+            Statement(f"ALTER TABLE {tmp} RENAME TO {new}", c),
+            Statement("PRAGMA legacy_alter_table=OFF", c)]
 
 
 def _add_column(c: AddColumn) -> list[Statement]:

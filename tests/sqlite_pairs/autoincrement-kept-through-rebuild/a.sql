@@ -1,0 +1,2 @@
+CREATE TABLE ticket (id INTEGER PRIMARY KEY AUTOINCREMENT, subject TEXT);
+INSERT INTO ticket (subject) VALUES ('a'), ('b');

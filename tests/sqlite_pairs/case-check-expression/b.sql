@@ -1,0 +1,1 @@
+CREATE TABLE product (id INTEGER PRIMARY KEY, Price REAL CHECK (Price >= 0), Sku TEXT);

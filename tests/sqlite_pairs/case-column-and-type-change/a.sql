@@ -1,0 +1,2 @@
+CREATE TABLE sensor (id INTEGER PRIMARY KEY, Reading INTEGER, Unit TEXT);
+INSERT INTO sensor VALUES (1, 20, 'C');

@@ -1,0 +1,6 @@
+CREATE TABLE Artist (ArtistId INTEGER PRIMARY KEY, Name TEXT);
+CREATE TABLE Album (
+  AlbumId INTEGER PRIMARY KEY,
+  Title TEXT NOT NULL,
+  ArtistId INTEGER NOT NULL REFERENCES artist (artistid)
+);

@@ -1,0 +1,3 @@
+CREATE TABLE OrderLine (id INTEGER PRIMARY KEY, SKU TEXT NOT NULL DEFAULT '', qty INTEGER CHECK (qty > 0));
+CREATE INDEX orderline_sku ON OrderLine (SKU);
+INSERT INTO OrderLine VALUES (1, 'a', 2);

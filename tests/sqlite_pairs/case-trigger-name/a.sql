@@ -1,0 +1,5 @@
+CREATE TABLE account (id INTEGER PRIMARY KEY, balance REAL DEFAULT 0, updated TEXT);
+CREATE TRIGGER account_touch AFTER UPDATE OF balance ON account
+BEGIN
+  UPDATE account SET updated = datetime('now') WHERE id = NEW.id;
+END;

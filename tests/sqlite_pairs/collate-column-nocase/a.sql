@@ -1,0 +1,2 @@
+CREATE TABLE login (id INTEGER PRIMARY KEY, username TEXT NOT NULL UNIQUE);
+INSERT INTO login (username) VALUES ('Alice');

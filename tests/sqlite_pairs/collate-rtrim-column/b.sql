@@ -1,0 +1,1 @@
+CREATE TABLE code (id INTEGER PRIMARY KEY, val TEXT COLLATE nocase);

@@ -1,0 +1,1 @@
+CREATE TABLE comment (id INTEGER PRIMARY KEY, body TEXT NOT NULL, created_at TEXT);

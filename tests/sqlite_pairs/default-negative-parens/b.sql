@@ -1,0 +1,1 @@
+CREATE TABLE counter (id INTEGER PRIMARY KEY, n INTEGER DEFAULT (-2), m REAL DEFAULT +2.5, label TEXT DEFAULT ('a' || 'b'));

@@ -1,0 +1,3 @@
+CREATE TABLE msg (id INTEGER PRIMARY KEY, body TEXT);
+CREATE INDEX msg_live ON msg (id) WHERE body IS NOT NULL;
+INSERT INTO msg (body) VALUES ('x');

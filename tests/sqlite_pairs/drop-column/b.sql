@@ -1,0 +1,2 @@
+CREATE TABLE profile (id INTEGER PRIMARY KEY, bio TEXT);
+INSERT INTO profile VALUES (1, 'hi');

@@ -1,0 +1,2 @@
+CREATE TABLE visit (id INTEGER PRIMARY KEY, path TEXT);
+INSERT INTO visit VALUES (1, '/');

@@ -1,0 +1,4 @@
+CREATE TABLE category (id INTEGER PRIMARY KEY, name TEXT);
+CREATE TABLE product2 (id INTEGER PRIMARY KEY, category_id INTEGER);
+INSERT INTO category VALUES (1, 'c');
+INSERT INTO product2 VALUES (1, 1);

@@ -1,0 +1,2 @@
+CREATE TABLE doc (id INTEGER PRIMARY KEY, body TEXT NOT NULL DEFAULT '');
+INSERT INTO doc (body) VALUES ('hello world');

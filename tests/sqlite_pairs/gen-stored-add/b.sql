@@ -1,0 +1,3 @@
+CREATE TABLE doc (id INTEGER PRIMARY KEY, body TEXT NOT NULL DEFAULT '',
+  body_len INTEGER GENERATED ALWAYS AS (length(body)) STORED);
+INSERT INTO doc (body) VALUES ('hello world');

@@ -1,0 +1,2 @@
+CREATE TABLE rect (id INTEGER PRIMARY KEY, w REAL NOT NULL, h REAL NOT NULL, area REAL AS (w * h));
+INSERT INTO rect (w, h) VALUES (2, 3);

@@ -1,0 +1,1 @@
+CREATE TABLE event (id INTEGER PRIMARY KEY, payload TEXT);

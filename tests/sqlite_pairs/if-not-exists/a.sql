@@ -1,0 +1,1 @@
+CREATE TABLE IF NOT EXISTS migration_log (id INTEGER PRIMARY KEY, name TEXT);

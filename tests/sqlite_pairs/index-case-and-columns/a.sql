@@ -1,0 +1,2 @@
+CREATE TABLE hit (id INTEGER PRIMARY KEY, url TEXT, at TEXT);
+CREATE INDEX hit_url ON hit (url);

@@ -1,0 +1,2 @@
+CREATE TABLE shelf (room INTEGER, num INTEGER, PRIMARY KEY (room, num));
+CREATE TABLE volume (id INTEGER PRIMARY KEY, room INTEGER, num INTEGER);

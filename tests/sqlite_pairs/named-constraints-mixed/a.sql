@@ -1,0 +1,7 @@
+CREATE TABLE booking (
+  id INTEGER CONSTRAINT booking_pk PRIMARY KEY,
+  room TEXT NOT NULL,
+  day TEXT NOT NULL,
+  CONSTRAINT one_per_day UNIQUE (room, day),
+  CHECK (length(room) > 0)
+);

@@ -1,0 +1,3 @@
+CREATE TABLE owner (id INTEGER PRIMARY KEY);
+CREATE TABLE pet (id INTEGER PRIMARY KEY, owner_id INTEGER,
+  CONSTRAINT pet_owner FOREIGN KEY (owner_id) REFERENCES owner (id));

@@ -1,0 +1,2 @@
+CREATE TABLE country (code TEXT PRIMARY KEY, name TEXT);
+INSERT INTO country VALUES ('FR', 'France');

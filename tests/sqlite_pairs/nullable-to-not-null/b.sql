@@ -1,0 +1,2 @@
+CREATE TABLE country (code TEXT NOT NULL PRIMARY KEY, name TEXT NOT NULL);
+INSERT INTO country VALUES ('FR', 'France');

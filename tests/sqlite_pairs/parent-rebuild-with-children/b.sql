@@ -1,0 +1,4 @@
+CREATE TABLE team (id INTEGER PRIMARY KEY, name TEXT NOT NULL DEFAULT 'unnamed', founded INTEGER CHECK (founded > 1800));
+CREATE TABLE player (id INTEGER PRIMARY KEY, team_id INTEGER REFERENCES team (id) ON DELETE CASCADE);
+INSERT INTO team (id, name) VALUES (1, 'a');
+INSERT INTO player VALUES (1, 1), (2, 1);

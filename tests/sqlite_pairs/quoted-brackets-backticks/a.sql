@@ -1,0 +1,1 @@
+CREATE TABLE [Sales Data] ([Region] TEXT, `Amount` REAL);

@@ -1,0 +1,1 @@
+CREATE TABLE "group" ("select" TEXT, "from" INTEGER, "order" INTEGER PRIMARY KEY);

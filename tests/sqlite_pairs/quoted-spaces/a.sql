@@ -1,0 +1,1 @@
+CREATE TABLE "order line" ("line id" INTEGER PRIMARY KEY, "unit price" REAL);

@@ -1,0 +1,1 @@
+CREATE TABLE slug_map (id INTEGER PRIMARY KEY, slug TEXT);

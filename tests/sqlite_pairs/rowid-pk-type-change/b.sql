@@ -1,0 +1,1 @@
+CREATE TABLE slug_map (id TEXT PRIMARY KEY, slug TEXT);

@@ -1,0 +1,3 @@
+CREATE TABLE inventory (id INTEGER PRIMARY KEY, qty INTEGER, low INTEGER DEFAULT 0);
+CREATE TRIGGER inventory_low AFTER UPDATE ON inventory WHEN NEW.qty < 10
+BEGIN UPDATE inventory SET low = 1 WHERE id = NEW.id; END;

@@ -1,0 +1,2 @@
+CREATE TABLE rating (id INTEGER PRIMARY KEY, stars INTEGER CHECK (stars BETWEEN 1 AND 5), other INTEGER CHECK (other > 0));
+INSERT INTO rating VALUES (1, 3, 1);

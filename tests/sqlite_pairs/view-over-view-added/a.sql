@@ -1,0 +1,2 @@
+CREATE TABLE employee (id INTEGER PRIMARY KEY, name TEXT, manager_id INTEGER REFERENCES employee (id));
+CREATE VIEW managers AS SELECT DISTINCT m.* FROM employee m JOIN employee e ON e.manager_id = m.id;

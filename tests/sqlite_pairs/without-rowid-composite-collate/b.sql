@@ -1,0 +1,2 @@
+CREATE TABLE synonym (word TEXT COLLATE NOCASE, alt TEXT COLLATE NOCASE, weight INTEGER DEFAULT 1, PRIMARY KEY (word, alt)) WITHOUT ROWID;
+INSERT INTO synonym (word, alt) VALUES ('Big', 'large');

@@ -1,0 +1,2 @@
+CREATE TABLE word_count (word TEXT PRIMARY KEY, cnt INTEGER NOT NULL DEFAULT 0);
+INSERT INTO word_count VALUES ('the', 10);
