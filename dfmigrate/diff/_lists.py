@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from importlib import import_module
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -17,6 +18,14 @@ def name_key(dialect: str) -> Callable[[str], str]:
     """How a dialect compares names: SQLite folds ASCII case (``users`` and ``USERS`` are one
     table), PostgreSQL compares them exactly (a quoted ``"Users"`` is not ``users``)."""
     return str.lower if dialect == "sqlite" else _same
+
+
+def spelling(dialect: str) -> Any:
+    """The dialect's module of comparable forms (``column``, ``constraint``, ``index``,
+    ``trigger``, ``view``) when some differences are spelling only on it, else None."""
+    if dialect == "sqlite":
+        return import_module("dfmigrate.dialects.sqlite.compare")
+    return None
 
 
 @dataclass(frozen=True)

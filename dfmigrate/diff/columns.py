@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from dfmigrate.changes import AddColumn, AlterColumn, Change, ColumnChange, DropColumn, RenameColumn
-from dfmigrate.diff._lists import diff_by_key, name_key
+from dfmigrate.diff._lists import diff_by_key, name_key, spelling
 from dfmigrate.schema import Column, Table
 
 _FLAGS: tuple[tuple[str, ColumnChange], ...] = (
@@ -95,11 +95,12 @@ def compare_columns(old_table: Table, new: Table, enums: frozenset[str] = frozen
 
 def _comparable(old_col: Column, old_table: Table, new_col: Column, new_table: Table,
                 dialect: str) -> Column:
-    """The old column with what is spelling only on the dialect taken from the new one."""
-    if dialect == "sqlite":
-        from dfmigrate.dialects.sqlite import implied_not_null
-
-        if implied_not_null(old_table, old_col) and implied_not_null(new_table, new_col):
-            return replace(old_col, nullable=new_col.nullable)
-    return old_col
-
+    """The old column with the attributes that differ only in spelling on the dialect taken
+    from the new one (SQLite: ``DEFAULT (1+2)`` is ``DEFAULT (1 + 2)``)."""
+    forms = spelling(dialect)
+    if forms is None:
+        return old_col
+    before, after = forms.column(old_table, old_col), forms.column(new_table, new_col)
+    same = {f: getattr(new_col, f) for f in ("default", "generated", "nullable")
+            if getattr(before, f) == getattr(after, f)}
+    return replace(old_col, **same)

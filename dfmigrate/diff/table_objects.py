@@ -26,7 +26,7 @@ from dfmigrate.changes import (
     ValidateConstraint,
 )
 from dfmigrate.deps import constraint_ref, index_ref, policy_ref, trigger_ref
-from dfmigrate.diff._lists import diff_by_key, name_key
+from dfmigrate.diff._lists import diff_by_key, name_key, spelling
 from dfmigrate.schema import CheckConstraint, Constraint, ForeignKey, Table, UniqueConstraint
 
 
@@ -54,13 +54,12 @@ def constraint_identity(constraint: Constraint, fold: Callable[[str], str]) -> H
 
 
 def _as_declared(table: Table, dialect: str) -> tuple[Constraint, ...]:
-    """The table's constraints under the names the dialect tells apart (see
-    ``dialects.sqlite.declared_name``); PostgreSQL's are their names."""
-    if dialect != "sqlite":
+    """The table's constraints as the dialect tells them apart (SQLite: a generated name is no
+    name, column names without case); PostgreSQL's as they are."""
+    forms = spelling(dialect)
+    if forms is None:
         return table.constraints
-    from dfmigrate.dialects.sqlite import declared_name
-
-    return tuple(replace(c, name=declared_name(table, c)) for c in table.constraints)
+    return tuple(forms.constraint(table, c) for c in table.constraints)
 
 
 def compare_constraints(old: Table, new: Table, dialect: str = "postgresql") -> list[Change]:
@@ -89,13 +88,25 @@ def _comment_only(old: Any, new: Any) -> bool:
     return type(old) is type(new) and old.comment != new.comment and replace(old, comment=new.comment) == new
 
 
+def _same_spelling(dialect: str, kind: str) -> Callable[[Any, Any], bool]:
+    """Whether two objects of one name differ in spelling only (SQLite text, case)."""
+    forms = spelling(dialect)
+    if forms is None:
+        return lambda o, n: False
+    form = getattr(forms, kind)
+    return lambda o, n: o.name == n.name and form(o) == form(n)
+
+
 def compare_indexes(old: Table, new: Table, dialect: str = "postgresql") -> list[Change]:
     ns = new.namespace
     fold = name_key(dialect)
+    same = _same_spelling(dialect, "index")
     diff = diff_by_key(old.indexes, new.indexes, key=lambda i: fold(i.name))
     changes: list[Change] = [DropIndex(ns, old.name, i) for i in diff.removed]
     changes += [CreateIndex(ns, new.name, i) for i in diff.added]
     for o, n in diff.changed:
+        if same(o, n):
+            continue
         if _comment_only(o, n):
             changes.append(SetComment(index_ref(ns, n.name), n.comment))
         else:
@@ -106,10 +117,13 @@ def compare_indexes(old: Table, new: Table, dialect: str = "postgresql") -> list
 def compare_triggers(old: Table, new: Table, dialect: str = "postgresql") -> list[Change]:
     ns = new.namespace
     fold = name_key(dialect)
+    same = _same_spelling(dialect, "trigger")
     diff = diff_by_key(old.triggers, new.triggers, key=lambda t: fold(t.name))
     changes: list[Change] = [DropTrigger(ns, old.name, t) for t in diff.removed]
     changes += [CreateTrigger(ns, new.name, t) for t in diff.added]
     for o, n in diff.changed:
+        if same(o, n):
+            continue
         if replace(o, enabled=n.enabled, comment=n.comment) == n:
             if o.enabled != n.enabled:
                 changes.append(SetTriggerEnabled(ns, new.name, n))

@@ -16,7 +16,7 @@ from dfmigrate.changes import (
     SetTriggerEnabled,
 )
 from dfmigrate.deps import view_ref
-from dfmigrate.diff._lists import diff_by_key, name_key
+from dfmigrate.diff._lists import diff_by_key, name_key, spelling
 from dfmigrate.schema import Schema, View
 
 
@@ -32,12 +32,15 @@ def recreate_view(old: View, new: View) -> list[Change]:
 
 def compare_views(old: Schema, new: Schema) -> list[Change]:
     fold = name_key(new.dialect)
+    forms = spelling(new.dialect)
     diff = diff_by_key(old.views, new.views, key=lambda v: (v.namespace, fold(v.name)))
     changes: list[Change] = []
     for v in diff.added:
         changes += create_view(v)
     changes += [DropView(v) for v in diff.removed]
     for o, n in diff.changed:
+        if forms is not None and o.name == n.name and forms.view(o) == forms.view(n):
+            continue  # the same query spelled otherwise (SQLite)
         changes += _alter_view(o, n)
     return changes
 

@@ -55,8 +55,7 @@ def adapt_changes(changes: list[Change], old: Schema, new: Schema) -> list[Chang
         o = old.table(NAMESPACE, renames.get(t.name, t.name))
         if o and t.name not in skip and (o.strict, o.without_rowid) != (t.strict, t.without_rowid):
             rebuild.add(t.name)
-    renamed = {old_name for new_name, old_name in renames.items() if new_name not in rebuild}
-    if not rebuild and not renamed:
+    if not rebuild:
         return kept
     out: list[Change] = []
     for c in kept:
@@ -65,27 +64,8 @@ def adapt_changes(changes: list[Change], old: Schema, new: Schema) -> list[Chang
             out.append(c)
         elif not any(isinstance(x, RebuildTable) and x.new.name == table for x in out):
             out.append(_rebuild(table, kept, old, new, renames))
-    out = _recreate_triggers_of_renamed(out, old, new)
-    rebuilt_old = {renames.get(t, t) for t in rebuild} | renamed
+    rebuilt_old = {renames.get(t, t) for t in rebuild}
     return _recreate_dependent_views(out, rebuilt_old, old, new)
-
-
-def _recreate_triggers_of_renamed(changes: list[Change], old: Schema, new: Schema) -> list[Change]:
-    """RENAME TABLE rewrites the ON clause of the table's own triggers (``ON "Users"``): they
-    are dropped before it and created again, as the new schema writes them, after it."""
-    out = list(changes)
-    for c in changes:
-        if not isinstance(c, RenameTable):
-            continue
-        before, after = old.table(NAMESPACE, c.old.name), new.table(NAMESPACE, c.new.name)
-        for t in before.triggers if before else ():
-            drop = DropTrigger(NAMESPACE, c.old.name, t)
-            if not any(isinstance(x, DropTrigger) and x.trigger.name == t.name for x in out):
-                out.append(drop)
-        for t in after.triggers if after else ():
-            if not any(isinstance(x, CreateTrigger) and x.trigger.name == t.name for x in out):
-                out.append(CreateTrigger(NAMESPACE, c.new.name, t))
-    return out
 
 
 def _keep(change: Change) -> bool:
@@ -252,7 +232,7 @@ def _recreate_dependent_views(changes: list[Change], rebuilt_old: set[str], old:
     if not views:
         return changes
     names = {v.name for v in views}
-    rebuilds = [i for i, c in enumerate(changes) if isinstance(c, (RebuildTable, RenameTable))]
+    rebuilds = [i for i, c in enumerate(changes) if isinstance(c, RebuildTable)]
     first, last = rebuilds[0], rebuilds[-1]
     late_creates = {c.view.name for i, c in enumerate(changes)
                     if isinstance(c, CreateView) and c.view.name in names and i > last}
