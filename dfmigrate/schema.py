@@ -80,6 +80,7 @@ class PrimaryKey:
     deferrable: bool = False
     initially_deferred: bool = False
     comment: str | None = None
+    on_conflict: str | None = None  # SQLite: ROLLBACK, ABORT, FAIL, IGNORE or REPLACE
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,7 @@ class UniqueConstraint:
     nulls_not_distinct: bool = False
     include: tuple[str, ...] = ()
     comment: str | None = None
+    on_conflict: str | None = None  # SQLite: ROLLBACK, ABORT, FAIL, IGNORE or REPLACE
 
 
 FkAction = Literal["NO ACTION", "RESTRICT", "CASCADE", "SET NULL", "SET DEFAULT"]

@@ -197,7 +197,7 @@ def test_introspects_every_construct(tmp_path: Path) -> None:
         ("", "length(name) > 0"), ("", "price < 1000 AND id > 0"),
         ("", f"status IN ('a', {EVIL_SQL})"), ("pos", "price > 0")]
     assert order.foreign_keys == (
-        ForeignKey("", ("parent",), "main", "parent", ("id",),
+        ForeignKey("", ("parent",), "main", "parent", (),  # REFERENCES parent: its key
                    on_delete="CASCADE", deferrable=True, initially_deferred=True),
         ForeignKey("fk2", ("parent", "id"), "main", "other", ("a", "b"), on_update="SET NULL"))
     assert order.indexes == (Index("ix", (

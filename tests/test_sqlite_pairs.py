@@ -34,7 +34,13 @@ DIRECTIONS = ("a-b", "b-a")
 TARGET = 0.98
 
 # Pairs that cannot converge, with the reason (each counts as a failure in the figure).
-XFAIL: dict[tuple[str, str], str] = {}
+_PK_DESC = ("a column-level INTEGER PRIMARY KEY DESC is, by a SQLite quirk, not a rowid alias; "
+            "the schema model has no key direction, so a rebuild writes PRIMARY KEY (id) and the "
+            "column becomes the rowid alias (its automatic key index disappears)")
+XFAIL: dict[tuple[str, str], str] = {
+    ("integer-pk-desc-not-alias", "a-b"): _PK_DESC,
+    ("integer-pk-desc-not-alias", "b-a"): _PK_DESC,
+}
 
 
 # ---------------------------------------------------------------- SQL text, SQLite's way
@@ -104,12 +110,13 @@ _KINDS = {"primary": "pk", "unique": "unique", "check": "check", "references": "
 
 
 def table_constraints(sql: str) -> tuple[list[tuple[str | None, str]], list[tuple[str | None, str]]]:
-    """(name, kind) of every constraint in a CREATE TABLE text, and (name, expression) of every
-    CHECK; the name is None when the user gave none."""
+    """(name, kind) of every constraint in a CREATE TABLE text (an ON CONFLICT clause as
+    (kind, "on conflict <resolution>")), and (name, expression) of every CHECK; the name is None
+    when the user gave none."""
     kinds, checks = [], []
     for item in _items(tokens(sql)):
         table_level = item[0][1] in ("constraint", *_KINDS)
-        i, pending = (0 if table_level else 1), None
+        i, pending, counted = (0 if table_level else 1), None, False
         while i < len(item):
             kind, text = item[i]
             if text == "(":
@@ -118,14 +125,17 @@ def table_constraints(sql: str) -> tuple[list[tuple[str | None, str]], list[tupl
             if kind == "word" and text == "constraint":
                 pending, i = item[i + 1][1], i + 2
                 continue
-            if kind == "word" and text in _KINDS:
+            if kind == "word" and text == "on" and item[i + 1][1] == "conflict":
+                kinds.append((kinds[-1][1] if kinds else "not null", "on conflict " + item[i + 2][1]))
+                i += 3
+                continue
+            if kind == "word" and text in _KINDS and not (table_level and counted):
                 kinds.append((pending, _KINDS[text]))
+                counted = True  # a table constraint's REFERENCES belongs to its FOREIGN KEY
                 if text == "check":
                     close = _close(item, i + 1)
                     checks.append((pending, " ".join(t for _, t in item[i + 2:close])))
                     i = close
-                if table_level:
-                    break
                 pending = None
             elif kind == "word" and text in ("not", "null", "default", "collate", "generated", "as"):
                 pending = None

@@ -17,7 +17,7 @@ from dfmigrate.changes import (
     SetSequenceOwner,
     TableChange,
 )
-from dfmigrate.diff._lists import diff_by_key, name_key
+from dfmigrate.diff._lists import diff_by_key, name_key, spelling
 from dfmigrate.diff.columns import compare_columns
 from dfmigrate.diff.types import enum_type_names
 from dfmigrate.diff.table_objects import (
@@ -187,7 +187,13 @@ def alter_table(old: Table, new: Table, old_schema: Schema, enums: frozenset[str
     if not new.partition_of:  # a partition's columns follow its parent
         changes += compare_columns(replace(_effective_columns(old, old_schema), name=new.name), new,
                                    enums, dialect)
-    for compare in (compare_constraints, compare_indexes, compare_triggers):
+    forms = spelling(dialect)
+    if forms is not None:  # what a constraint refers to, spelled out as the dialect reads it
+        changes += compare_constraints(forms.resolved(old, old_schema),
+                                       forms.resolved(new, new_schema or old_schema), dialect)
+    else:
+        changes += compare_constraints(old, new, dialect)
+    for compare in (compare_indexes, compare_triggers):
         changes += compare(old, new, dialect)
     changes += compare_policies(old, new)
     return changes

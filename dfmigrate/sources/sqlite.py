@@ -148,9 +148,10 @@ def _constraints(conn: sqlite3.Connection, table: str, ddl: TableDDL, pk_cols: t
     fk_names: dict[tuple[tuple[str, ...], str], list[ConstraintDDL]] = {}
     for c in ddl.constraints:
         if c.kind == "pk":
-            pk = PrimaryKey(c.name or "", pk_cols)
+            pk = PrimaryKey(c.name or "", pk_cols, on_conflict=c.on_conflict)
         elif c.kind == "unique":
-            uniques.append(UniqueConstraint(c.name or "", _cased(c.columns, ddl)))
+            uniques.append(UniqueConstraint(c.name or "", _cased(c.columns, ddl),
+                                            on_conflict=c.on_conflict))
         elif c.kind == "check":
             assert c.expression is not None
             checks.append(CheckConstraint(c.name or "",
@@ -181,9 +182,8 @@ def _foreign_keys(conn: sqlite3.Connection, table: str,
     for parts in grouped.values():
         columns = _cased(tuple(p[3] for p in parts), ddl)
         ref_table = declared.get(parts[0][2].lower(), parts[0][2])
-        ref_columns = tuple(p[4] for p in parts)
-        if any(c is None for c in ref_columns):  # REFERENCES parent without columns: its PK
-            ref_columns = _primary_key_columns(conn, ref_table)
+        # REFERENCES parent without columns (its primary key, whatever that becomes) stays so
+        ref_columns = tuple(p[4] for p in parts if p[4] is not None)
         candidates = declared_fks.get((tuple(c.lower() for c in columns), ref_table.lower()), [])
         found = candidates.pop(0) if candidates else ConstraintDDL("fk")
         fks.append(ForeignKey(
@@ -205,12 +205,6 @@ def _cased_references(tables: list[Table]) -> list[Table]:
             for fk in t.foreign_keys)
         out.append(dataclasses.replace(t, foreign_keys=fks) if fks != t.foreign_keys else t)
     return out
-
-
-def _primary_key_columns(conn: sqlite3.Connection, table: str) -> tuple[str, ...]:
-    rows = conn.execute("SELECT name, pk FROM pragma_table_info(?, ?) WHERE pk > 0 ORDER BY pk",
-                        (table, NAMESPACE)).fetchall()
-    return tuple(r[0] for r in rows)
 
 
 def _indexes(table: str, columns: list[Column],

@@ -20,7 +20,8 @@ from sqlglot.tokens import TokenType
 
 from dfmigrate.dialects.sqlite.ddl import referenced_names, words
 from dfmigrate.schema import (
-    CheckConstraint, Column, Constraint, ForeignKey, Index, PrimaryKey, Table, Trigger, View,
+    CheckConstraint, Column, Constraint, ForeignKey, Index, PrimaryKey, Schema, Table, Trigger,
+    View,
 )
 
 _KEPT = {TokenType.STRING, TokenType.HEX_STRING}
@@ -82,6 +83,19 @@ def constraint(table: Table, c: Constraint) -> Constraint:
         return replace(c, columns=_lower(c.columns), ref_table=c.ref_table.lower(),
                        ref_columns=_lower(c.ref_columns))
     return replace(c, columns=_lower(c.columns))  # type: ignore[call-arg]
+
+
+def resolved(table: Table, schema: Schema) -> Table:
+    """The table with ``REFERENCES parent`` (no column list) naming the parent's primary key,
+    so that it compares equal to the same reference written out."""
+    fks = tuple(replace(fk, ref_columns=_primary_key(schema, fk.ref_table))
+                if not fk.ref_columns else fk for fk in table.foreign_keys)
+    return replace(table, foreign_keys=fks) if fks != table.foreign_keys else table
+
+
+def _primary_key(schema: Schema, name: str) -> tuple[str, ...]:
+    parent = next((t for t in schema.tables if t.name.lower() == name.lower()), None)
+    return parent.primary_key.columns if parent and parent.primary_key else ()
 
 
 def index(i: Index) -> Index:

@@ -87,6 +87,7 @@ class ConstraintDDL:
     ref_columns: tuple[str, ...] = ()
     deferrable: bool = False
     initially_deferred: bool = False
+    on_conflict: str | None = None  # pk, unique
 
 
 @dataclass
@@ -134,8 +135,14 @@ def _column_def(sql: str, item: list[Word], ddl: TableDDL) -> None:
     while i < len(item) and item[i].kw not in _COLUMN_CONSTRAINT_START:
         i = _close(item, i) + 1 if item[i].kw == "(" else i + 1  # skip the type, e.g. NUMERIC(10, 2)
     name: str | None = None  # a pending CONSTRAINT name applies to the next constraint
+    last: ConstraintDDL | None = None  # the constraint an ON CONFLICT clause belongs to
     while i < len(item):
         kw = item[i].kw
+        if kw == "ON" and i + 2 < len(item) and item[i + 1].kw == "CONFLICT":
+            if last is not None:
+                last.on_conflict = item[i + 2].kw
+            i += 3
+            continue
         if kw == "CONSTRAINT":
             name, i = item[i + 1].name, i + 2
             continue
@@ -144,10 +151,14 @@ def _column_def(sql: str, item: list[Word], ddl: TableDDL) -> None:
             ddl.constraints.append(fk)
             name = None
             continue
+        if kw in ("NOT", "CHECK", "DEFAULT", "COLLATE", "AS"):
+            last = None  # NOT NULL ON CONFLICT is not kept (known gap)
         if kw == "PRIMARY":
-            ddl.constraints.append(ConstraintDDL("pk", name, (col.name,)))
+            last = ConstraintDDL("pk", name, (col.name,))
+            ddl.constraints.append(last)
         elif kw == "UNIQUE":
-            ddl.constraints.append(ConstraintDDL("unique", name, (col.name,)))
+            last = ConstraintDDL("unique", name, (col.name,))
+            ddl.constraints.append(last)
         elif kw == "CHECK":
             end = _close(item, i + 1)
             ddl.constraints.append(ConstraintDDL("check", name, expression=_text(sql, item[i + 2:end])))
@@ -191,7 +202,10 @@ def _table_constraint(sql: str, item: list[Word]) -> ConstraintDDL:
     if kw == "FOREIGN":
         ref = next(i for i, w in enumerate(item) if w.kw == "REFERENCES")
         return _references(item, ref + 1, _names(inner), name)[0]
-    return ConstraintDDL("pk" if kw == "PRIMARY" else "unique", name, _names(inner))
+    rest = item[rparen + 1:]
+    on_conflict = rest[2].kw if len(rest) > 2 and rest[0].kw == "ON" and rest[1].kw == "CONFLICT" else None
+    return ConstraintDDL("pk" if kw == "PRIMARY" else "unique", name, _names(inner),
+                         on_conflict=on_conflict)
 
 
 def _references(item: list[Word], i: int, columns: tuple[str, ...],

@@ -27,7 +27,7 @@ from dfmigrate.dialects.sqlite import NAMESPACE
 from dfmigrate.dialects.sqlite.ddl import is_bare_default
 from dfmigrate.dialects.sqlite.quote import quote_ident, quote_list, quote_literal
 from dfmigrate.errors import UnsupportedChange, UnsupportedError
-from dfmigrate.schema import Column, ForeignKey, Index, Table
+from dfmigrate.schema import Column, ForeignKey, Index, PrimaryKey, Table, UniqueConstraint
 from dfmigrate.statement import Hazard, Statement
 
 FOREIGN_KEYS_OFF = "PRAGMA foreign_keys=OFF"
@@ -92,8 +92,9 @@ def table_sql(table: Table, name: str | None = None) -> str:
     items = [column_sql(c, table) for c in table.columns]
     if table.primary_key and auto is None:
         items.append(f"{_named(table.primary_key.name)}PRIMARY KEY "
-                     f"({quote_list(table.primary_key.columns)})")
-    items += [f"{_named(u.name)}UNIQUE ({quote_list(u.columns)})" for u in table.uniques]
+                     f"({quote_list(table.primary_key.columns)}){_on_conflict(table.primary_key)}")
+    items += [f"{_named(u.name)}UNIQUE ({quote_list(u.columns)}){_on_conflict(u)}"
+              for u in table.uniques]
     items += [f"{_named(c.name)}CHECK ({c.expression})" for c in table.checks]
     items += [_foreign_key_sql(fk) for fk in table.foreign_keys]
     options = [o for o, on in (("WITHOUT ROWID", table.without_rowid), ("STRICT", table.strict))
@@ -105,6 +106,10 @@ def table_sql(table: Table, name: str | None = None) -> str:
 
 def _named(name: str) -> str:
     return f"CONSTRAINT {quote_ident(name)} " if name else ""
+
+
+def _on_conflict(key: PrimaryKey | UniqueConstraint) -> str:
+    return f" ON CONFLICT {key.on_conflict}" if key.on_conflict else ""
 
 
 def _check_table(table: Table) -> None:
@@ -127,7 +132,8 @@ def column_sql(column: Column, table: Table | None = None) -> str:
         if table is None or table.primary_key is None or table.primary_key.columns != (column.name,):
             raise UnsupportedError(f"SQLite column {column.name}: AUTOINCREMENT needs it to be "
                                    "the whole primary key")
-        parts.append(f"{_named(table.primary_key.name)}PRIMARY KEY AUTOINCREMENT")
+        parts.append(f"{_named(table.primary_key.name)}PRIMARY KEY"
+                     f"{_on_conflict(table.primary_key)} AUTOINCREMENT")
     if not column.nullable:
         parts.append("NOT NULL")
     if column.default is not None:
@@ -143,8 +149,10 @@ def column_sql(column: Column, table: Table | None = None) -> str:
 def _foreign_key_sql(fk: ForeignKey) -> str:
     if fk.ref_namespace != NAMESPACE:
         raise UnsupportedError(f"SQLite foreign key {fk.name}: references {fk.ref_namespace}")
+    # no column list: the parent's primary key
+    columns = f" ({quote_list(fk.ref_columns)})" if fk.ref_columns else ""
     sql = (f"{_named(fk.name)}FOREIGN KEY ({quote_list(fk.columns)}) "
-           f"REFERENCES {quote_ident(fk.ref_table)} ({quote_list(fk.ref_columns)})")
+           f"REFERENCES {quote_ident(fk.ref_table)}{columns}")
     if fk.on_delete != "NO ACTION":
         sql += f" ON DELETE {fk.on_delete}"
     if fk.on_update != "NO ACTION":

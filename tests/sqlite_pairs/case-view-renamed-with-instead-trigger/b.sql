@@ -1,0 +1,4 @@
+CREATE TABLE staff (id INTEGER PRIMARY KEY, name TEXT);
+CREATE VIEW Staff_V AS SELECT id, name FROM staff;
+CREATE TRIGGER staff_v_upd INSTEAD OF UPDATE ON Staff_V
+BEGIN UPDATE staff SET name = NEW.name WHERE id = OLD.id; END;

@@ -1,0 +1,2 @@
+CREATE TABLE ledger (id INTEGER PRIMARY KEY DESC, amount REAL);
+INSERT INTO ledger VALUES (1, 2.0);

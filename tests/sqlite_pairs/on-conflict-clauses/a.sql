@@ -1,0 +1,2 @@
+CREATE TABLE cache_entry (key TEXT NOT NULL UNIQUE ON CONFLICT REPLACE, val TEXT);
+INSERT INTO cache_entry VALUES ('k', 'v');

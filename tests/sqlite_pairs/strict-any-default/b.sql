@@ -1,0 +1,1 @@
+CREATE TABLE blobstore (k TEXT PRIMARY KEY, v ANY DEFAULT 'none', meta TEXT, size INTEGER) STRICT;

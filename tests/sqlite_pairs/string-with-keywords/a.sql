@@ -1,0 +1,1 @@
+CREATE TABLE rule (id INTEGER PRIMARY KEY, kind TEXT CHECK (kind IN ('CHECK', 'constraint (x)', 'a''b')), note TEXT DEFAULT 'PRIMARY KEY (z)');

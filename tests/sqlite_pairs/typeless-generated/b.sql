@@ -1,0 +1,2 @@
+CREATE TABLE calc (a, b, s AS (a + b) STORED, p AS (a * b));
+INSERT INTO calc (a, b) VALUES (1, 2);
