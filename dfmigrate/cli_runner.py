@@ -64,6 +64,17 @@ def lifecycle_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 _FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+# check and drift also speak the CI formats (dfmigrate.ci_formats): annotations, JUnit, SARIF.
+_CI_FORMATS = ("github", "junit", "sarif")
+_REPORT_FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json", *_CI_FORMATS]), default="text",
+                              show_default=True, help="text, json, or a CI format: github annotations, junit XML, "
+                              "sarif 2.1.0.")
+
+
+def _render(report: Any, fmt: str) -> None:
+    from dfmigrate.ci_formats import render
+
+    _echo(render(report, fmt))
 
 
 @click.command()
@@ -194,12 +205,16 @@ def resolve(database: str | None, dir_: str | None, models: str | None, dev_url:
 
 @click.command()
 @lifecycle_options
-@_FORMAT
+@_REPORT_FORMAT
 def drift(database: str | None, dir_: str | None, models: str | None, dev_url: str | None, fmt: str) -> int:
     """Compare the database with what its applied migrations produce; exit 1 on drift."""
     cfg = _config(database, dir_, models, dev_url)
     data = _run(lambda: _commands().drift(cfg))
-    if fmt == "json":
+    if fmt in _CI_FORMATS:
+        from dfmigrate.ci_formats.findings import drift_report
+
+        _render(drift_report(data), fmt)
+    elif fmt == "json":
         _json(data)
     elif data["clean"]:
         _echo(f"No drift: the database matches its {len(data['applied'])} applied migration(s).")
@@ -211,16 +226,45 @@ def drift(database: str | None, dir_: str | None, models: str | None, dev_url: s
 
 @click.command()
 @lifecycle_options
-def check(database: str | None, dir_: str | None, models: str | None, dev_url: str | None) -> int:
-    """Verify the directory's integrity and that the models need no new migration."""
+@_REPORT_FORMAT
+def check(database: str | None, dir_: str | None, models: str | None, dev_url: str | None, fmt: str) -> int:
+    """Verify the directory's integrity, that the models need no new migration, and lint the
+    migrations (see 'dfmigrate lint')."""
+    from dfmigrate.ci_formats.findings import check_report
+    from dfmigrate.errors import DfmigrateError
+    from dfmigrate.lint import lint_paths, load_settings
+
     cfg = _config(database, dir_, models, dev_url)
-    data = _run(lambda: _commands().check(cfg))
+    try:
+        data = _run(lambda: _commands().check(cfg))
+    except DfmigrateError as exc:
+        if fmt in _CI_FORMATS:  # the annotation shows where CI looks; the error still exits 2
+            _render(check_report(None, cfg.dir, error=str(exc)), fmt)
+        raise
+    report = check_report(data, cfg.dir, lint_paths([cfg.dir], load_settings(), command="check"))
+    if fmt != "text":
+        _render(report, fmt)
+        return EXIT_FOUND if report.errors else EXIT_OK
+    lint_lines = [] if not report.findings else ["", "Lint:", *_lint_text(report)]
     if data["clean"]:
-        _echo("OK: the directory matches its sum" + (" and the models" if data["models"] else "") + ".")
-        return EXIT_OK
+        _echo("\n".join(["OK: the directory matches its sum" + (" and the models" if data["models"] else "") + ".",
+                         *lint_lines]))
+        return EXIT_FOUND if report.errors else EXIT_OK
     _echo("\n".join(["The models need a new migration (run 'dfmigrate makemigrations'):",
-                     *(f"  {c}" for c in data["pending"]), *(f"  hazard: {h}" for h in data["hazards"])]))
+                     *(f"  {c}" for c in data["pending"]), *(f"  hazard: {h}" for h in data["hazards"]),
+                     *lint_lines]))
     return EXIT_FOUND
+
+
+def _lint_text(report: Any) -> list[str]:
+    """The lint findings of a check report in the text format, without its summary line."""
+    from dataclasses import replace
+
+    from dfmigrate.ci_formats import render
+
+    lint_only = replace(report, findings=[f for f in report.findings if f.rule not in ("migration-due", "integrity")],
+                        notes=[])
+    return ["  " + line for line in render(lint_only, "text").splitlines()]
 
 
 COMMANDS = (migrate, rollback, status, history, baseline, resolve, drift, check)

@@ -24,6 +24,7 @@ DEFAULT_DATABASE = "sqlite:///dfmigrate.db"
 DEFAULT_DIR = "migrations"
 ENV_DATABASE = "DFMIGRATE_DATABASE_URL"
 _KEYS = ("database", "dir", "models", "dev_url")
+SECTIONS = ("lint",)  # sub-tables of [tool.dfmigrate], each read by its own command
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,29 @@ def resolve(database: str | None = None, dir: str | None = None, models: str | N
 
 
 def _pyproject(cwd: Path) -> dict[str, str]:
+    found: dict[str, str] = {}
+    path = cwd / "pyproject.toml"
+    for key, value in _tool_table(cwd).items():
+        name = key.replace("-", "_")
+        if name in SECTIONS:  # a sub-table such as [tool.dfmigrate.lint]: read by its command
+            continue
+        if name not in _KEYS:
+            raise DfmigrateError(f"{path}: unknown key '{key}' in [tool.dfmigrate] (known: {', '.join(_KEYS)})")
+        if not isinstance(value, str):
+            raise DfmigrateError(f"{path}: [tool.dfmigrate] {key} must be a string")
+        found[name] = value
+    return found
+
+
+def section(name: str, cwd: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """``[tool.dfmigrate.<name>]`` (one of ``SECTIONS``) from ``./pyproject.toml``; empty when absent."""
+    table = _tool_table(Path(cwd or os.getcwd())).get(name, {})
+    if not isinstance(table, dict):
+        raise DfmigrateError(f"pyproject.toml: [tool.dfmigrate.{name}] must be a table")
+    return table
+
+
+def _tool_table(cwd: Path) -> dict[str, Any]:
     path = cwd / "pyproject.toml"
     if not path.is_file():
         return {}
@@ -77,12 +101,4 @@ def _pyproject(cwd: Path) -> dict[str, str]:
     section = data.get("tool", {}).get("dfmigrate", {})
     if not isinstance(section, dict):
         raise DfmigrateError(f"{path}: [tool.dfmigrate] must be a table")
-    found: dict[str, str] = {}
-    for key, value in section.items():
-        name = key.replace("-", "_")
-        if name not in _KEYS:
-            raise DfmigrateError(f"{path}: unknown key '{key}' in [tool.dfmigrate] (known: {', '.join(_KEYS)})")
-        if not isinstance(value, str):
-            raise DfmigrateError(f"{path}: [tool.dfmigrate] {key} must be a string")
-        found[name] = value
-    return found
+    return section

@@ -1,0 +1,34 @@
+"""``dfmigrate lint``: hazards in migration SQL, found before it runs.
+
+- ``inputs``: what is read (``.sql`` files, migration files read with ``ast``, directories);
+- ``parse``: hand-written SQL through pglast, with ``-- dfmigrate:ignore RULE reason``;
+- ``context``: what the walk of one file knows (tables it created, open transaction, timeouts);
+- ``rules``: the rules, each a stable id, its docs and its check;
+- ``engine``: rules over inputs, into a findings report (``dfmigrate.ci_formats``);
+- ``cli``: the click command.
+
+Nothing here is imported by ``dfmigrate.cli`` at start-up but the command itself, and pglast only
+when a file is parsed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["Settings", "lint_paths", "load_settings"]
+
+
+def load_settings(cwd: str | None = None) -> Any:
+    """The ``[tool.dfmigrate.lint]`` settings of the project in ``cwd``."""
+    from dfmigrate.config import section
+    from dfmigrate.lint.engine import Settings
+
+    return Settings.from_table(section("lint", cwd))
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("Settings", "lint_paths"):
+        from dfmigrate.lint import engine
+
+        return getattr(engine, name)
+    raise AttributeError(name)

@@ -1,0 +1,110 @@
+"""Running the rules over the units ``inputs`` read, into a ``Report``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from dfmigrate.ci_formats import Finding, Report
+from dfmigrate.errors import DfmigrateError
+from dfmigrate.lint.context import Context
+from dfmigrate.lint.inputs import Chunk, Unit, collect
+from dfmigrate.lint.parse import Position, parse_sql
+from dfmigrate.lint.rules import BY_ID, RULES, Rule
+
+SEVERITIES = ("error", "warning")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """``[tool.dfmigrate.lint]``: rules turned off, rules downgraded to warnings (or raised to
+    errors), and the oldest PostgreSQL major version the SQL must be safe on."""
+
+    disable: frozenset[str] = frozenset()
+    warn: frozenset[str] = frozenset()
+    error: frozenset[str] = frozenset()
+    pg_version: int = 15
+
+    @classmethod
+    def from_table(cls, table: dict[str, Any], origin: str = "[tool.dfmigrate.lint]") -> Settings:
+        known = {"disable", "warn", "error", "pg_version"}
+        lists: dict[str, frozenset[str]] = {}
+        for key, value in table.items():
+            name = key.replace("-", "_")
+            if name not in known:
+                raise DfmigrateError(f"{origin}: unknown key '{key}' (known: {', '.join(sorted(known))})")
+            if name == "pg_version":
+                if not isinstance(value, int) or isinstance(value, bool) or value < 9:
+                    raise DfmigrateError(f"{origin}: pg_version must be a PostgreSQL major version, e.g. 15")
+                continue
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise DfmigrateError(f"{origin}: {key} must be a list of rule ids")
+            unknown = [v for v in value if v not in BY_ID]
+            if unknown:
+                raise DfmigrateError(f"{origin}: {key} names unknown rule(s) {', '.join(unknown)} "
+                                     "(see 'dfmigrate lint --rules')")
+            lists[name] = frozenset(value)
+        return cls(lists.get("disable", frozenset()), lists.get("warn", frozenset()),
+                   lists.get("error", frozenset()), table.get("pg_version", table.get("pg-version", 15)))
+
+    def severity(self, rule: Rule) -> str | None:
+        """The level a finding of ``rule`` gets; None: the rule is off."""
+        if rule.id in self.disable:
+            return None
+        if rule.id in self.error:
+            return "error"
+        if rule.id in self.warn:
+            return "warning"
+        return rule.doc.severity
+
+
+def lint_paths(paths: list[str], settings: Settings | None = None, command: str = "lint") -> Report:
+    """Lint every file behind ``paths``. A parse error is a ``DfmigrateError`` naming file:line."""
+    settings = settings or Settings()
+    report = Report(command, rules={})
+    for unit in collect(paths):
+        report.files.append(unit.file)
+        if unit.dialect != "postgresql":
+            report.notes.append(f"{unit.file}: a {unit.dialect} migration: not linted (the rules are "
+                                "about PostgreSQL locks and types)")
+            continue
+        for finding, rule in lint_unit(unit, settings):
+            report.findings.append(finding)
+            report.rules[rule.id] = rule.doc
+    return report
+
+
+def lint_unit(unit: Unit, settings: Settings) -> list[tuple[Finding, Rule]]:
+    active = [(rule, level) for rule in RULES if (level := settings.severity(rule)) is not None]
+    ctx = Context(migration=unit.migration, pg_version=settings.pg_version)
+    found: list[tuple[Finding, Rule]] = []
+    for chunk in unit.chunks:
+        if unit.migration:
+            ctx.enter(chunk.transactional, chunk.isolated)
+        statements = parse_sql(chunk.sql, Position(unit.file, chunk.line, chunk.column))
+        for statement in statements:
+            line, column = (statement.line, statement.column) if chunk.exact_lines else (chunk.line, chunk.column)
+            ignored = statement.ignored | chunk.ignored
+            for rule, level in active:
+                if rule.id in ignored:
+                    continue
+                from_data = chunk.step is not None and rule.step is not None
+                messages = rule.step(chunk.step, ctx) if from_data else rule.statement(statement.node, ctx)  # type: ignore[misc]
+                for message in messages:
+                    at_line, at_column, excerpt = line, column, statement.text
+                    if isinstance(message, tuple):
+                        message, offset = message
+                        if chunk.exact_lines:
+                            at_line, at_column, excerpt = statement.at(offset)
+                    found.append((Finding(rule.id, level, message, unit.file, at_line, at_column, excerpt), rule))
+            ctx.observe(statement.node)
+    return found
+
+
+def rules_text() -> str:
+    """``dfmigrate lint --rules``: one line per rule."""
+    width = max(len(r.id) for r in RULES)
+    return "\n".join(f"{r.id:<{width}}  {r.doc.severity:<7}  {r.doc.summary}" for r in RULES)
+
+
+__all__ = ["Chunk", "Settings", "lint_paths", "lint_unit", "rules_text"]

@@ -1,0 +1,1 @@
+"""JSON Schemas of dfmigrate's ``--format json`` outputs, shipped as package data."""

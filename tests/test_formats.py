@@ -1,0 +1,200 @@
+"""The CI formats, checked on real command outputs: JSON against the schema shipped in the
+package, SARIF for the fields code scanning requires, JUnit parsed as XML, GitHub workflow
+commands by their exact grammar."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from dfmigrate import cli
+from dfmigrate.ci_formats import Finding, Report, RuleDoc, json_schema, render
+from dfmigrate.migrations import write_sum
+
+# ::error file=F,line=L,col=C,title=T::message (properties optional, in this order)
+GITHUB_LINE = re.compile(r"^::(error|warning|notice)(?: (?:file=[^,:]+,)?(?:line=\d+,)?(?:col=\d+,)?title=[^,:]+)?::(.+)$")
+
+RISKY_SQL = """SET lock_timeout = '2s';
+SET statement_timeout = '1min';
+CREATE INDEX orders_customer_idx ON orders (customer_id);
+ALTER TABLE accounts DROP COLUMN legacy_flag;
+CREATE TABLE notes (id serial PRIMARY KEY, body varchar(200));
+"""
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(list(args))
+    out, err = capsys.readouterr()
+    return int(exit_info.value.code or 0), out, err
+
+
+@pytest.fixture
+def risky(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "risky.sql"
+    path.write_text(RISKY_SQL)
+    return path
+
+
+def assert_sarif(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The fields SARIF 2.1.0 requires, and the cross-references a viewer follows."""
+    assert data["version"] == "2.1.0" and data["$schema"].endswith("sarif-2.1.0.json")
+    [run] = data["runs"]
+    driver = run["tool"]["driver"]
+    assert driver["name"] == "dfmigrate" and driver["version"]
+    rule_ids = [r["id"] for r in driver["rules"]]
+    for rule in driver["rules"]:
+        assert rule["shortDescription"]["text"] and rule["help"]["text"]
+        assert rule["defaultConfiguration"]["level"] in ("error", "warning", "note")
+    for result in run["results"]:
+        assert result["message"]["text"]
+        assert result["level"] in ("error", "warning", "note")
+        assert rule_ids[result["ruleIndex"]] == result["ruleId"]
+        for location in result.get("locations", []):
+            physical = location["physicalLocation"]
+            assert physical["artifactLocation"]["uri"]
+            assert physical["region"]["startLine"] >= 1 and physical["region"]["startColumn"] >= 1
+    return run["results"]  # type: ignore[no-any-return]
+
+
+def test_lint_json_matches_the_shipped_schema(risky: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(capsys, "lint", "--format", "json", str(risky))
+    data = json.loads(out)
+    jsonschema.Draft202012Validator.check_schema(json_schema())
+    jsonschema.validate(data, json_schema(), cls=jsonschema.Draft202012Validator)
+    assert code == 1 and data["ok"] is False and data["version"] == 1
+    assert data["summary"] == {"errors": 2, "warnings": 3, "files": 1}
+    assert {f["rule"] for f in data["findings"]} <= set(data["rules"])
+
+
+def test_schema_rejects_a_broken_report() -> None:
+    broken = {"version": 1, "command": "lint", "findings": [{"rule": "x", "severity": "fatal"}]}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, json_schema(), cls=jsonschema.Draft202012Validator)
+
+
+def test_schema_is_package_data() -> None:
+    from importlib import resources
+
+    assert resources.files("dfmigrate.schemas").joinpath("report-v1.schema.json").is_file()
+    assert json_schema()["$id"].endswith("report-v1.schema.json")
+
+
+def test_lint_sarif(risky: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(capsys, "lint", "--format", "sarif", str(risky))
+    results = assert_sarif(json.loads(out))
+    assert code == 1
+    by_rule = {r["ruleId"]: r for r in results}
+    index = by_rule["require-concurrent-index-creation"]
+    assert index["level"] == "error"
+    assert index["locations"][0]["physicalLocation"]["region"]["startLine"] == 3
+    assert by_rule["prefer-text-field"]["level"] == "warning"
+
+
+def test_lint_junit(risky: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    clean = tmp_path / "clean.sql"
+    clean.write_text("CREATE TABLE t (id bigint);\n")
+    code, out, _ = run_cli(capsys, "lint", "--format", "junit", str(risky), str(clean))
+    root = ET.fromstring(out)
+    assert code == 1 and root.tag == "testsuites"
+    cases = {case.get("name"): case for case in root.iter("testcase")}
+    assert set(cases) == {str(risky), str(clean)}
+    assert [f.get("type") for f in cases[str(risky)].iter("failure")] == [
+        "require-concurrent-index-creation", "ban-drop-column"]
+    assert "prefer-identity" in cases[str(risky)].find("system-out").text  # warnings: not failures
+    assert list(cases[str(clean)]) == []
+    assert root.get("tests") == "2" and root.get("failures") == "1"
+
+
+def test_lint_github(risky: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(capsys, "lint", "--format", "github", str(risky))
+    commands = [line for line in out.splitlines() if line.startswith("::")]
+    assert code == 1 and len(commands) == 5
+    assert all(GITHUB_LINE.match(line) for line in commands), commands
+    assert commands[0].startswith(f"::error file={risky},line=3,col=1,title=require-concurrent-index-creation::")
+    assert any(line.startswith(f"::warning file={risky},line=5,") for line in commands)
+
+
+def test_github_escaping() -> None:
+    report = Report("lint", [Finding("a-rule", "error", "50% done\nnext, line", "dir,x/a:b.sql", 2, 3)],
+                    {"a-rule": RuleDoc("a-rule", "x")}, ["dir,x/a:b.sql"])
+    first = render(report, "github").splitlines()[0]
+    assert first == "::error file=dir%2Cx/a%3Ab.sql,line=2,col=3,title=a-rule::50%25 done%0Anext, line"
+
+
+# ---------------------------------------------------------------- check and drift
+
+
+SQLITE_MIGRATION = '''from dfmigrate.migration import SQLMigration
+
+
+class Migration(SQLMigration):
+    id = "0001_users"
+    description = "users"
+    dependencies = []
+    dialect = "sqlite"
+    forward_sql = ["CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL)"]
+    backward_sql = ["DROP TABLE users"]
+'''
+
+
+@pytest.fixture
+def drifted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> list[str]:
+    """A SQLite database migrated by its directory, then changed by hand: the drift arguments."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DFMIGRATE_CACHE_DIR", str(tmp_path / "cache"))
+    mdir = tmp_path / "migrations"
+    mdir.mkdir()
+    (mdir / "0001_users.py").write_text(SQLITE_MIGRATION)
+    write_sum(str(mdir))
+    args = ["--database", f"sqlite:///{tmp_path / 'app.db'}", "--dir", str(mdir)]
+    assert run_cli(capsys, "migrate", *args)[0] == 0
+    with sqlite3.connect(tmp_path / "app.db") as conn:
+        conn.execute("CREATE TABLE hand_made (id INTEGER PRIMARY KEY)")
+    return args
+
+
+def test_drift_ci_formats(drifted: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(capsys, "drift", *drifted, "--format", "github")
+    assert code == 1
+    [line] = [line for line in out.splitlines() if line.startswith("::")]
+    assert GITHUB_LINE.match(line) and line.startswith("::error title=drift-extra::extra: create table")
+    code, out, _ = run_cli(capsys, "drift", *drifted, "--format", "sarif")
+    [result] = assert_sarif(json.loads(out))
+    assert code == 1 and result["ruleId"] == "drift-extra" and "hand_made" in result["message"]["text"]
+    code, out, _ = run_cli(capsys, "drift", *drifted, "--format", "junit")
+    [failure] = ET.fromstring(out).iter("failure")
+    assert code == 1 and failure.get("type") == "drift-extra"
+    # text and json are unchanged
+    code, out, _ = run_cli(capsys, "drift", *drifted, "--format", "json")
+    assert code == 1 and json.loads(out)["drift"][0]["kind"] == "extra"
+
+
+def test_check_ci_formats_when_clean(drifted: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(capsys, "check", *drifted, "--format", "junit")
+    cases = list(ET.fromstring(out).iter("testcase"))
+    assert code == 0 and [c.get("name") for c in cases] == [drifted[-1] + "/0001_users.py"]
+    code, out, _ = run_cli(capsys, "check", *drifted, "--format", "json")
+    data = json.loads(out)
+    jsonschema.validate(data, json_schema(), cls=jsonschema.Draft202012Validator)
+    assert code == 0 and data["command"] == "check" and data["findings"] == []
+    assert "a sqlite migration: not linted" in data["notes"][0]
+    code, out, _ = run_cli(capsys, "check", *drifted, "--format", "sarif")
+    assert code == 0 and assert_sarif(json.loads(out)) == []
+
+
+def test_check_reports_a_due_migration(drifted: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    models = tmp_path / "models.py"
+    models.write_text("from dfmigrate import model, field\n\n\n@model\nclass User:\n"
+                      "    __tablename__ = 'users'\n    email: str\n    nick: str | None\n")
+    code, out, _ = run_cli(capsys, "check", *drifted, "--models", str(models), "--format", "github")
+    [line] = [line for line in out.splitlines() if line.startswith("::")]
+    assert code == 1 and line.startswith(f"::error file={drifted[-1]},title=migration-due::")
