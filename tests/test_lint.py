@@ -435,3 +435,21 @@ def test_reference_page_documents_every_rule() -> None:
     page = (REPO / "docs" / "commands" / "lint.md").read_text()
     missing = [rule for rule in RULE_CASES if f"### `{rule}`" not in page]
     assert missing == []
+
+
+def test_consent_recorded_in_the_file_turns_findings_into_notes(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    path = migration(tmp_path / "m", "0001_x", ["ALTER TABLE accounts DROP COLUMN legacy",
+                                                "ALTER TABLE accounts RENAME COLUMN a TO b"])
+    code, report = lint_json(capsys, path)
+    assert code == 1 and rules_of(report) == ["ban-drop-column", "renaming-column"]
+    path.write_text(path.read_text().replace('    dialect = "postgresql"\n',
+                                             '    dialect = "postgresql"\n    allow_hazards = ["deletes-data"]\n'))
+    code, report = lint_json(capsys, path)
+    assert code == 1
+    assert [(f["rule"], f["severity"]) for f in report["findings"]] == [("ban-drop-column", "note"),
+                                                                       ("renaming-column", "error")]
+    assert "allow_hazards deletes-data" in report["findings"][0]["message"]
+    path.write_text(path.read_text().replace('["deletes-data"]', '["all"]'))
+    code, report = lint_json(capsys, path)
+    assert code == 0 and {f["severity"] for f in report["findings"]} == {"note"}

@@ -75,7 +75,8 @@ def lint_paths(paths: list[str], settings: Settings | None = None, command: str 
 
 
 def lint_unit(unit: Unit, settings: Settings) -> list[tuple[Finding, Rule]]:
-    active = [(rule, level) for rule in RULES if (level := settings.severity(rule)) is not None]
+    active = [(rule, _consented(rule, unit) or level) for rule in RULES
+              if (level := settings.severity(rule)) is not None]
     ctx = Context(migration=unit.migration, pg_version=settings.pg_version)
     found: list[tuple[Finding, Rule]] = []
     for chunk in unit.chunks:
@@ -91,6 +92,8 @@ def lint_unit(unit: Unit, settings: Settings) -> list[tuple[Finding, Rule]]:
                 from_data = chunk.step is not None and rule.step is not None
                 messages = rule.step(chunk.step, ctx) if from_data else rule.statement(statement.node, ctx)  # type: ignore[misc]
                 for message in messages:
+                    if level == "note":  # only consent lowers a finding to a note
+                        message = _with_consent(message, rule)
                     at_line, at_column, excerpt = line, column, statement.text
                     if isinstance(message, tuple):
                         message, offset = message
@@ -99,6 +102,18 @@ def lint_unit(unit: Unit, settings: Settings) -> list[tuple[Finding, Rule]]:
                     found.append((Finding(rule.id, level, message, unit.file, at_line, at_column, excerpt), rule))
             ctx.observe(statement.node)
     return found
+
+
+def _consented(rule: Rule, unit: Unit) -> str | None:
+    """"note" when the migration file records consent to the hazard this rule is about."""
+    if rule.consent and (rule.consent in unit.allowed or "all" in unit.allowed):
+        return "note"
+    return None
+
+
+def _with_consent(message: Any, rule: Rule) -> Any:
+    note = f" (accepted: the file records allow_hazards {rule.consent})"
+    return (message[0] + note, message[1]) if isinstance(message, tuple) else message + note
 
 
 def rules_text() -> str:

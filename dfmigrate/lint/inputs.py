@@ -44,6 +44,7 @@ class Unit:
     dialect: str  # "postgresql" or "sqlite"
     migration: bool  # the runner owns its transaction and lock_timeout
     chunks: list[Chunk] = field(default_factory=list)
+    allowed: frozenset[str] = frozenset()  # hazards the file records consent for ("all": every one)
 
 
 def collect(paths: list[str]) -> list[Unit]:
@@ -84,8 +85,9 @@ def read_migration(path: str) -> Unit:
     """The forward PostgreSQL SQL of a migration file, without running it.
 
     Read today: ``dialect = "…"``, ``forward_sql = [...]`` (string literals) with
-    ``non_transactional = [...]`` (their indexes), and any ``Step(...)`` calls in a forward
-    attribute, optionally in a dict keyed by dialect (only the PostgreSQL ones are kept)."""
+    ``non_transactional = [...]`` (their indexes), ``allow_hazards = [...]`` (the consent the
+    file records), and any ``Step(...)`` calls in a forward attribute, optionally in a dict keyed
+    by dialect (only the PostgreSQL ones are kept)."""
     source = _read_text(path)
     try:
         tree = ast.parse(source, path)
@@ -97,6 +99,7 @@ def read_migration(path: str) -> Unit:
     literals: list[ast.Constant] = []
     outside: set[int] = set()
     steps: list[tuple[ast.Call, str | None]] = []
+    allowed: frozenset[str] = frozenset()
     for cls in (n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)):
         for item in cls.body:
             name, value = _assignment(item)
@@ -106,6 +109,8 @@ def read_migration(path: str) -> Unit:
                 dialect = value.value
             elif name == "forward_sql" and isinstance(value, (ast.List, ast.Tuple)):
                 literals = [e for e in value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+            elif name == "allow_hazards" and isinstance(value, (ast.List, ast.Tuple)):
+                allowed = frozenset(e.value for e in value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str))
             elif name == "non_transactional" and isinstance(value, (ast.List, ast.Tuple)):
                 outside = {e.value for e in value.elts if isinstance(e, ast.Constant) and isinstance(e.value, int)}
             else:
@@ -121,7 +126,7 @@ def read_migration(path: str) -> Unit:
             dialect = step_dialect
     if steps and any(d == "postgresql" for _, d in steps):
         dialect = "postgresql"
-    return Unit(path, dialect or "postgresql", migration=True, chunks=chunks)
+    return Unit(path, dialect or "postgresql", migration=True, chunks=chunks, allowed=allowed)
 
 
 def _assignment(item: ast.stmt) -> tuple[str | None, Any]:

@@ -29,6 +29,9 @@ class Rule:
     doc: RuleDoc
     statement: StatementCheck
     step: StepCheck | None = None  # reads a generated step's lock and hazards
+    # The hazard (a Hazard value) a migration file's recorded consent, ``allow_hazards =
+    # [...]``, accepts for this rule: its findings are then notes, not errors.
+    consent: str | None = None
 
     @property
     def id(self) -> str:
@@ -496,22 +499,22 @@ RULES: tuple[Rule, ...] = (
               "Code of the running release still uses the old name and fails until it is redeployed.",
               "Add the new column, write to both, backfill, move readers, then drop the old one (or keep a view "
               "with the old name for the transition)."),
-         _renaming("OBJECT_COLUMN", "column"), _renaming_step("column", "column")),
+         _renaming("OBJECT_COLUMN", "column"), _renaming_step("column", "column"), consent="breaks-clients"),
     Rule(_doc("renaming-table", "Table renamed.",
               "Code of the running release still uses the old name and fails until it is redeployed.",
               "Create the new table and migrate in phases, or leave an updatable view under the old name until "
               "every client has moved."),
-         _renaming("OBJECT_TABLE", "table"), _renaming_step("table", "table")),
+         _renaming("OBJECT_TABLE", "table"), _renaming_step("table", "table"), consent="breaks-clients"),
     Rule(_doc("ban-drop-column", "Column dropped.",
               "The column's data is gone, and code of the running release that still reads or writes it fails.",
               "Stop using the column in a release first; drop it in a later migration, after a backup, and "
               "suppress the finding with the reason."),
-         _drop_column, _deletes("column", "column")),
+         _drop_column, _deletes("column", "column"), consent="deletes-data"),
     Rule(_doc("ban-drop-table", "Table dropped.",
               "The table's data is gone, and code of the running release that still uses it fails.",
               "Stop using the table in a release first; drop it later, after a backup, and suppress the finding "
               "with the reason."),
-         _drop_table, _deletes("table", "table")),
+         _drop_table, _deletes("table", "table"), consent="deletes-data"),
     Rule(_doc("ban-drop-database", "DROP DATABASE.",
               "A migration should never delete a whole database.",
               "Do it by hand, outside migrations."),
@@ -574,7 +577,7 @@ RULES: tuple[Rule, ...] = (
               "CASCADE empties every table that references the truncated ones, recursively: far more data than "
               "the statement names.",
               "Truncate the tables you mean, by name."),
-         _truncate_cascade),
+         _truncate_cascade, consent="deletes-data"),
     Rule(_doc("table-rewrite", "A statement (or generated step) that rewrites a whole existing table.",
               "VACUUM FULL, CLUSTER, SET TABLESPACE, SET LOGGED/UNLOGGED (and generated steps the planner marks "
               "as rewrites) copy the table under an ACCESS EXCLUSIVE lock: reads and writes wait for the copy.",
