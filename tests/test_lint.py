@@ -237,6 +237,14 @@ ALTER TABLE accounts /* dfmigrate:ignore ban-drop-column inside */ DROP COLUMN f
     assert [(f["rule"], f["line"]) for f in report["findings"]] == [("ban-drop-column", 6)]
 
 
+def test_squawk_rule_ids_are_accepted(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sql = ("-- dfmigrate:ignore require-lock-timeout squawk's id\nALTER TABLE accounts ADD COLUMN note text;\n"
+           "CREATE TABLE t (at timestamp);\n")
+    (tmp_path / "pyproject.toml").write_text('[tool.dfmigrate.lint]\ndisable = ["prefer-timestamp-tz"]\n')
+    code, report = lint_json(capsys, sql_file(tmp_path, sql))
+    assert (code, report["findings"]) == (0, [])
+
+
 def test_suppression_of_another_rule_does_not_hide(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     sql = TIMEOUTS + "-- dfmigrate:ignore renaming-column wrong rule\nALTER TABLE accounts DROP COLUMN x;\n"
     code, report = lint_json(capsys, sql_file(tmp_path, sql))
@@ -453,3 +461,44 @@ def test_consent_recorded_in_the_file_turns_findings_into_notes(tmp_path: Path,
     path.write_text(path.read_text().replace('["deletes-data"]', '["all"]'))
     code, report = lint_json(capsys, path)
     assert code == 0 and {f["severity"] for f in report["findings"]} == {"note"}
+
+
+def test_per_dialect_steps_and_hand_written_run_sql(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Generated files hold one ForDialect per dialect; hand-written ones RunSQL operations."""
+    mdir = tmp_path / "m"
+    mdir.mkdir()
+    (mdir / "0001_generated.py").write_text('''from dfmigrate.migration import ForDialect, SchemaMigration, Step
+
+
+class Migration(SchemaMigration):
+    id = "0001_generated"
+    dependencies = []
+
+    sqlite = ForDialect(
+        forward=[Step("DROP TABLE sqlite_only", kind="drop-table", hazards=("deletes-data",))],
+    )
+    postgresql = ForDialect(
+        operations=[],
+        forward=[
+            Step("ALTER TABLE public.orders ALTER COLUMN placed_at SET NOT NULL", kind="set-not-null",
+                 lock="ACCESS EXCLUSIVE", target="public.orders", hazards=("validates-rows", "access-exclusive-lock")),
+        ],
+        backward=[Step("DROP TABLE never_linted", kind="drop-table", hazards=("deletes-data",))],
+    )
+''')
+    (mdir / "0002_by_hand.py").write_text('''from dfmigrate.migration import Migration, RunSQL
+
+
+class Migration(Migration):
+    id = "0002_by_hand"
+    dependencies = ["0001_generated"]
+    operations = [
+        RunSQL({"postgresql": "ALTER TABLE accounts RENAME TO customers", "sqlite": "DROP TABLE x"},
+               reverse="DROP TABLE never_linted"),
+        RunSQL(["CREATE TABLE t (id bigint)", "CREATE INDEX t_id ON t (id)"]),
+    ]
+''')
+    _, report = lint_json(capsys, mdir)
+    assert [(Path(f["file"]).name, f["rule"], f["line"]) for f in report["findings"]] == [
+        ("0001_generated.py", "adding-not-nullable-field", 14),
+        ("0002_by_hand.py", "renaming-table", 8)]

@@ -10,7 +10,7 @@ from dfmigrate.errors import DfmigrateError
 from dfmigrate.lint.context import Context
 from dfmigrate.lint.inputs import Chunk, Unit, collect
 from dfmigrate.lint.parse import Position, parse_sql
-from dfmigrate.lint.rules import BY_ID, RULES, Rule
+from dfmigrate.lint.rules import BY_ID, RULES, Rule, canonical
 
 SEVERITIES = ("error", "warning")
 
@@ -39,11 +39,11 @@ class Settings:
                 continue
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise DfmigrateError(f"{origin}: {key} must be a list of rule ids")
-            unknown = [v for v in value if v not in BY_ID]
+            unknown = [v for v in value if canonical(v) not in BY_ID]
             if unknown:
                 raise DfmigrateError(f"{origin}: {key} names unknown rule(s) {', '.join(unknown)} "
                                      "(see 'dfmigrate lint --rules')")
-            lists[name] = frozenset(value)
+            lists[name] = frozenset(canonical(v) for v in value)
         return cls(lists.get("disable", frozenset()), lists.get("warn", frozenset()),
                    lists.get("error", frozenset()), table.get("pg_version", table.get("pg-version", 15)))
 

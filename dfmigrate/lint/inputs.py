@@ -84,10 +84,12 @@ def _read_text(path: str) -> str:
 def read_migration(path: str) -> Unit:
     """The forward PostgreSQL SQL of a migration file, without running it.
 
-    Read today: ``dialect = "…"``, ``forward_sql = [...]`` (string literals) with
-    ``non_transactional = [...]`` (their indexes), ``allow_hazards = [...]`` (the consent the
-    file records), and any ``Step(...)`` calls in a forward attribute, optionally in a dict keyed
-    by dialect (only the PostgreSQL ones are kept)."""
+    Read: ``dialect = "…"`` with ``forward_sql = [...]`` (string literals) and
+    ``non_transactional = [...]`` (their indexes); ``Step(...)`` calls in a forward attribute,
+    in a ``ForDialect(forward=[...])`` assigned to an attribute named after its dialect, or in a
+    dict keyed by dialect; ``RunSQL(sql)`` in ``operations`` (a text, a list, or a dict by
+    dialect); and ``allow_hazards = [...]``, the consent the file records. Backward SQL is
+    never read: lint judges what ``migrate`` runs."""
     source = _read_text(path)
     try:
         tree = ast.parse(source, path)
@@ -95,38 +97,46 @@ def read_migration(path: str) -> Unit:
         raise DfmigrateError(f"{path}:{exc.lineno}: SyntaxError: {exc.msg}") from None
     comments = _python_directives(source)
     lines = source.splitlines()
-    dialect = ""
-    literals: list[ast.Constant] = []
+    declared = ""
     outside: set[int] = set()
-    steps: list[tuple[ast.Call, str | None]] = []
     allowed: frozenset[str] = frozenset()
+    found: list[tuple[ast.AST, str | None, int | None]] = []  # (literal or Step call, dialect, forward_sql index)
     for cls in (n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)):
         for item in cls.body:
             name, value = _assignment(item)
-            if name is None or "backward" in name:
+            if name is None or "backward" in name or "reverse" in name:
                 continue
             if name == "dialect" and isinstance(value, ast.Constant) and isinstance(value.value, str):
-                dialect = value.value
+                declared = value.value
             elif name == "forward_sql" and isinstance(value, (ast.List, ast.Tuple)):
-                literals = [e for e in value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)]
-            elif name == "allow_hazards" and isinstance(value, (ast.List, ast.Tuple)):
-                allowed = frozenset(e.value for e in value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str))
+                found.extend((e, None, i) for i, e in enumerate(value.elts) if _is_text(e))
             elif name == "non_transactional" and isinstance(value, (ast.List, ast.Tuple)):
                 outside = {e.value for e in value.elts if isinstance(e, ast.Constant) and isinstance(e.value, int)}
+            elif name == "allow_hazards" and isinstance(value, (ast.List, ast.Tuple)):
+                allowed = frozenset(e.value for e in value.elts if _is_text(e))  # type: ignore[attr-defined]
             else:
-                steps.extend(_step_calls(value, None))
-    chunks = [_literal_chunk(node, lines, comments, transactional=i not in outside)
-              for i, node in enumerate(literals)]
-    for call, step_dialect in steps:
-        if step_dialect in (None, "postgresql"):
-            chunk = _step_chunk(call, lines, comments)
+                found.extend((node, dialect, None) for node, dialect in
+                             _forward_sql(value, name if name in _DIALECTS else None))
+    dialects = {d for _, d, _ in found if d is not None}
+    dialect = "postgresql" if "postgresql" in dialects else declared or (dialects.pop() if dialects else "postgresql")
+    chunks: list[Chunk] = []
+    for node, node_dialect, index in found:
+        if node_dialect not in (None, "postgresql"):
+            continue
+        if isinstance(node, ast.Call):
+            chunk = _step_chunk(node, lines, comments)
             if chunk is not None:
                 chunks.append(chunk)
-        elif not dialect:
-            dialect = step_dialect
-    if steps and any(d == "postgresql" for _, d in steps):
-        dialect = "postgresql"
-    return Unit(path, dialect or "postgresql", migration=True, chunks=chunks, allowed=allowed)
+        else:
+            chunks.append(_literal_chunk(node, lines, comments, transactional=index not in outside))  # type: ignore[arg-type]
+    return Unit(path, dialect, migration=True, chunks=chunks, allowed=allowed)
+
+
+_DIALECTS = ("postgresql", "sqlite", "mysql")
+
+
+def _is_text(node: Any) -> bool:
+    return isinstance(node, ast.Constant) and isinstance(node.value, str)
 
 
 def _assignment(item: ast.stmt) -> tuple[str | None, Any]:
@@ -137,19 +147,38 @@ def _assignment(item: ast.stmt) -> tuple[str | None, Any]:
     return None, None
 
 
-def _step_calls(node: Any, dialect: str | None) -> list[tuple[ast.Call, str | None]]:
-    """``Step(...)`` calls inside lists, tuples and dicts keyed by dialect."""
-    found: list[tuple[ast.Call, str | None]] = []
+def _forward_sql(node: Any, dialect: str | None) -> list[tuple[ast.AST, str | None]]:
+    """The forward ``Step(...)`` calls and ``RunSQL`` string literals inside ``node``, each with
+    the dialect it is for (None: every dialect)."""
+    found: list[tuple[ast.AST, str | None]] = []
     if isinstance(node, ast.Dict):
         for key, value in zip(node.keys, node.values):
-            named = key.value if isinstance(key, ast.Constant) and isinstance(key.value, str) else dialect
-            found.extend(_step_calls(value, named))
+            named = key.value if isinstance(key, ast.Constant) and key.value in _DIALECTS else dialect
+            found.extend(_forward_sql(value, named))  # type: ignore[arg-type]
     elif isinstance(node, (ast.List, ast.Tuple)):
         for element in node.elts:
-            found.extend(_step_calls(element, dialect))
+            found.extend(_forward_sql(element, dialect))
     elif isinstance(node, ast.Call) and _callee(node) == "Step":
         found.append((node, dialect))
+    elif isinstance(node, ast.Call) and _callee(node) == "ForDialect":
+        for keyword in node.keywords:
+            if keyword.arg == "forward":
+                found.extend(_forward_sql(keyword.value, dialect))
+    elif isinstance(node, ast.Call) and _callee(node) == "RunSQL":
+        sql = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "sql"), None)
+        found.extend(_run_sql(sql, dialect))
     return found
+
+
+def _run_sql(node: Any, dialect: str | None) -> list[tuple[ast.AST, str | None]]:
+    if _is_text(node):
+        return [(node, dialect)]
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return [(e, dialect) for e in node.elts if _is_text(e)]
+    if isinstance(node, ast.Dict):
+        return [pair for key, value in zip(node.keys, node.values)
+                for pair in _run_sql(value, key.value if isinstance(key, ast.Constant) else dialect)]
+    return []
 
 
 def _callee(call: ast.Call) -> str:

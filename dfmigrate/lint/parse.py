@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dfmigrate.errors import DfmigrateError
+from dfmigrate.lint.rules import canonical
 
 # The suppression directive, read from a comment's text (the SQL itself is never scanned by regex).
 _DIRECTIVE = re.compile(r"dfmigrate:ignore\s+(\S+)\s*(.*)", re.IGNORECASE | re.DOTALL)
@@ -58,7 +59,7 @@ def parse_directive(comment: str) -> set[str]:
     match = _DIRECTIVE.match(body)
     if not match:
         return set()
-    return {rule.strip().lower() for rule in match.group(1).split(",") if rule.strip()}
+    return {canonical(rule.strip().lower()) for rule in match.group(1).split(",") if rule.strip()}
 
 
 def parse_sql(sql: str, where: Position) -> list[ParsedStatement]:

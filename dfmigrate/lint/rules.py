@@ -586,3 +586,11 @@ RULES: tuple[Rule, ...] = (
 )
 
 BY_ID: dict[str, Rule] = {rule.id: rule for rule in RULES}
+# squawk's ids for the same rules: accepted in suppressions and configuration, so a team moving
+# from squawk keeps them.
+SQUAWK_ALIASES = {"prefer-timestamp-tz": "prefer-timestamptz", "require-lock-timeout": "require-timeout-settings",
+                  "require-statement-timeout": "require-timeout-settings"}
+
+
+def canonical(rule_id: str) -> str:
+    return SQUAWK_ALIASES.get(rule_id, rule_id)
