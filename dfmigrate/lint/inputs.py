@@ -177,7 +177,7 @@ def _run_sql(node: Any, dialect: str | None) -> list[tuple[ast.AST, str | None]]
         return [(e, dialect) for e in node.elts if _is_text(e)]
     if isinstance(node, ast.Dict):
         return [pair for key, value in zip(node.keys, node.values)
-                for pair in _run_sql(value, key.value if isinstance(key, ast.Constant) else dialect)]
+                for pair in _run_sql(value, key.value if _is_text(key) else dialect)]  # type: ignore[union-attr]
     return []
 
 
