@@ -29,6 +29,7 @@ def _bare(name: str) -> str:
 @dataclass
 class Context:
     migration: bool  # a migration file: the runner owns the transaction and sets lock_timeout
+    statement: str = ""  # the text of the statement the rules are looking at
     pg_version: int = 15  # the oldest server the SQL must be safe on (major version)
     created_tables: set[str] = field(default_factory=set)  # bare names
     created_indexes: set[str] = field(default_factory=set)

@@ -86,6 +86,7 @@ def lint_unit(unit: Unit, settings: Settings) -> list[tuple[Finding, Rule]]:
         for statement in statements:
             line, column = (statement.line, statement.column) if chunk.exact_lines else (chunk.line, chunk.column)
             ignored = statement.ignored | chunk.ignored
+            ctx.statement = statement.text
             for rule, level in active:
                 if rule.id in ignored:
                     continue
