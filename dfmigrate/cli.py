@@ -77,8 +77,9 @@ def _source_options(command: Callable[..., Any]) -> Callable[..., Any]:
         help="PostgreSQL server for scratch databases (.sql sources); default: the other side's server.",
     )(command)
     command = click.option(
-        "--dialect", type=click.Choice(["postgresql", "sqlite"]),
-        help="Dialect for models and .sql sources when no database side decides (default: sqlite).",
+        "--dialect", type=click.Choice(["postgresql", "sqlite", "mysql"]),
+        help="Dialect for models and .sql sources when no database side decides (default: sqlite; "
+             "mysql covers MariaDB).",
     )(command)
     return command
 
@@ -95,7 +96,8 @@ def _pair_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return _source_options(command)
 
 
-SRC_HELP = """SRC is one of: postgresql://user@host/db, sqlite:///path.db, a models .py file or
+SRC_HELP = """SRC is one of: postgresql://user@host/db, mysql://user@host/db (or mariadb://),
+sqlite:///path.db, a models .py file or
 models:package.module, a .sql file or sql:PATH, dataflow:MODULE:ATTR (a DataFlow instance)."""
 
 

@@ -18,7 +18,10 @@ from dfmigrate.plan import order_changes
 from dfmigrate.schema import Schema
 from dfmigrate.statement import Statement
 
-_RENDERERS = {"postgresql": "dfmigrate.dialects.postgres.render", "sqlite": "dfmigrate.dialects.sqlite.render"}
+_RENDERERS = {"postgresql": "dfmigrate.dialects.postgres.render", "sqlite": "dfmigrate.dialects.sqlite.render",
+              "mysql": "dfmigrate.dialects.mysql.render"}
+# Dialects whose changes are regrouped before ordering (and, for MySQL, settled after it).
+_ADAPTERS = {"sqlite": "dfmigrate.dialects.sqlite.adapt", "mysql": "dfmigrate.dialects.mysql.adapt"}
 
 
 def renderer(dialect: str) -> Any:
@@ -52,6 +55,7 @@ class Plan:
                     "lock_target": s.lock_target,
                     "transactional": s.transactional,
                     "reverse": list(s.reverse),
+                    **({"algorithm": s.algorithm} if s.algorithm else {}),
                     **({"comment": s.comment} if s.comment else {}),
                 }
                 for s in self.statements
@@ -94,10 +98,12 @@ def plan_migration(old: Schema, new: Schema) -> Plan:
     changes = diff_schemas(old, new, deps_old)
     if not changes:
         return Plan(new.dialect, [], [], nx.DiGraph())
-    if new.dialect == "sqlite":
-        adapt = import_module("dfmigrate.dialects.sqlite.adapt")
+    adapt = import_module(_ADAPTERS[new.dialect]) if new.dialect in _ADAPTERS else None
+    if adapt is not None:
         changes = adapt.adapt_changes(changes, old, new)
     ordered, graph = order_changes(changes, old, new, deps_old, dependencies(new))
+    if hasattr(adapt, "settle"):
+        ordered = adapt.settle(ordered, old, new)
     dialect = renderer(new.dialect)
     hints = rename_hints(ordered)
     statements = [_with_hint(s, hints.get(id(c))) for c in ordered for s in dialect.render_change(c)]

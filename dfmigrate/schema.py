@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
 
-Dialect = Literal["postgresql", "sqlite"]
+Dialect = Literal["postgresql", "sqlite", "mysql"]  # "mysql" covers MariaDB too
 
 # A reference to a top-level or table-scoped object, used for dependencies and change subjects.
 # kind is one of REF_KINDS; name is "table.object" for objects that live inside a table.
@@ -64,9 +64,11 @@ class Column:
     collation: str | None = None  # only when it differs from the type's default
     comment: str | None = None
     renamed_from: tuple[str, ...] = ()  # declared by models only; never introspected
-    autoincrement: bool = False  # SQLite INTEGER PRIMARY KEY AUTOINCREMENT
-    # a generated column's kind: STORED is written on change, VIRTUAL computed on read (SQLite)
+    autoincrement: bool = False  # SQLite INTEGER PRIMARY KEY AUTOINCREMENT; MySQL AUTO_INCREMENT
+    # a generated column's kind: STORED is written on change, VIRTUAL computed on read (SQLite, MySQL)
     generated_kind: Literal["STORED", "VIRTUAL"] = "STORED"
+    on_update: str | None = None  # MySQL ON UPDATE expression, e.g. "current_timestamp(6)"
+    invisible: bool = False  # MySQL/MariaDB INVISIBLE: left out of SELECT *
 
 
 # Constraint names: always present on PostgreSQL. On SQLite an empty name is a constraint the
@@ -144,6 +146,7 @@ class IndexPart:
     nulls_first: bool | None = None  # None = the default for the direction
     opclass: str | None = None  # only when not the default operator class
     collation: str | None = None  # only when not the column's collation
+    length: int | None = None  # MySQL prefix length: KEY (name(10))
 
 
 @dataclass(frozen=True)
@@ -216,6 +219,10 @@ class Table:
     strict: bool = False  # SQLite
     # PostgreSQL's REPLICA IDENTITY: "default", "full", "nothing" or "index:<index name>"
     replica_identity: str = "default"
+    # MySQL table options, None when the server's default (the collation implies the charset)
+    engine: str | None = None
+    collation: str | None = None
+    row_format: str | None = None
 
     def column(self, name: str) -> Column | None:
         return next((c for c in self.columns if c.name == name), None)
@@ -359,4 +366,4 @@ class Schema:
         return {}
 
 
-DEFAULT_NAMESPACE: dict[str, str] = {"postgresql": "public", "sqlite": "main"}
+DEFAULT_NAMESPACE: dict[str, str] = {"postgresql": "public", "sqlite": "main", "mysql": "main"}

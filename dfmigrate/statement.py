@@ -19,6 +19,8 @@ class Hazard(enum.Enum):
     RECREATES_DEPENDENTS = "recreates-dependents"  # views/functions dropped and recreated
     UNTRACKABLE_DEPENDENCIES = "untrackable-dependencies"  # function bodies
     BREAKS_CLIENTS = "breaks-clients"  # renames: running code that uses the old name fails
+    TABLE_COPY = "table-copy"  # MySQL ALGORITHM=COPY: rows copied to a new table, writes blocked
+    METADATA_LOCK = "metadata-lock"  # MySQL: waits for open transactions; queries queue behind it
 
 
 @dataclass(frozen=True)
@@ -31,3 +33,4 @@ class Statement:
     transactional: bool = True
     comment: str | None = None  # a note printed above the statement (e.g. a rename hint)
     reverse: tuple[str, ...] = field(default=())  # SQL that undoes it, where it can be derived
+    algorithm: str | None = None  # MySQL ALGORITHM the statement requests: INSTANT, INPLACE, COPY

@@ -14,6 +14,11 @@ def is_postgres_url(url: str) -> bool:
     return url.split(":", 1)[0].lower() in ("postgres", "postgresql")
 
 
+def is_mysql_url(url: str) -> bool:
+    """mysql://… or mariadb://… (one dialect: the server's flavour is read when connecting)."""
+    return url.split(":", 1)[0].lower() in ("mysql", "mariadb")
+
+
 def mask(url: str) -> str:
     """``url`` with any password replaced by ``***`` (URL userinfo, query parameters, or a
     libpq key=value string). Anything unparsable is masked wholesale rather than leaked."""

@@ -17,6 +17,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+DEFAULT_MYSQL_URL = "mysql://root@127.0.0.1:3306/"
 _counter = itertools.count()
 
 
@@ -31,7 +32,7 @@ def unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-SERVICE_FIXTURES = frozenset({"pg_url", "pg_db", "shared_dir"})
+SERVICE_FIXTURES = frozenset({"pg_url", "pg_db", "shared_dir", "mysql_server", "mysql_db", "mysql_url"})
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -102,6 +103,54 @@ async def _admin(url: str, sql: str) -> None:
         await conn.execute(sql)
     finally:
         await conn.close()
+
+
+@pytest.fixture(scope="session")
+def mysql_server() -> str:
+    """Admin URL of the MySQL/MariaDB test server (env DFMIGRATE_TEST_MYSQL_URL), without a
+    database; checked reachable once."""
+    url = os.environ.get("DFMIGRATE_TEST_MYSQL_URL", DEFAULT_MYSQL_URL)
+    try:
+        asyncio.run(_mysql_admin(url, "SELECT 1"))
+    except Exception as exc:  # any failure means "no server to test against"
+        unavailable(f"MySQL unreachable at {_mask(url)}: {type(exc).__name__}: {exc}")
+    return url
+
+
+@pytest.fixture
+def mysql_db(mysql_server: str) -> Iterator[Callable[..., str]]:
+    """Factory: ``mysql_db()`` creates an empty, uniquely named database and returns its URL;
+    every database it made is dropped at teardown."""
+    from dfmigrate.urls import with_database
+
+    created: list[str] = []
+
+    def make(hint: str = "") -> str:
+        name = _database_name(hint)
+        asyncio.run(_mysql_admin(mysql_server, f"CREATE DATABASE `{name}`"))
+        created.append(name)
+        return with_database(mysql_server, name)
+
+    yield make
+    for name in reversed(created):
+        asyncio.run(_mysql_admin(mysql_server, f"DROP DATABASE IF EXISTS `{name}`"))
+
+
+@pytest.fixture
+def mysql_url(mysql_db: Callable[..., str]) -> str:
+    """URL of a fresh, empty MySQL database of this test's own."""
+    return mysql_db()
+
+
+async def _mysql_admin(url: str, sql: str) -> None:
+    from dfmigrate.dialects.mysql.connect import connect
+
+    conn = await connect(url)
+    try:
+        async with conn.cursor() as cur:
+            await cur.execute(sql)
+    finally:
+        conn.close()
 
 
 @pytest.fixture

@@ -20,6 +20,8 @@ _FLAGS: tuple[tuple[str, ColumnChange], ...] = (
     ("comment", ColumnChange.COMMENT),
     # SQLite's AUTOINCREMENT (never set on PostgreSQL) is the rowid's generator: an identity
     ("autoincrement", ColumnChange.IDENTITY),
+    ("on_update", ColumnChange.ATTRIBUTES),
+    ("invisible", ColumnChange.ATTRIBUTES),
 )
 
 

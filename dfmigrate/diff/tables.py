@@ -39,6 +39,9 @@ _TABLE_FLAGS: tuple[tuple[str, TableChange], ...] = (
     ("partition_of", TableChange.PARTITION_BOUND),
     ("partition_bound", TableChange.PARTITION_BOUND),
     ("replica_identity", TableChange.REPLICA_IDENTITY),
+    ("engine", TableChange.OPTIONS),
+    ("collation", TableChange.OPTIONS),
+    ("row_format", TableChange.OPTIONS),
 )
 
 

@@ -7,6 +7,7 @@ spec                            kind       loader
 =============================== ========== =========================================
 ``postgresql://…``, ``postgres://…`` postgres ``sources.postgres.inspect_postgres``
 ``sqlite:///path``              sqlite     ``sources.sqlite.inspect_sqlite``
+``mysql://…``, ``mariadb://…``  mysql      ``sources.mysql.inspect_mysql``
 ``models:pkg.mod``, ``x.py``    models     ``sources.models.load_models``
 ``sql:PATH``, ``x.sql``         sqlfile    ``sources.sqlfile.load_sql_file``
 ``dataflow:MODULE:ATTR``        dataflow   ``sources.dataflow.load_dataflow``
@@ -29,12 +30,12 @@ from dfmigrate.errors import DfmigrateError, SourceError
 if TYPE_CHECKING:
     from dfmigrate.schema import Dialect, Schema
 
-SourceKind = Literal["postgres", "sqlite", "models", "sqlfile", "migrations", "dataflow"]
+SourceKind = Literal["postgres", "sqlite", "mysql", "models", "sqlfile", "migrations", "dataflow"]
 
 DEFAULT_DIALECT: Dialect = "sqlite"  # the embedded default: works with nothing installed or running
 
 _UNKNOWN = (
-    "unknown source '{spec}': expected postgresql://…, sqlite:///path, "
+    "unknown source '{spec}': expected postgresql://…, mysql://…, sqlite:///path, "
     "a models .py file or models:MODULE, a .sql file or sql:PATH, dataflow:MODULE:ATTR"
 )
 
@@ -52,6 +53,8 @@ def classify(spec: str) -> tuple[SourceKind, str]:
         return "postgres", spec
     if spec.startswith("sqlite:"):
         return "sqlite", _sqlite_path(spec)
+    if spec.startswith(("mysql://", "mariadb://")):
+        return "mysql", spec
     if spec.startswith("models:"):
         if not spec[len("models:"):]:
             raise SourceError("models: needs a module, e.g. models:myapp.models")
@@ -93,7 +96,7 @@ def source_dialect(spec: str) -> Dialect | None:
         from dfmigrate.migrations.directory import directory_dialect
 
         return directory_dialect(target) if os.path.isdir(target) else None  # type: ignore[return-value]
-    return {"postgres": "postgresql", "sqlite": "sqlite"}.get(kind)  # type: ignore[return-value]
+    return {"postgres": "postgresql", "sqlite": "sqlite", "mysql": "mysql"}.get(kind)  # type: ignore[return-value]
 
 
 async def load_source(spec: str, ctx: SourceContext) -> Schema:
@@ -108,6 +111,10 @@ async def load_source(spec: str, ctx: SourceContext) -> Schema:
             return await inspect_postgres(target, privileges=ctx.privileges)
         if kind == "sqlite":
             return await _load_sqlite(target)
+        if kind == "mysql":
+            from dfmigrate.sources.mysql import inspect_mysql
+
+            return await inspect_mysql(target)
         if kind == "models":
             _require_file(spec, "model file")
             from dfmigrate.sources.models import load_models
@@ -129,7 +136,7 @@ async def load_source(spec: str, ctx: SourceContext) -> Schema:
     except (OSError, asyncio.TimeoutError) as exc:
         raise SourceError(f"cannot read {_mask(spec)}: {_describe(exc)}") from exc
     except Exception as exc:
-        if type(exc).__module__.split(".")[0] in ("asyncpg", "sqlite3", "aiosqlite"):
+        if type(exc).__module__.split(".")[0] in ("asyncpg", "sqlite3", "aiosqlite", "asyncmy"):
             raise SourceError(f"cannot read {_mask(spec)}: {_describe(exc)}") from exc
         raise
 
@@ -173,6 +180,7 @@ def _require_file(spec: str, what: str) -> None:
 _LOADER_MODULES: dict[str, tuple[str, ...]] = {
     "postgres": ("dfmigrate.sources.postgres",),
     "sqlite": ("dfmigrate.sources.sqlite",),
+    "mysql": ("dfmigrate.sources.mysql",),
     "models": ("dfmigrate.sources.models", "dfmigrate.models"),  # not the user's module
     "sqlfile": ("dfmigrate.sources.sqlfile",),
     "dataflow": ("dfmigrate.sources.dataflow", "dfmigrate.sources.models"),  # not dataflow itself
@@ -212,7 +220,7 @@ async def load_pair(from_spec: str, to_spec: str, ctx: SourceContext) -> tuple[S
     """
     dialects = {d for d in (source_dialect(from_spec), source_dialect(to_spec)) if d}
     if len(dialects) > 1:
-        raise SourceError("cannot compare a PostgreSQL database with a SQLite database")
+        raise SourceError(f"cannot compare databases of different dialects ({', '.join(sorted(dialects))})")
     if dialects and ctx.dialect and ctx.dialect not in dialects:
         raise SourceError(f"--dialect {ctx.dialect} contradicts the database source ({dialects.pop()})")
     dialect = next(iter(dialects), None) or ctx.dialect or DEFAULT_DIALECT

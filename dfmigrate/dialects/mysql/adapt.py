@@ -1,0 +1,137 @@
+"""Turn generic changes into changes MySQL executes, and settle the order MySQL needs.
+
+Before ordering (:func:`adapt_changes`):
+- what MySQL has no notion of is dropped: grants (not read), the ``main`` namespace, comments
+  on constraints and triggers, ``VALIDATE CONSTRAINT`` (MySQL checks rows when it adds one);
+- a new table's indexes go inline into its ``CREATE TABLE`` (no second pass over the table);
+- several changes of one column are one ``MODIFY COLUMN``; a generated column whose expression
+  or kind changes is dropped and added again (neither MySQL nor MariaDB alters one in place);
+- a comment change on an index is a drop and re-create (MySQL cannot alter an index).
+
+After ordering (:func:`settle`): an added column gets its place (``AFTER``), so the table ends
+up in the declared order; and within one table, a foreign key is added after the indexes
+created for it (else MySQL makes a second, implicit one) and dropped before an index it uses;
+an added column comes after the column it is placed after.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from dfmigrate.changes import (
+    AddColumn, AddConstraint, AlterColumn, Change, ColumnChange, CreateIndex, CreateNamespace,
+    CreateTable, DropColumn, DropConstraint, DropIndex, DropNamespace, GrantPrivilege, RenameColumn,
+    RevokePrivilege, SetComment, ValidateConstraint,
+)
+from dfmigrate.dialects.mysql import NAMESPACE
+from dfmigrate.dialects.mysql.render import AddColumnAt
+from dfmigrate.errors import UnsupportedError
+from dfmigrate.schema import ForeignKey, Schema
+
+_IGNORED = (GrantPrivilege, RevokePrivilege, ValidateConstraint)
+
+
+def adapt_changes(changes: list[Change], old: Schema, new: Schema) -> list[Change]:
+    created = {c.table.name for c in changes if isinstance(c, CreateTable)}
+    out: list[Change] = []
+    for c in changes:
+        if isinstance(c, _IGNORED):
+            continue
+        if isinstance(c, (CreateNamespace, DropNamespace)):
+            if c.name != NAMESPACE:
+                raise UnsupportedError(f"MySQL has one namespace per database: cannot create or drop {c.name}")
+            continue
+        if isinstance(c, SetComment):
+            out += _index_comment(c, old, new)
+            continue
+        if isinstance(c, CreateIndex) and c.table in created:
+            continue  # inline in CREATE TABLE
+        out.append(c)
+    return _merge_column_changes(out)
+
+
+def _index_comment(c: SetComment, old: Schema, new: Schema) -> list[Change]:
+    if c.target.kind != "index":
+        return []  # constraints and triggers have no comments in MySQL
+    for table in new.tables:
+        index = next((i for i in table.indexes if i.name == c.target.name), None)
+        before = old.table(table.namespace, table.name)
+        was = next((i for i in before.indexes if i.name == c.target.name), None) if before else None
+        if index is not None and was is not None:
+            return [DropIndex(table.namespace, table.name, was), CreateIndex(table.namespace, table.name, index)]
+    return []
+
+
+def _placed(c: AddColumn, new: Schema) -> AddColumn:
+    table = new.table(c.namespace, c.table)
+    if table is None:
+        return c
+    names = [col.name for col in table.columns]
+    i = names.index(c.column.name) if c.column.name in names else len(names)
+    if i >= len(names) - 1:
+        return c  # appended: a position clause would make MySQL reorder (and copy) the table
+    return AddColumnAt(c.namespace, c.table, c.column, names[i - 1] if i > 0 else None)
+
+
+def _merge_column_changes(changes: list[Change]) -> list[Change]:
+    """One AlterColumn per column: each renders the whole new definition anyway."""
+    first: dict[tuple[str, str], int] = {}
+    out: list[Change] = []
+    for c in changes:
+        if isinstance(c, AlterColumn):
+            key = (c.table, c.new.name)
+            if key in first:
+                prev = out[first[key]]
+                assert isinstance(prev, AlterColumn)
+                out[first[key]] = replace(prev, new=c.new, changes=prev.changes | c.changes)
+                continue
+            first[key] = len(out)
+        out.append(c)
+    regenerated: list[Change] = []
+    for c in out:
+        if isinstance(c, AlterColumn) and c.changes & ColumnChange.GENERATED and c.old.generated and c.new.generated:
+            regenerated += [DropColumn(c.namespace, c.table, c.old), AddColumn(c.namespace, c.table, c.new)]
+        else:
+            regenerated.append(c)
+    return regenerated
+
+
+# ---------------------------------------------------------------- after ordering
+
+
+def settle(ordered: list[Change], old: Schema, new: Schema) -> list[Change]:
+    out = [_placed(c, new) if isinstance(c, AddColumn) else c for c in ordered]
+    moved = True
+    while moved:
+        moved = _settle_once(out)
+    return out
+
+
+def _settle_once(out: list[Change]) -> bool:
+    for i, c in enumerate(out):
+        if isinstance(c, AddColumnAt) and c.after:
+            j = _last(out, lambda x: (isinstance(x, AddColumn) and x.table == c.table and x.column.name == c.after)
+                      or (isinstance(x, RenameColumn) and x.table == c.table and x.new.name == c.after))
+            if j is not None and j > i:
+                out.insert(j, out.pop(i))
+                return True
+        if isinstance(c, AddConstraint) and isinstance(c.constraint, ForeignKey):
+            j = _last(out, lambda x: isinstance(x, CreateIndex) and x.table == c.table)
+            if j is not None and j > i:
+                out.insert(j, out.pop(i))
+                return True
+        if isinstance(c, DropConstraint) and isinstance(c.constraint, ForeignKey):
+            j = _first(out, lambda x: isinstance(x, DropIndex) and x.table == c.table)
+            if j is not None and j < i:
+                out.insert(j, out.pop(i))
+                return True
+    return False
+
+
+def _last(items: list[Change], match) -> int | None:  # type: ignore[no-untyped-def]
+    found = [i for i, x in enumerate(items) if match(x)]
+    return found[-1] if found else None
+
+
+def _first(items: list[Change], match) -> int | None:  # type: ignore[no-untyped-def]
+    return next((i for i, x in enumerate(items) if match(x)), None)
