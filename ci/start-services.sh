@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Make sure the databases the tests use are up, starting them with the machine's documented
 # commands (docs: /work/.library/env/machines/python-svc.md) when they are not.
-# PostgreSQL is required (exit 1 if it cannot be started); MariaDB is best effort.
+# PostgreSQL and MariaDB are required (exit 1 if either cannot be started).
 set -euo pipefail
 
 PGHOST_CHECK="${PGHOST_CHECK:-127.0.0.1}"
@@ -33,12 +33,17 @@ fi
 
 mariadb_up() { mariadb-admin --protocol=tcp -h 127.0.0.1 -P 3306 -u root ping; }
 
-if command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ]; then
-    if ! mariadb_up >/dev/null 2>&1; then
-        echo "ci: MariaDB is down; starting it (optional)"
-        start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd || true
-        wait_for 30 mariadb_up || echo "ci: MariaDB did not come up (not needed by the tests)" >&2
+# MariaDB is required: the MySQL tests fail under CI when it is unreachable.
+if mariadb_up >/dev/null 2>&1; then
+    echo "ci: MariaDB is up on 127.0.0.1:3306"
+else
+    echo "ci: MariaDB is down; starting it"
+    start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd || true
+    if ! wait_for 60 mariadb_up; then
+        echo "ci: MariaDB did not come up on 127.0.0.1:3306" >&2
+        exit 1
     fi
+    echo "ci: MariaDB started"
 fi
 
 # PgBouncer: tests/test_pgbouncer.py starts its own instance (transaction pooling) in front of

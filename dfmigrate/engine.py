@@ -72,6 +72,8 @@ class Plan:
         lines = [f"{len(self.statements)} statement(s) for {len(self.changes)} change(s) ({self.dialect}):", ""]
         for n, s in enumerate(self.statements, 1):
             lines.append(f"{n:>3}. {describe(s.source)}")
+            if s.algorithm:
+                lines.append(f"     algorithm: {s.algorithm}")
             if s.lock:
                 lines.append(f"     lock: {s.lock}" + (f" on {s.lock_target}" if s.lock_target else ""))
             if s.hazards:

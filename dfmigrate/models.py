@@ -242,7 +242,7 @@ synthesis:syntheses thesis:theses thief:thieves tomato:tomatoes tooth:teeth torn
 torpedo:torpedoes vertebra:vertebrae vertex:vertices veto:vetoes volcano:volcanoes vortex:vortices
 wharf:wharves wolf:wolves woman:women
 """.split())
-_IDENTIFIER_LIMIT = {"postgresql": 63, "sqlite": 128}  # kailash.db.dialect *_MAX_IDENTIFIER_LENGTH
+_IDENTIFIER_LIMIT = {"postgresql": 63, "sqlite": 128, "mysql": 64}  # kailash.db.dialect *_MAX_IDENTIFIER_LENGTH
 
 
 def snake_case(name: str) -> str:
@@ -321,7 +321,7 @@ class ModelInfo:
 # with DEFAULT CURRENT_TIMESTAMP and typed exactly as DataFlow creates them, so that a table made
 # by DataFlow and the same model read here do not differ.
 _TIMESTAMP_SPEC = FieldSpec(
-    db_type={"postgresql": "timestamp without time zone", "sqlite": "TEXT"},
+    db_type={"postgresql": "timestamp without time zone", "sqlite": "TEXT", "mysql": "timestamp"},
     default_sql="CURRENT_TIMESTAMP")
 INTEGER_TYPES = ("integer", "bigint", "smallint", "int", "int2", "int4", "int8")
 

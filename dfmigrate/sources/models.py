@@ -8,6 +8,7 @@ against PostgreSQL 15; see docs/models.md for the table.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import decimal
 import enum
@@ -28,6 +29,8 @@ from typing import Any, get_origin
 from uuid import UUID
 
 from dfmigrate import models as api
+from dfmigrate.dialects.mysql import normalize_now as mysql_normalize_now
+from dfmigrate.dialects.mysql import normalize_type as mysql_normalize_type
 from dfmigrate.dialects.sqlite import normalize_type
 from dfmigrate.dialects.sqlite.quote import quote_ident as sqlite_ident
 from dfmigrate.errors import SourceError
@@ -201,7 +204,12 @@ _TYPES: tuple[tuple[type, str, str], ...] = (
     (dt.datetime, "timestamp with time zone", "TIMESTAMP"), (dt.date, "date", "DATE"),
     (dt.time, "time without time zone", "TIME"), (UUID, "uuid", "TEXT"),
 )
-_JSON = {"postgresql": "jsonb", "sqlite": "TEXT"}
+_JSON = {"postgresql": "jsonb", "sqlite": "TEXT", "mysql": "json"}
+# MySQL spellings (dfmigrate.dialects.mysql.normalize_type): the same Python types, in _TYPES order.
+_MYSQL_TYPES: dict[type, str] = {
+    bool: "tinyint(1)", int: "int", float: "double", decimal.Decimal: "decimal(10,0)", str: "text",
+    bytes: "blob", dt.datetime: "datetime(6)", dt.date: "date", dt.time: "time(6)", UUID: "char(36)",
+}
 
 
 def _where(info: ModelInfo, f: FieldInfo) -> str:
@@ -223,14 +231,19 @@ def column_type(info: ModelInfo, f: FieldInfo, dialect: Dialect) -> str:
         chosen = db_type if isinstance(db_type, str) else db_type.get(dialect)
         if chosen is None:
             raise SourceError(f"{_where(info, f)}: db_type gives no type for {dialect}")
+        if dialect == "mysql":
+            return mysql_normalize_type(chosen)
         return pg_type_name(chosen) if dialect == "postgresql" else normalize_type(chosen)
     if _is_enum(t):
+        if dialect == "mysql":  # a native ENUM of the member values
+            return "enum(" + ",".join(_mysql_literal(str(m.value)) for m in t) + ")"
         return _enum_name(t) if dialect == "postgresql" else "TEXT"
     if t in (dict, list) or get_origin(t) in (dict, list):
         return _JSON[dialect]
     for py, pg, lite in _TYPES:
         if isinstance(t, type) and issubclass(t, py):
-            return _sized(info, f, py, pg if dialect == "postgresql" else lite, dialect)
+            base = {"postgresql": pg, "sqlite": lite}.get(dialect) or _MYSQL_TYPES[py]
+            return _sized(info, f, py, base, dialect)
     name = getattr(t, "__name__", None) if get_origin(t) is None else None
     raise SourceError(f"{_where(info, f)}: unsupported type {name or t!r}")
 
@@ -267,12 +280,16 @@ def _sized(info: ModelInfo, f: FieldInfo, py: type, base: str, dialect: Dialect)
     if spec.max_length is not None:
         if py is not str:
             raise SourceError(f"{_where(info, f)}: max_length needs a str field")
+        if dialect == "mysql":
+            return f"varchar({spec.max_length})"
         return f"character varying({spec.max_length})" if pg else f"VARCHAR({spec.max_length})"
     if spec.precision is not None or spec.scale is not None:
         if py is not decimal.Decimal or spec.precision is None:
             raise SourceError(f"{_where(info, f)}: precision/scale need a Decimal field and a precision")
         if pg:  # format_type() always prints the scale: numeric(10) reads back as numeric(10,0)
             return f"numeric({spec.precision},{spec.scale or 0})"
+        if dialect == "mysql":
+            return f"decimal({spec.precision},{spec.scale or 0})"
         scale = "" if spec.scale is None else f", {spec.scale}"
         return f"NUMERIC({spec.precision}{scale})"
     return base
@@ -293,13 +310,15 @@ def quote_literal(text: str) -> str:
 def column_default(info: ModelInfo, f: FieldInfo, col_type: str, dialect: Dialect) -> str | None:
     """The default expression as the catalog prints it back; None for no SQL default."""
     if f.spec.default_sql is not None:
-        return f.spec.default_sql
+        return mysql_normalize_now(f.spec.default_sql) if dialect == "mysql" else f.spec.default_sql
     value = f.default
     if value is api.MISSING or value is None or (callable(value) and not isinstance(value, enum.Enum)):
         return None  # a callable default is computed in Python, never by the database
     try:
         if dialect == "postgresql":
             return _pg_default(value, col_type)
+        if dialect == "mysql":
+            return _mysql_default(value, col_type)
         return _sqlite_default(value)
     except (TypeError, ValueError) as exc:
         raise SourceError(f"{_where(info, f)}: default {value!r}: {exc}") from None
@@ -411,6 +430,73 @@ def _sqlite_default(value: Any) -> str:
     raise TypeError(f"no SQL spelling for {type(value).__name__}")
 
 
+def _mysql_literal(text: str) -> str:
+    """A string literal as MariaDB's information_schema prints it back."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def _mysql_default(value: Any, col_type: str) -> str:
+    """The default as MariaDB's ``COLUMN_DEFAULT`` prints it (numbers bare, to the column's
+    scale; everything else a quoted literal)."""
+    if isinstance(value, enum.Enum):
+        value = value.value
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, (float, decimal.Decimal)):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError("MySQL has no literal for a non-finite number")
+        scale = re.fullmatch(r"decimal\(\d+,(\d+)\)", col_type)
+        if scale:
+            return format(decimal.Decimal(str(value)).quantize(decimal.Decimal(1).scaleb(-int(scale.group(1)))), "f")
+        return repr(value) if isinstance(value, float) else _plain_number(value)
+    if isinstance(value, bytes):
+        raise ValueError("MySQL bytes defaults are not supported")
+    if isinstance(value, (dict, list)):
+        return _mysql_literal(json.dumps(value, ensure_ascii=False))
+    if isinstance(value, dt.datetime):
+        fraction = re.fullmatch(r"datetime\((\d)\)", col_type)
+        text = value.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S")
+        if fraction:
+            text += "." + f"{value.microsecond:06d}"[:int(fraction.group(1))]
+        return _mysql_literal(text)
+    if isinstance(value, dt.time):
+        fraction = re.fullmatch(r"time\((\d)\)", col_type)
+        text = value.strftime("%H:%M:%S") + ("." + f"{value.microsecond:06d}"[:int(fraction.group(1))] if fraction else "")
+        return _mysql_literal(text)
+    if isinstance(value, (str, dt.date, UUID)):
+        return _mysql_literal(str(value))
+    raise TypeError(f"no SQL spelling for {type(value).__name__}")
+
+
+def _mysql_expression(text: str) -> str:
+    """A CHECK expression as MariaDB prints it: identifiers in backticks (sqlglot)."""
+    import sqlglot
+
+    try:
+        return sqlglot.transpile(text, read="mysql", write="mysql", identify=True)[0]
+    except sqlglot.errors.SqlglotError:
+        return text  # the database will say what is wrong with it
+
+
+def _mysql_table(table: Table) -> Table:
+    """MySQL's shape of a model table: the primary key is PRIMARY, unique constraints are
+    unique indexes, and a foreign key no index starts with gets the index MySQL creates for it
+    (named after the key), so the models compare equal to the database they produce."""
+    indexes = list(table.indexes) + [Index(u.name, tuple(IndexPart(column=c) for c in u.columns), unique=True)
+                                     for u in table.uniques]
+    prefixes = [tuple(p.column for p in i.parts) for i in indexes]
+    prefixes.append(table.primary_key.columns if table.primary_key else ())
+    for fk in table.foreign_keys:
+        if not any(p[:len(fk.columns)] == fk.columns for p in prefixes):
+            indexes.append(Index(fk.name, tuple(IndexPart(column=c) for c in fk.columns)))
+            prefixes.append(fk.columns)
+    return dataclasses.replace(
+        table, uniques=(), indexes=tuple(sorted(indexes, key=lambda i: i.name)),
+        primary_key=dataclasses.replace(table.primary_key, name="PRIMARY") if table.primary_key else None)
+
+
 # --- Building the schema ---------------------------------------------------------------------
 _FK_ACTIONS = ("NO ACTION", "RESTRICT", "CASCADE", "SET NULL", "SET DEFAULT")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -428,8 +514,8 @@ class _Build:
             self.names.claim(self.ns(info), info.table)  # indexes share the tables' namespace
 
     def ns(self, info: ModelInfo) -> str:
-        # SQLite has one namespace per database file; __namespace__ only applies to PostgreSQL.
-        if self.dialect == "sqlite" or not info.namespace:
+        # SQLite and MySQL have one namespace per database; __namespace__ only applies to PostgreSQL.
+        if self.dialect != "postgresql" or not info.namespace:
             return DEFAULT_NAMESPACE[self.dialect]
         return info.namespace
 
@@ -466,7 +552,9 @@ def _table(build: _Build, info: ModelInfo) -> Table:
         columns.append(_column(info, f, col_type, build.dialect))
         if _is_enum(f.python_type) and f.spec.db_type is None:
             labels = enum_labels(info, f)
-            if pg:
+            if build.dialect == "mysql":
+                pass  # a native ENUM column type
+            elif pg:
                 _add_enum(build, info, f, col_type, labels)
             else:  # SQLite has no enum types: a TEXT column limited by a CHECK
                 allowed = ", ".join(quote_literal(v) for v in labels)
@@ -476,7 +564,7 @@ def _table(build: _Build, info: ModelInfo) -> Table:
             uniques.append(UniqueConstraint(names.choose(ns, info.table, [f.name], "key"), (f.name,)))
         if f.spec.check:
             checks.append(CheckConstraint(names.choose(ns, info.table, [f.name], "check"),
-                                          _expression(f.spec.check, pg)))
+                                          _check_text(f.spec.check, build.dialect)))
         if f.spec.references:
             fks.append(_foreign_key(build, info, f))
         if f.spec.index:
@@ -485,15 +573,21 @@ def _table(build: _Build, info: ModelInfo) -> Table:
     _table_constraints(build, info, uniques, checks)
     indexes += [_index(build, info, spec) for spec in info.indexes]
     by_name = lambda c: c.name  # noqa: E731 - the IR keeps every collection sorted by name
-    return Table(
+    table = Table(
         namespace=ns, name=info.table, columns=tuple(columns), primary_key=pk,
         uniques=tuple(sorted(uniques, key=by_name)), foreign_keys=tuple(sorted(fks, key=by_name)),
         checks=tuple(sorted(checks, key=by_name)), indexes=tuple(sorted(indexes, key=by_name)),
         comment=info.comment, renamed_from=info.renamed_from)
+    return _mysql_table(table) if build.dialect == "mysql" else table
 
 
 def _column(info: ModelInfo, f: FieldInfo, col_type: str, dialect: Dialect) -> Column:
     identity, options = None, None
+    if f.identity and dialect == "mysql":
+        if not re.fullmatch(r"(tinyint|smallint|mediumint|int|bigint)( unsigned)?", col_type):
+            raise SourceError(f"{_where(info, f)}: an AUTO_INCREMENT column needs an integer type")
+        return Column(name=f.name, type=col_type, nullable=False, autoincrement=True,
+                      comment=f.spec.comment, renamed_from=f.spec.renamed_from)
     if f.identity and dialect == "postgresql":
         options = _IDENTITY_OPTIONS.get(col_type)
         if options is None:
@@ -556,7 +650,7 @@ def _table_constraints(build: _Build, info: ModelInfo, uniques: list[UniqueConst
         elif isinstance(spec, CheckSpec):
             column = _single_column(spec.expression, build.dialect)
             name = spec.name or build.names.choose(ns, info.table, column, "check")
-            checks.append(CheckConstraint(name, _expression(spec.expression, pg)))
+            checks.append(CheckConstraint(name, _check_text(spec.expression, build.dialect)))
         else:
             raise SourceError(f"model {info.name}: __constraints__ takes unique() and check(), "
                               f"not {spec!r}")
@@ -571,6 +665,8 @@ def _index(build: _Build, info: ModelInfo, spec: api.IndexSpec) -> Index:
     ns = build.ns(info)
     name = build.names.claim(ns, spec.name) if spec.name else \
         build.names.choose(ns, info.table, words, "idx")
+    if spec.where and build.dialect == "mysql":
+        raise SourceError(f"model {info.name}: MySQL has no partial indexes (index where=)")
     where = _expression(spec.where, build.dialect == "postgresql") if spec.where else None
     return Index(name, parts, unique=spec.unique, method=spec.method, where=where)
 
@@ -597,6 +693,10 @@ def _single_column(expression: str, dialect: Dialect) -> list[str] | None:
     except Exception:  # unparsable here; the database will say what is wrong with it
         return None
     return [columns.pop()] if len(columns) == 1 else None
+
+
+def _check_text(text: str, dialect: Dialect) -> str:
+    return _mysql_expression(text.strip()) if dialect == "mysql" else _expression(text, dialect == "postgresql")
 
 
 def _expression(text: str, pg: bool) -> str:

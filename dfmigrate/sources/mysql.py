@@ -21,7 +21,7 @@ import re
 from collections import defaultdict
 from typing import Any
 
-from dfmigrate.dialects.mysql import NAMESPACE, is_text_type, normalize_type
+from dfmigrate.dialects.mysql import NAMESPACE, is_text_type, normalize_now, normalize_type
 from dfmigrate.dialects.mysql.connect import connect, connect_kwargs
 from dfmigrate.dialects.mysql.quote import quote_ident, quote_literal
 from dfmigrate.errors import SourceError, UnsupportedError
@@ -140,7 +140,8 @@ def _table(ctx: _Context, t: dict[str, Any], columns: list[dict[str, Any]], inde
     options = [o for o in (t["CREATE_OPTIONS"] or "").split() if o != "partitioned"]
     row_format = next((o.split("=", 1)[1].upper() for o in options if o.lower().startswith("row_format=")), None)
     options = sorted(o for o in options if not o.lower().startswith("row_format="))
-    kept_checks = [c for c in checks if not (c["CONSTRAINT_NAME"] in json_checks and c["LEVEL"] == "Column")]
+    json_columns = {c.name for c in cols if c.type == "json"}
+    kept_checks = [c for c in checks if not (c["CONSTRAINT_NAME"] in json_columns and c["CONSTRAINT_NAME"] in json_checks)]
     return Table(
         namespace=NAMESPACE, name=name, columns=cols, primary_key=pk, indexes=idx,
         foreign_keys=_foreign_keys(ctx, fks),
@@ -160,7 +161,8 @@ def _is_json_check(check: dict[str, Any]) -> bool:
 
 def _column(ctx: _Context, c: dict[str, Any], table_collation: str, json_alias: bool) -> Column:
     extra = c["EXTRA"] or ""
-    column_type = "json" if json_alias and c["DATA_TYPE"] == "longtext" else normalize_type(c["COLUMN_TYPE"])
+    json = json_alias and c["DATA_TYPE"] == "longtext" and c["COLLATION_NAME"] == "utf8mb4_bin"
+    column_type = "json" if json else normalize_type(c["COLUMN_TYPE"])
     generated = c["GENERATION_EXPRESSION"] or None if "GENERATED" in extra.upper() else None
     on_update = _ON_UPDATE.search(extra)
     collation = c["COLLATION_NAME"]
@@ -173,7 +175,7 @@ def _column(ctx: _Context, c: dict[str, Any], table_collation: str, json_alias: 
         generated_kind="virtual" if "VIRTUAL" in extra.upper() else "stored",
         collation=collation, comment=c["COLUMN_COMMENT"] or None,
         autoincrement="auto_increment" in extra.lower(),
-        on_update=on_update.group(1).lower() if on_update else None,
+        on_update=normalize_now(on_update.group(1)) if on_update else None,
         invisible="INVISIBLE" in extra.upper(),
     )
 
@@ -189,8 +191,8 @@ def _default(ctx: _Context, c: dict[str, Any], column_type: str, extra: str) -> 
         return value
     # MySQL 8 prints literals bare and expressions with DEFAULT_GENERATED in EXTRA.
     if "DEFAULT_GENERATED" in extra.upper():
-        lowered = value.lower()
-        return lowered if lowered.startswith("current_timestamp") else f"({value})"
+        now = normalize_now(value)
+        return now if now != value else f"({value})"
     if column_type.startswith(("bit", "binary", "varbinary")) and value.startswith(("b'", "0x")):
         return value
     if _BARE_LITERAL.match(value) and not is_text_type(column_type):

@@ -62,3 +62,13 @@ def is_text_type(column_type: str) -> bool:
     """Types that carry a character set and collation."""
     base = column_type.split("(", 1)[0].split(" ", 1)[0]
     return base in ("char", "varchar", "tinytext", "text", "mediumtext", "longtext", "enum", "set")
+
+
+_NOW = re.compile(r"^(?:current_timestamp|now|localtimestamp|localtime)(?:\(\s*(\d*)\s*\))?$", re.IGNORECASE)
+
+
+def normalize_now(text: str) -> str:
+    """``CURRENT_TIMESTAMP``, ``now()``, ``current_timestamp(6)``… as MariaDB prints them
+    (``current_timestamp()``, ``current_timestamp(6)``); other text unchanged."""
+    match = _NOW.match(text.strip())
+    return f"current_timestamp({match.group(1) or ''})" if match else text

@@ -21,12 +21,12 @@ from dataclasses import replace
 from dfmigrate.changes import (
     AddColumn, AddConstraint, AlterColumn, Change, ColumnChange, CreateIndex, CreateNamespace,
     CreateTable, DropColumn, DropConstraint, DropIndex, DropNamespace, GrantPrivilege, RenameColumn,
-    RevokePrivilege, SetComment, ValidateConstraint,
+    RenameTable, RevokePrivilege, SetComment, ValidateConstraint,
 )
 from dfmigrate.dialects.mysql import NAMESPACE
-from dfmigrate.dialects.mysql.render import AddColumnAt
+from dfmigrate.dialects.mysql.render import PlacedAddColumn, TableAlterColumn, TableDropColumn
 from dfmigrate.errors import UnsupportedError
-from dfmigrate.schema import ForeignKey, Schema
+from dfmigrate.schema import ForeignKey, Schema, Table
 
 _IGNORED = (GrantPrivilege, RevokePrivilege, ValidateConstraint)
 
@@ -62,15 +62,13 @@ def _index_comment(c: SetComment, old: Schema, new: Schema) -> list[Change]:
     return []
 
 
-def _placed(c: AddColumn, new: Schema) -> AddColumn:
+def _placed(c: AddColumn, new: Schema, before: Table | None) -> PlacedAddColumn:
     table = new.table(c.namespace, c.table)
-    if table is None:
-        return c
-    names = [col.name for col in table.columns]
+    names = [col.name for col in table.columns] if table else []
     i = names.index(c.column.name) if c.column.name in names else len(names)
-    if i >= len(names) - 1:
-        return c  # appended: a position clause would make MySQL reorder (and copy) the table
-    return AddColumnAt(c.namespace, c.table, c.column, names[i - 1] if i > 0 else None)
+    # appended: a position clause would make MySQL reorder (and copy) the table
+    return PlacedAddColumn(c.namespace, c.table, c.column, names[i - 1] if i > 0 else None,
+                           appended=i >= len(names) - 1, before=before)
 
 
 def _merge_column_changes(changes: list[Change]) -> list[Change]:
@@ -100,7 +98,14 @@ def _merge_column_changes(changes: list[Change]) -> list[Change]:
 
 
 def settle(ordered: list[Change], old: Schema, new: Schema) -> list[Change]:
-    out = [_placed(c, new) if isinstance(c, AddColumn) else c for c in ordered]
+    renamed = {c.new.name: c.old for c in ordered if isinstance(c, RenameTable)}
+    def before(table: str) -> Table | None:  # noqa: E306
+        return renamed.get(table) or old.table(NAMESPACE, table)
+    out = [_placed(c, new, before(c.table)) if isinstance(c, AddColumn)
+           else TableDropColumn(c.namespace, c.table, c.column, before(c.table)) if isinstance(c, DropColumn)
+           else TableAlterColumn(**{f: getattr(c, f) for f in ("namespace", "table", "old", "new", "changes", "using")},
+                                 before=before(c.table)) if isinstance(c, AlterColumn)
+           else c for c in ordered]
     moved = True
     while moved:
         moved = _settle_once(out)
@@ -109,7 +114,7 @@ def settle(ordered: list[Change], old: Schema, new: Schema) -> list[Change]:
 
 def _settle_once(out: list[Change]) -> bool:
     for i, c in enumerate(out):
-        if isinstance(c, AddColumnAt) and c.after:
+        if isinstance(c, PlacedAddColumn) and c.after and not c.appended:
             j = _last(out, lambda x: (isinstance(x, AddColumn) and x.table == c.table and x.column.name == c.after)
                       or (isinstance(x, RenameColumn) and x.table == c.table and x.new.name == c.after))
             if j is not None and j > i:

@@ -31,12 +31,43 @@ from dfmigrate.statement import Hazard, Statement
 _ALGORITHMS = ("INSTANT", "INPLACE", "COPY")
 
 
+# The column changes as MySQL needs them, made by ``adapt.settle`` after ordering (the planner
+# only knows the generic classes; these keep their names, so plans describe them alike).
 @dataclass(frozen=True)
-class AddColumnAt(AddColumn):
+class PlacedAddColumn(AddColumn):
     """An added column with its place: MySQL keeps columns in declaration order, so a column
-    added in the middle of the new table is added ``AFTER`` its predecessor (or ``FIRST``)."""
+    added in the middle of the new table is added ``AFTER`` its predecessor (or ``FIRST``).
+    ``before`` is the table as it was: what it holds decides the algorithm."""
 
     after: str | None = None  # None: FIRST
+    appended: bool = False  # at the end: no position clause
+    before: Table | None = None
+
+
+@dataclass(frozen=True)
+class TableDropColumn(DropColumn):
+    before: Table | None = None  # as for PlacedAddColumn
+
+
+@dataclass(frozen=True)
+class TableAlterColumn(AlterColumn):
+    before: Table | None = None  # as for PlacedAddColumn
+
+
+def _rebuild_lock(before: Table | None) -> str:
+    """An in-place rebuild of a table with a FULLTEXT index blocks writes (InnoDB)."""
+    return "SHARED" if _instant_blocked(before) else "NONE"
+
+
+def _instant_blocked(before: Table | None) -> bool:
+    """A table with a FULLTEXT index has a hidden ``FTS_DOC_ID`` column that rules out adding
+    or dropping a column instantly (InnoDB)."""
+    return before is not None and any(i.method == "fulltext" for i in before.indexes)
+
+
+def _has_virtual(before: Table | None) -> bool:
+    return before is not None and any(c.generated is not None and c.generated_kind == "virtual"
+                                      for c in before.columns)
 
 
 def render_change(change: Change) -> list[Statement]:
@@ -202,14 +233,16 @@ def _alter_table(c: AlterTable) -> list[Statement]:
     if old.collation != new.collation:
         # The columns that follow the table's collation follow it here; those with their own
         # keep it (restated after the conversion, which changes every text column; in a clause
-        # of the same statement the conversion would win).
+        # of the same statement the conversion would win). So do MariaDB's JSON columns (text
+        # in utf8mb4_bin whatever the table says).
         convert = (f"CONVERT TO CHARACTER SET {_charset(new.collation)} COLLATE {new.collation}"
                    if new.collation else "CONVERT TO CHARACTER SET DEFAULT")
         out.append(_alter(new.name, convert, c, "COPY", (Hazard.VALIDATES_ROWS,)))
         out += [_alter(new.name, f"MODIFY COLUMN {column_sql(col)}", c, "COPY", (Hazard.VALIDATES_ROWS,))
-                for col in new.columns if col.collation]
+                for col in new.columns if (col.collation or col.type == "json") and old.column(col.name) is not None]
     if old.row_format != new.row_format:
-        out.append(_alter(new.name, f"ROW_FORMAT={new.row_format or 'DEFAULT'}", c, "INPLACE"))
+        out.append(_alter(new.name, f"ROW_FORMAT={new.row_format or 'DEFAULT'}", c, "INPLACE",
+                          lock=_rebuild_lock(old)))
     if old.options != new.options:
         gone = [o.split("=", 1)[0] + "=DEFAULT" for o in old.options
                 if o.split("=", 1)[0] not in {n.split("=", 1)[0] for n in new.options}]
@@ -224,21 +257,30 @@ def _alter_table(c: AlterTable) -> list[Statement]:
 
 def _add_column(c: AddColumn) -> list[Statement]:
     col = c.column
+    placed = isinstance(c, PlacedAddColumn) and not c.appended
     place = ""
-    if isinstance(c, AddColumnAt):
+    if placed:
         place = f" AFTER {quote_ident(c.after)}" if c.after else " FIRST"
-    # INSTANT takes neither a value MySQL must compute per row nor a new key; a virtual column
-    # is instant only at the end (MariaDB copies the table to place one).
+    # INSTANT takes neither a value MySQL must compute per row nor a new key. Placing a column
+    # among virtual ones (or placing a virtual one) is a copy on MariaDB.
+    before = getattr(c, "before", None)
     per_row = col.autoincrement or (col.generated is not None and col.generated_kind == "stored")
-    placed_virtual = col.generated is not None and isinstance(c, AddColumnAt)
+    placed_virtual = placed and (col.generated is not None or _has_virtual(before))
     algorithm = "COPY" if per_row or placed_virtual else "INSTANT"
+    if algorithm == "INSTANT" and _instant_blocked(before):
+        algorithm = "COPY" if _has_virtual(before) else "INPLACE"
     hazards = (Hazard.VALIDATES_ROWS,) if per_row else ()
-    return [_alter(c.table, f"ADD COLUMN {column_sql(col)}{place}", c, algorithm, hazards)]
+    return [_alter(c.table, f"ADD COLUMN {column_sql(col)}{place}", c, algorithm, hazards,
+                   lock=_rebuild_lock(before) if algorithm == "INPLACE" else None)]
 
 
 def _drop_column(c: DropColumn) -> list[Statement]:
-    return [_alter(c.table, f"DROP COLUMN {quote_ident(c.column.name)}", c, "INSTANT",
-                   (Hazard.DELETES_DATA,))]
+    before = getattr(c, "before", None)
+    algorithm = "INSTANT"
+    if _instant_blocked(before):  # a rebuild, which MariaDB cannot do in place around virtual columns
+        algorithm = "COPY" if _has_virtual(before) else "INPLACE"
+    return [_alter(c.table, f"DROP COLUMN {quote_ident(c.column.name)}", c, algorithm,
+                   (Hazard.DELETES_DATA,), lock=_rebuild_lock(before) if algorithm == "INPLACE" else None)]
 
 
 def _rename_column(c: RenameColumn) -> list[Statement]:
@@ -271,7 +313,8 @@ def _alter_column(c: AlterColumn) -> list[Statement]:
         algorithm = _max(algorithm, "INPLACE")
         if not new.nullable:
             hazards.append(Hazard.VALIDATES_ROWS)  # NULLs already there fail the statement
-    return [_alter(c.table, f"MODIFY COLUMN {column_sql(new)}", c, algorithm, tuple(hazards))]
+    lock = _rebuild_lock(getattr(c, "before", None)) if algorithm == "INPLACE" else None
+    return [_alter(c.table, f"MODIFY COLUMN {column_sql(new)}", c, algorithm, tuple(hazards), lock=lock)]
 
 
 def _max(a: str, b: str) -> str:

@@ -1,0 +1,154 @@
+"""Models → MySQL: every supported Python type maps to a MySQL type that reads back equal, a
+declared rename is a RENAME COLUMN that keeps the data, and the CLI inspects and diffs MySQL."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from dfmigrate.engine import plan_migration
+from dfmigrate.sources.models import load_models
+from dfmigrate.sources.mysql import inspect_mysql
+from tests.conftest import REPO
+from tests.mysql_converge import apply_plan, execute, run
+
+V1 = '''
+from __future__ import annotations
+import enum
+from datetime import date, datetime, time
+from decimal import Decimal
+from uuid import UUID
+from dfmigrate import field, index, model
+
+
+class Status(enum.Enum):
+    DRAFT = "draft"
+    DONE = "done"
+
+
+@model
+class Customer:
+    email: str = field(max_length=255, unique=True)
+    full_name: str = field(max_length=80)
+    nickname: str | None = field(max_length=40)
+    active: bool = True
+    score: float = 1.5
+    balance: Decimal = field(precision=10, scale=2, default=Decimal("1.5"), check="balance >= 0")
+    notes: str = ""
+    born: date | None = None
+    wake: time | None = None
+    seen_at: datetime | None = None
+    token: UUID | None = None
+    avatar: bytes | None = None
+    prefs: dict | None = None
+    status: Status = Status.DRAFT
+    __indexes__ = (index("full_name", "status"),)
+'''
+
+# v2: full_name renamed to display_name, nickname dropped, a new table with an enum and a
+# foreign key to customers.
+V2 = V1.replace('full_name: str = field(max_length=80)',
+                'display_name: str = field(max_length=80, renamed_from="full_name")') \
+       .replace('    nickname: str | None = field(max_length=40)\n', '') \
+       .replace('index("full_name", "status")', 'index("display_name", "status")') + '''
+
+class Kind(enum.Enum):
+    CARD = "card"
+    BANK = "bank"
+
+
+@model
+class Payment:
+    customer_id: int = field(references="customers.id", on_delete="CASCADE")
+    kind: Kind = Kind.CARD
+    amount: Decimal = field(precision=12, scale=2)
+'''
+
+
+def _write(tmp_path: Path, name: str, text: str) -> str:
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_models_round_trip_and_declared_rename(mysql_url: str, tmp_path: Path) -> None:
+    v1 = load_models(_write(tmp_path, "v1.py", V1), "mysql")
+    run(apply_plan(mysql_url, plan_migration(run(inspect_mysql(mysql_url)), v1)))
+    live = run(inspect_mysql(mysql_url))
+    assert plan_migration(live, v1).empty
+    run(execute(mysql_url, ["INSERT INTO customers (email, full_name) VALUES ('a@x', 'Ann')"]))
+
+    v2 = load_models(_write(tmp_path, "v2.py", V2), "mysql")
+    plan = plan_migration(live, v2)
+    sql = plan.sql()
+    assert "RENAME COLUMN `full_name` TO `display_name`" in sql
+    assert "DROP COLUMN `nickname`" in sql
+    assert "`kind` enum('card','bank') NOT NULL DEFAULT 'card'" in sql
+    run(apply_plan(mysql_url, plan))
+    assert plan_migration(run(inspect_mysql(mysql_url)), v2).empty
+    rows = run(_fetch(mysql_url, "SELECT email, display_name FROM customers"))
+    assert rows == [("a@x", "Ann")]
+
+
+async def _fetch(url: str, sql: str) -> list[tuple]:
+    from dfmigrate.dialects.mysql.connect import connect
+
+    conn = await connect(url)
+    try:
+        async with conn.cursor() as cur:
+            await cur.execute(sql)
+            return [tuple(r) for r in await cur.fetchall()]
+    finally:
+        conn.close()
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "dfmigrate", *args], capture_output=True, text=True,
+                          cwd=REPO, timeout=120)
+
+
+def test_cli_inspect_and_diff(mysql_url: str, tmp_path: Path) -> None:
+    models = _write(tmp_path, "v1.py", V1)
+    created = _cli("diff", "--from", mysql_url, "--to", models, "--dialect", "mysql")
+    assert created.returncode == 0, created.stderr
+    assert "CREATE TABLE `customers`" in created.stdout
+    run(execute(mysql_url, [s for s in created.stdout.split(";\n") if s.strip()]))
+
+    inspected = _cli("inspect", mysql_url)
+    assert inspected.returncode == 0, inspected.stderr
+    schema = json.loads(inspected.stdout)
+    assert schema["dialect"] == "mysql"
+    assert [t["name"] for t in schema["tables"]] == ["customers"]
+
+    same = _cli("diff", "--from", mysql_url, "--to", models, "--exit-code")
+    assert (same.returncode, same.stdout) == (0, ""), same.stderr
+    plan = _cli("diff", "--from", mysql_url, "--to", _write(tmp_path, "v2.py", V2), "--format", "json")
+    steps = json.loads(plan.stdout)["statements"]
+    rename = next(s for s in steps if "RENAME COLUMN" in s["sql"])
+    assert rename["algorithm"] == "INSTANT" and "breaks-clients" in rename["hazards"]
+    fk = next(s for s in steps if "FOREIGN KEY" in s["sql"])
+    assert fk["algorithm"] == "COPY" and "table-copy" in fk["hazards"] and not fk["transactional"]
+
+
+def test_cli_error_masks_the_password(mysql_server: str) -> None:
+    url = mysql_server.replace("://root@", "://root:sekret@") + "nosuchdb"
+    result = _cli("inspect", url)
+    assert result.returncode == 2
+    assert result.stderr.startswith("dfmigrate: error: ") and "sekret" not in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_cli_missing_database_is_a_clear_error(mysql_server: str) -> None:
+    result = _cli("inspect", mysql_server + "dfm_no_such_database_here")
+    assert result.returncode == 2
+    assert "dfm_no_such_database_here" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_mysql_and_postgres_do_not_mix(mysql_url: str, tmp_path: Path) -> None:
+    result = _cli("diff", "--from", mysql_url, "--to", "postgresql://postgres@127.0.0.1/postgres")
+    assert result.returncode == 2
+    assert "different dialects" in result.stderr
+
+
