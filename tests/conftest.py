@@ -72,19 +72,25 @@ async def _probe(url: str) -> str | None:
 def pg_db(pg_url: str) -> Iterator[Callable[..., str]]:
     """Factory: ``pg_db()`` creates an empty, uniquely named database and returns its URL;
     every database it made is dropped (WITH (FORCE)) at teardown."""
+    yield from _databases(lambda sql: asyncio.run(_admin(pg_url, sql)), pg_url,
+                          'CREATE DATABASE "{}"', 'DROP DATABASE IF EXISTS "{}" WITH (FORCE)')
+
+
+def _databases(admin: Callable[[str], None], server: str, create: str, drop: str) -> Iterator[Callable[..., str]]:
+    """A database factory for a fixture to yield, and the teardown dropping what it made."""
     from dfmigrate.urls import with_database
 
     created: list[str] = []
 
     def make(hint: str = "") -> str:
         name = _database_name(hint)
-        asyncio.run(_admin(pg_url, f'CREATE DATABASE "{name}"'))
+        admin(create.format(name))
         created.append(name)
-        return with_database(pg_url, name)
+        return with_database(server, name)
 
     yield make
     for name in reversed(created):
-        asyncio.run(_admin(pg_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin(drop.format(name))
 
 
 def _database_name(hint: str) -> str:
@@ -121,19 +127,8 @@ def mysql_server() -> str:
 def mysql_db(mysql_server: str) -> Iterator[Callable[..., str]]:
     """Factory: ``mysql_db()`` creates an empty, uniquely named database and returns its URL;
     every database it made is dropped at teardown."""
-    from dfmigrate.urls import with_database
-
-    created: list[str] = []
-
-    def make(hint: str = "") -> str:
-        name = _database_name(hint)
-        asyncio.run(_mysql_admin(mysql_server, f"CREATE DATABASE `{name}`"))
-        created.append(name)
-        return with_database(mysql_server, name)
-
-    yield make
-    for name in reversed(created):
-        asyncio.run(_mysql_admin(mysql_server, f"DROP DATABASE IF EXISTS `{name}`"))
+    yield from _databases(lambda sql: asyncio.run(_mysql_admin(mysql_server, sql)), mysql_server,
+                          "CREATE DATABASE `{}`", "DROP DATABASE IF EXISTS `{}`")
 
 
 @pytest.fixture

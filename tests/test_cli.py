@@ -84,7 +84,7 @@ def test_unknown_command() -> None:
     assert_one_line_error(run("difff"), "difff")
 
 
-@pytest.mark.parametrize("spec", ["x", "mysql://root@127.0.0.1/test", "sqlite://", "sqlite:///:memory:", "models:"])
+@pytest.mark.parametrize("spec", ["x", "oracle://root@127.0.0.1/test", "sqlite://", "sqlite:///:memory:", "models:"])
 def test_unknown_source(spec: str) -> None:
     assert_one_line_error(run("inspect", spec))
 

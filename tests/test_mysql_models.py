@@ -149,6 +149,6 @@ def test_cli_missing_database_is_a_clear_error(mysql_server: str) -> None:
 def test_mysql_and_postgres_do_not_mix(mysql_url: str, tmp_path: Path) -> None:
     result = _cli("diff", "--from", mysql_url, "--to", "postgresql://postgres@127.0.0.1/postgres")
     assert result.returncode == 2
-    assert "different dialects" in result.stderr
+    assert "cannot compare a MySQL database with a PostgreSQL database" in result.stderr
 
 

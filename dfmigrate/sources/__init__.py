@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 SourceKind = Literal["postgres", "sqlite", "mysql", "models", "sqlfile", "migrations", "dataflow"]
 
+_DIALECT_NAMES = {"postgresql": "PostgreSQL", "sqlite": "SQLite", "mysql": "MySQL"}
 DEFAULT_DIALECT: Dialect = "sqlite"  # the embedded default: works with nothing installed or running
 
 _UNKNOWN = (
@@ -218,9 +219,11 @@ async def load_pair(from_spec: str, to_spec: str, ctx: SourceContext) -> tuple[S
     SQLite. A .sql source on PostgreSQL needs a server for its scratch database: ``ctx.dev_url``,
     else the PostgreSQL server of the other side.
     """
-    dialects = {d for d in (source_dialect(from_spec), source_dialect(to_spec)) if d}
+    sides = [d for d in (source_dialect(from_spec), source_dialect(to_spec)) if d]
+    dialects = set(sides)
     if len(dialects) > 1:
-        raise SourceError(f"cannot compare databases of different dialects ({', '.join(sorted(dialects))})")
+        first, second = (_DIALECT_NAMES[d] for d in sides)
+        raise SourceError(f"cannot compare a {first} database with a {second} database")
     if dialects and ctx.dialect and ctx.dialect not in dialects:
         raise SourceError(f"--dialect {ctx.dialect} contradicts the database source ({dialects.pop()})")
     dialect = next(iter(dialects), None) or ctx.dialect or DEFAULT_DIALECT

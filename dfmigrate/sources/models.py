@@ -406,17 +406,25 @@ def _jsonb_text(value: Any) -> str:
     return json.dumps(canon(value), ensure_ascii=False)
 
 
-def _sqlite_default(value: Any) -> str:
-    # SQLite keeps the default's text exactly as written, so these spellings are ours to pick.
-    if isinstance(value, enum.Enum):
-        value = value.value
+def _integral_default(value: Any, dialect: str) -> str | None:
+    """Booleans as 1/0 and integers bare (SQLite and MySQL alike); None for other values."""
     if isinstance(value, bool):
         return "1" if value else "0"
     if isinstance(value, int):
         return str(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{dialect} has no literal for a non-finite number")
+    return None
+
+
+def _sqlite_default(value: Any) -> str:
+    # SQLite keeps the default's text exactly as written, so these spellings are ours to pick.
+    if isinstance(value, enum.Enum):
+        value = value.value
+    integral = _integral_default(value, "SQLite")
+    if integral is not None:
+        return integral
     if isinstance(value, (float, decimal.Decimal)):
-        if isinstance(value, float) and not math.isfinite(value):
-            raise ValueError("SQLite has no literal for a non-finite number")
         return _plain_number(value)
     if isinstance(value, bytes):
         return f"X'{value.hex().upper()}'"
@@ -440,13 +448,10 @@ def _mysql_default(value: Any, col_type: str) -> str:
     scale; everything else a quoted literal)."""
     if isinstance(value, enum.Enum):
         value = value.value
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, int):
-        return str(value)
+    integral = _integral_default(value, "MySQL")
+    if integral is not None:
+        return integral
     if isinstance(value, (float, decimal.Decimal)):
-        if isinstance(value, float) and not math.isfinite(value):
-            raise ValueError("MySQL has no literal for a non-finite number")
         scale = re.fullmatch(r"decimal\(\d+,(\d+)\)", col_type)
         if scale:
             return format(decimal.Decimal(str(value)).quantize(decimal.Decimal(1).scaleb(-int(scale.group(1)))), "f")

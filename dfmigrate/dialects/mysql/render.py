@@ -19,9 +19,10 @@ from dfmigrate.changes import (
     DropConstraint, DropIndex, DropSequence, DropTable, DropTrigger, DropView, RenameColumn,
     RenameTable, TableChange,
 )
+from dfmigrate.dialects import dispatch, script
 from dfmigrate.dialects.mysql import NAMESPACE
 from dfmigrate.dialects.mysql.quote import quote_ident, quote_list, quote_literal
-from dfmigrate.errors import UnsupportedChange, UnsupportedError
+from dfmigrate.errors import UnsupportedError
 from dfmigrate.schema import (
     CheckConstraint, Column, ForeignKey, Index, PrimaryKey, Sequence, Table, UniqueConstraint, View,
 )
@@ -71,21 +72,11 @@ def _has_virtual(before: Table | None) -> bool:
 
 
 def render_change(change: Change) -> list[Statement]:
-    for cls in type(change).__mro__:
-        renderer = RENDERERS.get(cls)
-        if renderer is not None:
-            return renderer(change)
-    raise UnsupportedChange(f"MySQL has no rendering for {type(change).__name__}")
+    return dispatch(RENDERERS, change, "MySQL")
 
 
 def render_script(statements: list[Statement]) -> str:
-    if not statements:
-        return ""
-    chunks = []
-    for s in statements:
-        note = "".join(f"-- {line}\n" for line in s.comment.splitlines()) if s.comment else ""
-        chunks.append(f"{note}{s.sql};")
-    return "\n\n".join(chunks) + "\n"
+    return script(statements)
 
 
 # ---------------------------------------------------------------- pieces

@@ -23,10 +23,11 @@ from dfmigrate.changes import (
     AddColumn, Change, CreateIndex, CreateTable, CreateTrigger, CreateView, DropColumn,
     DropIndex, DropTable, DropTrigger, DropView, RebuildTable, RenameColumn, RenameTable,
 )
+from dfmigrate.dialects import dispatch, script
 from dfmigrate.dialects.sqlite import NAMESPACE
 from dfmigrate.dialects.sqlite.ddl import is_bare_default
 from dfmigrate.dialects.sqlite.quote import quote_ident, quote_list, quote_literal
-from dfmigrate.errors import UnsupportedChange, UnsupportedError
+from dfmigrate.errors import UnsupportedError
 from dfmigrate.schema import Column, ForeignKey, Index, PrimaryKey, Table, UniqueConstraint
 from dfmigrate.statement import Hazard, Statement
 
@@ -37,11 +38,7 @@ REBUILD_PREFIX = "_dfm_new_"
 
 
 def render_change(change: Change) -> list[Statement]:
-    for cls in type(change).__mro__:
-        renderer = RENDERERS.get(cls)
-        if renderer is not None:
-            return renderer(change)
-    raise UnsupportedChange(f"SQLite has no rendering for {type(change).__name__}")
+    return dispatch(RENDERERS, change, "SQLite")
 
 
 def with_foreign_key_guard(statements: list[Statement]) -> list[Statement]:
@@ -72,13 +69,7 @@ def with_foreign_key_guard(statements: list[Statement]) -> list[Statement]:
 
 
 def render_script(statements: list[Statement]) -> str:
-    if not statements:
-        return ""
-    chunks = []
-    for s in with_foreign_key_guard(statements):
-        note = "".join(f"-- {line}\n" for line in s.comment.splitlines()) if s.comment else ""
-        chunks.append(f"{note}{s.sql};")
-    return "\n\n".join(chunks) + "\n"
+    return script(with_foreign_key_guard(statements))
 
 
 # ---------------------------------------------------------------- tables
