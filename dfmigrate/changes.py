@@ -276,7 +276,7 @@ class ColumnChange(enum.Flag):
     GENERATED = enum.auto()  # the generated expression changed or was dropped
     COLLATION = enum.auto()
     COMMENT = enum.auto()
-    ATTRIBUTES = enum.auto()  # MySQL AUTO_INCREMENT, ON UPDATE, INVISIBLE
+    ATTRIBUTES = enum.auto()  # MySQL ON UPDATE, INVISIBLE (AUTO_INCREMENT is IDENTITY, as on SQLite)
 
 
 @dataclass(frozen=True)

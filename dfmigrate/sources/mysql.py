@@ -172,7 +172,7 @@ def _column(ctx: _Context, c: dict[str, Any], table_collation: str, json_alias: 
         name=c["COLUMN_NAME"], type=column_type, nullable=c["IS_NULLABLE"] == "YES",
         default=None if generated else _default(ctx, c, column_type, extra),
         generated=generated,
-        generated_kind="virtual" if "VIRTUAL" in extra.upper() else "stored",
+        generated_kind="VIRTUAL" if "VIRTUAL" in extra.upper() else "STORED",
         collation=collation, comment=c["COLUMN_COMMENT"] or None,
         autoincrement="auto_increment" in extra.lower(),
         on_update=normalize_now(on_update.group(1)) if on_update else None,

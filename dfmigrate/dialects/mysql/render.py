@@ -67,7 +67,7 @@ def _instant_blocked(before: Table | None) -> bool:
 
 
 def _has_virtual(before: Table | None) -> bool:
-    return before is not None and any(c.generated is not None and c.generated_kind == "virtual"
+    return before is not None and any(c.generated is not None and c.generated_kind == "VIRTUAL"
                                       for c in before.columns)
 
 
@@ -255,7 +255,7 @@ def _add_column(c: AddColumn) -> list[Statement]:
     # INSTANT takes neither a value MySQL must compute per row nor a new key. Placing a column
     # among virtual ones (or placing a virtual one) is a copy on MariaDB.
     before = getattr(c, "before", None)
-    per_row = col.autoincrement or (col.generated is not None and col.generated_kind == "stored")
+    per_row = col.autoincrement or (col.generated is not None and col.generated_kind == "STORED")
     placed_virtual = placed and (col.generated is not None or _has_virtual(before))
     algorithm = "COPY" if per_row or placed_virtual else "INSTANT"
     if algorithm == "INSTANT" and _instant_blocked(before):
@@ -298,7 +298,7 @@ def _alter_column(c: AlterColumn) -> list[Statement]:
         algorithm = "COPY"
         hazards.append(Hazard.VALIDATES_ROWS)  # values that do not fit fail (strict mode)
     if flags & (ColumnChange.COLLATION | ColumnChange.GENERATED) or (
-            flags & ColumnChange.ATTRIBUTES and old.autoincrement != new.autoincrement):
+            old.autoincrement != new.autoincrement):
         algorithm = "COPY"
     if flags & ColumnChange.NULLABLE:
         algorithm = _max(algorithm, "INPLACE")
