@@ -269,3 +269,29 @@ def test_pairs_figure(tmp_path: Path) -> None:
         print("  " + line)
     assert len(CASES) >= 60
     assert passed / total >= TARGET, f"{passed}/{total} converged:\n" + "\n".join(failures)
+
+
+# A change of case alone renames (tables and columns keep rows, indexes, triggers and views);
+# only what SQLite cannot rename is dropped and created again.
+CASE_ONLY = {
+    "case-table-rename": ["RenameTable"],
+    "case-column-rename": ["RenameColumn", "RenameColumn"],
+    "case-column-referenced-everywhere": ["RenameColumn", "RenameColumn"],
+    "case-table-rename-dependents-unchanged": ["RenameTable"],
+    "case-parent-rename-with-children": ["RenameTable"],
+    "case-table-and-column-together": ["RenameColumn", "RenameTable"],
+    "case-index-name": ["CreateIndex", "DropIndex"],
+    "case-trigger-name": ["CreateTrigger", "DropTrigger"],
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASE_ONLY))
+def test_case_change_is_a_rename(tmp_path: Path, case: str) -> None:
+    source = _load(tmp_path / "a.db", (PAIRS_DIR / case / "a.sql").read_text())
+    target = _load(tmp_path / "b.db", (PAIRS_DIR / case / "b.sql").read_text())
+    try:
+        plan = plan_migration(inspect_sqlite_connection(source), inspect_sqlite_connection(target))
+        assert sorted(type(c).__name__ for c in plan.changes) == CASE_ONLY[case], plan.sql()
+    finally:
+        source.close()
+        target.close()

@@ -63,8 +63,8 @@ def implied_not_null(table: Table, column: Column) -> bool:
     """Whether SQLite keeps NULL out of the column whatever it declares: the rowid alias (the
     ``INTEGER`` primary key of a rowid table) and the key columns of a WITHOUT ROWID table.
     Declaring ``NOT NULL`` on them or not is spelling only."""
-    key = table.primary_key.columns if table.primary_key else ()
-    if column.name not in key:
+    key = [k.lower() for k in table.primary_key.columns] if table.primary_key else []
+    if column.name.lower() not in key:  # the column may be compared under a new spelling
         return False
     return table.without_rowid or (len(key) == 1 and column.type == "INTEGER")
 
