@@ -6,7 +6,7 @@ another, plan the migration between their introspected schemas, apply it, then c
 migrated database with the target through pragmas and ``sqlite_schema`` alone (columns,
 generated kinds, table options, indexes with their columns, collations, partial predicates
 and expressions, foreign keys, constraint names, CHECK texts, views and triggers), check that
-rows survived, and that planning again gives nothing to do.
+every value a kept column held is still there, and that planning again gives nothing to do.
 
 The comparison is deliberately independent of dfmigrate's own reader: what it normalizes
 (identifier and keyword case, whitespace, quoting, ``IF NOT EXISTS``) is what SQLite itself
@@ -210,6 +210,23 @@ def _index(conn: sqlite3.Connection, row: tuple[Any, ...]) -> tuple[Any, ...]:
 # ---------------------------------------------------------------- one pair
 
 
+def _contents(conn: sqlite3.Connection) -> dict[str, dict[str, list[Any]]]:
+    """Each table's stored (not generated) column values, sorted, numbers as floats, under
+    lower-cased names (a renamed spelling is the same column)."""
+    out: dict[str, dict[str, list[Any]]] = {}
+    tables = [r[0] for r in _rows(conn, "SELECT name FROM sqlite_schema WHERE type = 'table'"
+                                        " AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'")]
+    for table in tables:
+        columns = [r[0] for r in _rows(conn, "SELECT name FROM pragma_table_xinfo(?) WHERE hidden = 0", table)]
+        out[table.lower()] = {}
+        for column in columns:
+            values = [r[0] for r in _rows(conn, f'SELECT "{column}" FROM "{table}"')]
+            norm_values = [float(v) if isinstance(v, (int, float)) else v for v in values]
+            out[table.lower()][column.lower()] = sorted(norm_values, key=repr)
+    return out
+
+
+
 def _load(path: Path, sql: str) -> sqlite3.Connection:
     conn = sqlite_connect(str(path))
     conn.executescript(sql)
@@ -222,8 +239,15 @@ def run_pair(tmp: Path, case: str, direction: str) -> None:
     target = _load(tmp / f"{case}-{direction}-to.db", (PAIRS_DIR / case / second).read_text())
     try:
         old, new = inspect_sqlite_connection(source), inspect_sqlite_connection(target)
+        before = _contents(source)
         plan = plan_migration(old, new)
         sqlite_apply(source, plan)
+        after = _contents(source)
+        for table, columns in before.items():  # every value a kept column held is still there
+            kept = after.get(table, {})
+            for column, values in columns.items():
+                if column in kept:
+                    assert kept[column] == values, f"{table}.{column} lost values:\n{plan.sql()}"
         got, want = catalog(source), catalog(target)
         rebuilt = {c.new.name.lower() for c in plan.changes if isinstance(c, RebuildTable)}
         rebuilt |= {c.table.name.lower() for c in plan.changes if isinstance(c, CreateTable)}

@@ -1,0 +1,2 @@
+CREATE TABLE membership (GroupId INTEGER NOT NULL, UserId INTEGER NOT NULL, role TEXT, PRIMARY KEY (GroupId, UserId)) WITHOUT ROWID;
+INSERT INTO membership VALUES (1, 2, 'admin');

@@ -1,0 +1,1 @@
+CREATE TABLE handle (id INTEGER PRIMARY KEY, nick TEXT CHECK (LENGTH(TRIM(nick)) > 0));

@@ -1,0 +1,3 @@
+CREATE TABLE word (id INTEGER PRIMARY KEY, w TEXT COLLATE NOCASE);
+CREATE INDEX word_w ON word (w);
+INSERT INTO word (w) VALUES ('Apple');

@@ -1,0 +1,2 @@
+CREATE TABLE price (id INTEGER PRIMARY KEY, net REAL NOT NULL, vat REAL AS (net * 0.2));
+INSERT INTO price (net) VALUES (10);

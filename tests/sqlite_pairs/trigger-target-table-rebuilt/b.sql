@@ -1,0 +1,6 @@
+CREATE TABLE doc2 (id INTEGER PRIMARY KEY, body TEXT);
+CREATE TABLE doc2_history (doc_id INTEGER NOT NULL DEFAULT 0, body TEXT, at TEXT DEFAULT CURRENT_TIMESTAMP);
+CREATE TRIGGER doc2_keep AFTER UPDATE OF body ON doc2
+BEGIN INSERT INTO doc2_history (doc_id, body) VALUES (OLD.id, OLD.body); END;
+INSERT INTO doc2 VALUES (1, 'v1');
+INSERT INTO doc2_history (doc_id, body) VALUES (1, 'v0');
