@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from dfmigrate.deps import function_ref
+from dfmigrate.deps import constraint_label, function_ref
 from dfmigrate.errors import DfmigrateError
 from dfmigrate.schema import Ref, Schema, Table, View
 from dfmigrate import serialize
@@ -122,7 +122,8 @@ def _part(owner: Table | View, kind: str, name: str) -> Any:
         return None
     items = {"column": owner.columns, "constraint": owner.constraints,
              "trigger": owner.triggers, "policy": owner.policies}[kind]
-    found = next((item for item in items if item.name == name), None)
+    label = constraint_label if kind == "constraint" else (lambda item: item.name)
+    found = next((item for item in items if label(item) == name), None)
     if found is None:
         return None
     data = to_dict(found)

@@ -204,8 +204,9 @@ def _with_foreign_keys(draw: st.DrawFn, table: Table, all_tables: dict[str, Tabl
         action = draw(st.sampled_from(FK_ACTIONS + ("SET NULL",)))
         nullable = action == "SET NULL" or draw(st.booleans())
         cols.append(Column(col_name, key.type, nullable=nullable))
+        unnamed = table.namespace == DEFAULT_NAMESPACE["sqlite"] and draw(st.booleans())
         fks.append(ForeignKey(
-            name=f"{table.name}_{col_name}_fkey",
+            name="" if unnamed else f"{table.name}_{col_name}_fkey",
             columns=(col_name,),
             ref_namespace=table.namespace,
             ref_table=target,
@@ -320,7 +321,8 @@ _SPELLINGS = (str.upper, str.capitalize, lambda n: n[:-1] + n[-1].upper())
 
 @st.composite
 def _case_variants(draw: st.DrawFn, schema: Schema) -> Schema:
-    """Respell some tables and columns (``users`` → ``Users``), and every reference to them."""
+    """Respell some tables, columns and indexes (``users`` → ``Users``), and every reference to
+    them."""
     tables = {t.name: draw(st.sampled_from(_SPELLINGS))(t.name) if draw(st.integers(0, 3)) == 0
               else t.name for t in schema.tables}
     columns = {(t.name, c.name): draw(st.sampled_from(_SPELLINGS))(c.name)
@@ -348,8 +350,10 @@ def _case_variants(draw: st.DrawFn, schema: Schema) -> Schema:
             foreign_keys=_by_name(tuple(replace(
                 f, columns=tuple(col(n, c) for c in f.columns), ref_table=tables[f.ref_table],
                 ref_columns=tuple(col(f.ref_table, c) for c in f.ref_columns)) for f in t.foreign_keys)),
-            indexes=tuple(replace(i, parts=tuple(replace(p, column=col(n, p.column) if p.column else None)
-                                                for p in i.parts)) for i in t.indexes),
+            indexes=_by_name(tuple(replace(
+                i, name=draw(st.sampled_from(_SPELLINGS))(i.name) if draw(st.integers(0, 3)) == 0 else i.name,
+                parts=tuple(replace(p, column=col(n, p.column) if p.column else None) for p in i.parts))
+                for i in t.indexes)),
         ))
     return replace(schema, tables=tuple(sorted(out, key=lambda t: t.name)))
 

@@ -518,7 +518,9 @@ def test_rebuild_with_renames_and_foreign_trigger(tmp_path: Path) -> None:
     changes: list[Change] = [RenameTable(t, u), RenameColumn("main", "u", t.columns[0], a2),
                              AlterColumn("main", "u", t.columns[1], u.columns[1], ColumnChange.NULLABLE)]
     adapted = migrate(conn, changes, old, new)
-    assert adapted == [RebuildTable(t, u, (("a2", "a"), ("b", "b")))]
+    # the rename is a step of its own; the rebuild then works under the new name
+    assert adapted == [RenameTable(t, u),
+                       RebuildTable(dataclasses.replace(t, name="u"), u, (("a2", "a"), ("b", "b")))]
     got = inspect(conn)
     assert [x.name for x in got.tables] == ["log", "u"]
     assert got.table("main", "u").columns[0].name == "a2"

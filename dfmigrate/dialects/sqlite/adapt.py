@@ -29,10 +29,11 @@ from dfmigrate.schema import (
 # Meaningless on SQLite, dropped silently: comments and privileges do not exist there, and every
 # SQLite constraint is "validated".
 _IGNORED = (SetComment, GrantPrivilege, RevokePrivilege, ValidateConstraint)
-# Table-scoped changes a rebuild absorbs.
-_ABSORBED = (RenameTable, AlterTable, AddColumn, DropColumn, RenameColumn, AlterColumn,
+# Table-scoped changes a rebuild absorbs. A RenameTable stays a step of its own, before the
+# rebuild, which then works under the new name (its old parts are not removed but renamed).
+_ABSORBED = (AlterTable, AddColumn, DropColumn, RenameColumn, AlterColumn,
              AddConstraint, DropConstraint, CreateIndex, DropIndex, CreateTrigger, DropTrigger)
-_SUPPORTED = _ABSORBED + (CreateTable, DropTable, CreateView, DropView)
+_SUPPORTED = _ABSORBED + (RenameTable, CreateTable, DropTable, CreateView, DropView)
 
 
 def adapt_changes(changes: list[Change], old: Schema, new: Schema) -> list[Change]:
@@ -187,6 +188,8 @@ def _rebuild(table: str, changes: list[Change], old: Schema, new: Schema,
         raise UnsupportedError(f"cannot rebuild SQLite table {table}: not in both schemas")
     renamed = {c.new.name: c.old.name for c in changes
                if isinstance(c, RenameColumn) and c.table == table}
+    # a renamed table is renamed first (a step of its own): the rebuild finds it under its new name
+    old_table = dataclasses.replace(old_table, name=table)
     return RebuildTable(old_table, new_table, column_map(old_table, new_table, renamed))
 
 

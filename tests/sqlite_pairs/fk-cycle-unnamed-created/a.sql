@@ -1,0 +1,1 @@
+CREATE TABLE settings (id INTEGER PRIMARY KEY, value TEXT);

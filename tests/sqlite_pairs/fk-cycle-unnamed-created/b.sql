@@ -1,0 +1,3 @@
+CREATE TABLE settings (id INTEGER PRIMARY KEY, value TEXT);
+CREATE TABLE husband (id INTEGER PRIMARY KEY, wife_id INTEGER REFERENCES wife (id));
+CREATE TABLE wife (id INTEGER PRIMARY KEY, husband_id INTEGER REFERENCES husband (id));
