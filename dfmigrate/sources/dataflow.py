@@ -45,9 +45,13 @@ _SQL_TYPES: dict[str, dict[type, str]] = {
                    bytes: "bytea"},
     "sqlite": {int: "INTEGER", str: "TEXT", bool: "INTEGER", float: "REAL", dt.datetime: "TEXT",
                dict: "TEXT", list: "TEXT", bytes: "BLOB"},
+    "mysql": {int: "int", str: "varchar(255)", bool: "tinyint(1)", float: "double", dt.datetime: "datetime",
+              dict: "json", list: "json", bytes: "blob"},
 }
-_FALLBACK = {"postgresql": "text", "sqlite": "TEXT"}
-_TIMESTAMP = {"postgresql": "timestamp without time zone", "sqlite": "TEXT"}
+_FALLBACK = {"postgresql": "text", "sqlite": "TEXT", "mysql": "text"}
+_TIMESTAMP = {"postgresql": "timestamp without time zone", "sqlite": "TEXT", "mysql": "timestamp"}
+# DataFlow's DEFAULT CURRENT_TIMESTAMP as each catalog prints it (MariaDB's spelling on MySQL).
+_NOW = {"postgresql": "CURRENT_TIMESTAMP", "sqlite": "CURRENT_TIMESTAMP", "mysql": "current_timestamp()"}
 _JSON_ORIGINS = {list: list, dict: dict, set: list, frozenset: list, tuple: list}
 
 
@@ -142,12 +146,14 @@ def _table(db: Any, model: str, dialect: Dialect, claimed_indexes: set[str]) -> 
         # is NOT NULL, a field with any default (even a non-None one) is nullable.
         columns.append(Column(name=name, type=sql_type, nullable=not info.get("required", True),
                               default=_default(model, name, info, sql_type, dialect)))
-    columns += [Column(name=c, type=_TIMESTAMP[dialect], default="CURRENT_TIMESTAMP")
-                for c in ("created_at", "updated_at")]
+    columns += [Column(name="created_at", type=_TIMESTAMP[dialect], default=_NOW[dialect]),
+                # on MySQL DataFlow adds ON UPDATE CURRENT_TIMESTAMP to updated_at
+                Column(name="updated_at", type=_TIMESTAMP[dialect], default=_NOW[dialect],
+                       on_update=_NOW[dialect] if dialect == "mysql" else None)]
     if config.get("soft_delete", False) and "deleted_at" not in fields:
         columns.append(Column(name="deleted_at", type=_TIMESTAMP[dialect]))
 
-    pk_name = pg_object_name(table, None, "pkey") if pg else f"{table}_pkey"
+    pk_name = pg_object_name(table, None, "pkey") if pg else "PRIMARY" if dialect == "mysql" else f"{table}_pkey"
     indexes = _indexes(model, table, config, {c.name for c in columns}, dialect, claimed_indexes)
     return Table(namespace=ns, name=table, columns=tuple(columns),
                  primary_key=PrimaryKey(pk_name, ("id",)),
@@ -168,10 +174,14 @@ def _key_column(info: dict[str, Any], table: str, ns: str,
     # engine.py:6647: only an `id: str` annotation (exactly str, not Optional[str]) gives a text
     # key; every other model, whatever its `id` says, gets DataFlow's generated integer key.
     if info.get("type") == str:
+        if dialect == "mysql":  # VARCHAR(255) PRIMARY KEY
+            return Column("id", "varchar(255)", nullable=False), None
         # SQLite lets a non-INTEGER PRIMARY KEY column hold NULL, and its catalog says so.
         return Column("id", _FALLBACK[dialect], nullable=dialect == "sqlite"), None
     if dialect == "sqlite":  # INTEGER PRIMARY KEY AUTOINCREMENT
         return Column("id", "INTEGER", nullable=False, autoincrement=True), None
+    if dialect == "mysql":  # INT AUTO_INCREMENT PRIMARY KEY
+        return Column("id", "int", nullable=False, autoincrement=True), None
     # SERIAL: an integer column fed by an owned sequence named like makeObjectName() would.
     seq = pg_object_name(table, "id", "seq")
     column = Column("id", "integer", nullable=False, default=f"nextval('{ns}.{seq}'::regclass)")
@@ -226,6 +236,8 @@ def _default(model: str, field: str, info: dict[str, Any], sql_type: str, dialec
         raise SourceError(f"{where}: DataFlow writes it into its DDL unescaped, so its CREATE TABLE fails")
     if dialect == "sqlite":
         return _sqlite_default(value, literal, where)
+    if dialect == "mysql":
+        return _mysql_default(value, literal, sql_type, where)
     return _pg_default(value, literal, sql_type, where)
 
 
@@ -245,6 +257,30 @@ def _sqlite_default(value: Any, literal: str | None, where: str) -> str:
     if isinstance(value, (list, dict)):
         return quote_literal(_dataflow_json(value, where))
     return f"{value}"
+
+
+def _mysql_default(value: Any, literal: str | None, sql_type: str, where: str) -> str:
+    """DataFlow's MySQL DEFAULT clause as MariaDB's information_schema prints it."""
+    if isinstance(value, (list, dict)):
+        raise SourceError(f"{where}: DataFlow writes DEFAULT (CAST('…' AS JSON)), which MariaDB rejects "
+                          f"and MySQL keeps as an expression: give the field no default")
+    if literal is not None:
+        if "\\" in literal:
+            raise SourceError(f"{where}: DataFlow writes it unescaped, and MySQL reads a backslash as an escape")
+        if isinstance(value, dt.datetime) and value.microsecond:
+            raise SourceError(f"{where}: a datetime column keeps no fraction of a second; "
+                              "MySQL rounds it (give a whole-second default)")
+        return f"'{literal}'"
+    if isinstance(value, bool):
+        value = int(value)  # DataFlow writes 1 / 0
+    if sql_type == "int" and not -(2**31) <= value < 2**31:
+        raise SourceError(f"{where}: out of range for DataFlow's INT column, so its CREATE TABLE fails")
+    text = f"{value}"
+    if sql_type in ("varchar(255)", "text"):
+        return f"'{text}'"  # a number default on a text column reads back as a string
+    if "e" in text.lower():  # MariaDB prints an exponent literal positionally: 1e-07 → 0.0000001
+        return format(decimal.Decimal(text), "f")
+    return text
 
 
 def _pg_default(value: Any, literal: str | None, sql_type: str, where: str) -> str:
@@ -300,6 +336,7 @@ def _indexes(model: str, table: str, config: dict[str, Any], columns: set[str], 
     # DataFlow writes CREATE INDEX with unquoted names: PostgreSQL folds them to lower case,
     # SQLite matches columns case-insensitively and reports the column's own spelling.
     pg = dialect == "postgresql"
+    # MySQL, like SQLite, matches index columns case-insensitively.
     column_for = {c: c for c in columns} if pg else {c.lower(): c for c in columns}
     found = []
     for spec in config.get("indexes", []) or []:
