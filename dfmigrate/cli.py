@@ -74,7 +74,7 @@ def _source_options(command: Callable[..., Any]) -> Callable[..., Any]:
     )(command)
     command = click.option(
         "--dev-url", metavar="URL",
-        help="PostgreSQL server for scratch databases (.sql sources); default: the other side's server.",
+        help="PostgreSQL or MySQL server for scratch databases (.sql sources); default: the other side's server.",
     )(command)
     command = click.option(
         "--dialect", type=click.Choice(["postgresql", "sqlite", "mysql"]),

@@ -107,6 +107,21 @@ CREATE TABLE t (id INT, d DATE) PARTITION BY RANGE (YEAR(d)) (PARTITION p0 VALUE
 """),
     ("sequences", "CREATE SEQUENCE s1 START WITH 10 INCREMENT BY 2;",
      "CREATE SEQUENCE s1 START WITH 10 INCREMENT BY 5 CACHE 10; CREATE SEQUENCE s2;"),
+    ("index_names_repeat_across_tables", """
+CREATE TABLE t1 (id INT PRIMARY KEY, email VARCHAR(50), UNIQUE KEY email (email));
+CREATE TABLE t2 (id INT PRIMARY KEY, email VARCHAR(50), x INT, KEY email (email));
+""", """
+CREATE TABLE t1 (id INT PRIMARY KEY, email VARCHAR(80), KEY email (email, id));
+CREATE TABLE t2 (id INT PRIMARY KEY, email VARCHAR(50), UNIQUE KEY email (email));
+CREATE TABLE t3 (id INT PRIMARY KEY, email VARCHAR(50), KEY email (email));
+"""),
+    ("fulltext_and_virtual_columns_force_a_copy", """
+CREATE TABLE t (id INT PRIMARY KEY, a INT, b VARCHAR(20), g INT AS (id * 2) VIRTUAL, FULLTEXT KEY ft (b));
+""", """
+CREATE TABLE t (id INT PRIMARY KEY, n INT, a INT NOT NULL, b VARCHAR(20), g INT AS (id * 2) VIRTUAL, FULLTEXT KEY ft (b)) ROW_FORMAT=COMPACT;
+"""),
+    ("json_column_in_a_converted_table", "CREATE TABLE t (a INT, d JSON, s VARCHAR(5));",
+     "CREATE TABLE t (a INT, d JSON, s VARCHAR(5)) DEFAULT CHARSET=latin1;"),
     ("drop_tables_with_fks", """
 CREATE TABLE p (id INT PRIMARY KEY);
 CREATE TABLE c (id INT PRIMARY KEY, pid INT, CONSTRAINT c_p FOREIGN KEY (pid) REFERENCES p (id));

@@ -152,3 +152,18 @@ def test_mysql_and_postgres_do_not_mix(mysql_url: str, tmp_path: Path) -> None:
     assert "cannot compare a MySQL database with a PostgreSQL database" in result.stderr
 
 
+
+
+def test_sql_files_load_into_a_scratch_database(mysql_server: str, tmp_path: Path) -> None:
+    first = _write(tmp_path, "a.sql", "CREATE TABLE t (id INT PRIMARY KEY, a INT);\n"
+                   "CREATE TRIGGER tr BEFORE INSERT ON t FOR EACH ROW BEGIN SET NEW.a = 1; END;\n")
+    second = _write(tmp_path, "b.sql", "CREATE TABLE t (id INT PRIMARY KEY, a BIGINT NOT NULL);\n")
+    result = _cli("diff", "--from", first, "--to", second, "--dialect", "mysql", "--dev-url", mysql_server)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split(";\n\n") == [
+        "DROP TRIGGER `tr`", "ALTER TABLE `t` MODIFY COLUMN `a` bigint NOT NULL, ALGORITHM=COPY, LOCK=SHARED;\n"]
+    broken = _write(tmp_path, "bad.sql", "CREATE TABLE t (id INT PRIMARY KEY,;\n")
+    failed = _cli("diff", "--from", first, "--to", broken, "--dialect", "mysql", "--dev-url", mysql_server)
+    assert failed.returncode == 2 and failed.stderr.startswith("dfmigrate: error: ") and "bad.sql" in failed.stderr
+    # both runs dropped their scratch databases (only this test makes them on the MySQL server)
+    assert run(_fetch(mysql_server, "SHOW DATABASES LIKE 'dfm\\_scratch\\_%'")) == []

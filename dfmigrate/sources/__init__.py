@@ -44,7 +44,7 @@ _UNKNOWN = (
 @dataclass(frozen=True)
 class SourceContext:
     dialect: Dialect | None = None  # for sources that have none of their own (models, .sql)
-    dev_url: str | None = None  # a PostgreSQL server for scratch databases (.sql sources)
+    dev_url: str | None = None  # a PostgreSQL or MySQL server for scratch databases (.sql sources)
     privileges: bool = False  # introspect grants too (opt-in: slower, and noisy across roles)
 
 
@@ -228,8 +228,9 @@ async def load_pair(from_spec: str, to_spec: str, ctx: SourceContext) -> tuple[S
         raise SourceError(f"--dialect {ctx.dialect} contradicts the database source ({dialects.pop()})")
     dialect = next(iter(dialects), None) or ctx.dialect or DEFAULT_DIALECT
     dev_url = ctx.dev_url
-    if dev_url is None and dialect == "postgresql":
-        dev_url = next((s for s in (from_spec, to_spec) if classify(s)[0] == "postgres"), None)
+    server_kind = {"postgresql": "postgres", "mysql": "mysql"}.get(dialect)
+    if dev_url is None and server_kind:
+        dev_url = next((s for s in (from_spec, to_spec) if classify(s)[0] == server_kind), None)
     resolved = replace(ctx, dialect=dialect, dev_url=dev_url)
     # return_exceptions: when both sides fail, the second error must not surface later as
     # "exception was never retrieved" noise on stderr.

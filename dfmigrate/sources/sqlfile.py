@@ -35,6 +35,13 @@ async def load_sql_file(path: str, dialect: str, dev_url: str | None) -> Schema:
     text = _read(path)
     if dialect == "sqlite":
         return await _load_sqlite(path, text)
+    if dialect == "mysql":
+        if dev_url is None:
+            raise SourceError(f"{path}: a .sql source on MySQL needs a server: --dev-url mysql://…, "
+                              "or a MySQL database on the other side")
+        from dfmigrate.sources.mysql import load_sql_script
+
+        return await load_sql_script(path, text, dev_url)
     if dialect != "postgresql":
         raise SourceError(f"{path}: unknown dialect {dialect!r}")
     if dev_url is None:

@@ -39,8 +39,14 @@ def connect_kwargs(url: str) -> dict[str, Any]:
     return kwargs
 
 
-async def connect(url: str, timeout: float = 10) -> Any:
-    """An asyncmy connection in autocommit mode (MySQL DDL commits implicitly anyway)."""
+async def connect(url: str, timeout: float = 10, scripts: bool = False) -> Any:
+    """An asyncmy connection in autocommit mode (MySQL DDL commits implicitly anyway);
+    ``scripts``: one ``execute`` may hold several statements (a ``.sql`` file)."""
     import asyncmy
 
-    return await asyncmy.connect(connect_timeout=int(timeout), **connect_kwargs(url))
+    extra: dict[str, Any] = {}
+    if scripts:
+        from asyncmy.constants import CLIENT
+
+        extra["client_flag"] = CLIENT.MULTI_STATEMENTS
+    return await asyncmy.connect(connect_timeout=int(timeout), **connect_kwargs(url), **extra)
