@@ -109,8 +109,10 @@ models:package.module, a .sql file or sql:PATH, dataflow:MODULE:ATTR (a DataFlow
     epilog=SRC_HELP,
 )
 @click.option("--debug", is_flag=True, help="Log everything and show tracebacks.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors and requested output.")
+@click.option("-v", "--verbose", is_flag=True, help="Also print detector verdicts and timings.")
 @click.version_option(__version__, prog_name=PROG)
-def cli(debug: bool) -> None:
+def cli(debug: bool, quiet: bool, verbose: bool) -> None:
     """Diff database schemas and plan migrations for PostgreSQL and SQLite.
 
     Exit codes: 0 success or no differences, 1 differences (with --exit-code), 2 error.
@@ -120,6 +122,7 @@ def cli(debug: bool) -> None:
     from dfmigrate import logs
 
     logs.configure(debug)
+    logs.set_verbosity(quiet, verbose)
 
 
 @cli.command(epilog=SRC_HELP)

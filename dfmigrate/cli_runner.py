@@ -89,9 +89,10 @@ def _render(report: Any, fmt: str) -> None:
               help="statement_timeout of each migration's transaction (0: none).")
 @click.option("--retries", type=click.IntRange(min=0), default=2, show_default=True, metavar="N",
               help="Retries of a migration whose lock_timeout expired (with back-off).")
-@click.option("--lock-mode", type=click.Choice(["session", "transaction"]), default="session", show_default=True,
+@click.option("--lock-mode", type=click.Choice(["auto", "session", "transaction"]), default="auto", show_default=True,
               help="transaction: hold the migration lock in an open transaction, which survives a "
-                   "transaction-pooling proxy such as PgBouncer in transaction mode (PostgreSQL).")
+                   "transaction-pooling proxy such as PgBouncer in transaction mode; auto: transaction when "
+                   "the connection goes through a proxy, else session (PostgreSQL).")
 @click.option("--cancel-blockers", is_flag=True,
               help="Terminate sessions holding a lock a statement would wait for (PostgreSQL; off by default: "
                    "without it no session is ever cancelled).")
@@ -106,8 +107,10 @@ def migrate(database: str | None, dir_: str | None, models: str | None, dev_url:
     guard = GuardOptions(lock_wait=lock_wait, lock_timeout=lock_timeout, statement_timeout=statement_timeout,
                          retries=retries, cancel_blockers=cancel_blockers, lock_mode=lock_mode)
     report: dict[str, Any] = {}
+    console = _console(fmt)
     try:
-        lines = _run(lambda: _commands().migrate(cfg, to=to, dry_run=dry_run, guard=guard, report=report))
+        lines = _run(lambda: _commands().migrate(cfg, to=to, dry_run=dry_run, guard=guard, report=report,
+                                                 console=console))
     except Exception as exc:
         if fmt == "json" and not dry_run:
             _json({"ok": False, "error": str(exc), "applied": [], **report})
@@ -118,11 +121,23 @@ def migrate(database: str | None, dir_: str | None, models: str | None, dev_url:
     if fmt == "json":
         _json({"ok": True, "applied": [line.split()[1] for line in lines], **report})
         return EXIT_OK
-    shown = lines or ["Nothing to migrate: the database is up to date."]
-    if lines or (report.get("lock") or {}).get("contended"):
-        shown = shown + _commands().report_lines(report)
-    _echo("\n".join(shown))
+    from dfmigrate.logs import VERBOSE
+
+    # each migration's lines were printed as it ran (console)
+    shown = [] if lines else ["Nothing to migrate: the database is up to date."]
+    shown += _commands().report_lines(report, verbose=console.level >= VERBOSE)
+    for line in shown:
+        console.line(line)
     return EXIT_OK
+
+
+def _console(fmt: str) -> Any:
+    """Progress lines: on stdout, or on stderr when stdout carries JSON."""
+    import sys
+
+    from dfmigrate.logs import Console
+
+    return Console(sys.stderr if fmt == "json" else None)
 
 
 @click.command()
@@ -134,8 +149,12 @@ def rollback(database: str | None, dir_: str | None, models: str | None, dev_url
              steps: int | None, to: str | None, dry_run: bool) -> int:
     """Roll back applied migrations, newest first."""
     cfg = _config(database, dir_, models, dev_url)
-    lines = _run(lambda: _commands().rollback(cfg, steps=steps, to=to, dry_run=dry_run))
-    _echo("\n".join(lines) if lines else ("" if dry_run else "Nothing to roll back."))
+    console = _console("text")
+    lines = _run(lambda: _commands().rollback(cfg, steps=steps, to=to, dry_run=dry_run, console=console))
+    if dry_run:
+        _echo("\n".join(lines))
+    elif not lines:
+        console.line("Nothing to roll back.")
     return EXIT_OK
 
 
@@ -192,7 +211,7 @@ def baseline(database: str | None, dir_: str | None, models: str | None, dev_url
 @lifecycle_options
 @click.argument("migration_id", metavar="ID")
 @click.option("--applied", "state", flag_value="applied", help="Record ID as applied (no SQL runs).")
-@click.option("--rolled-back", "state", flag_value="rolled-back", help="Remove ID from the history (no SQL runs).")
+@click.option("--rolled-back", "state", flag_value="rolled-back", help="Record ID as rolled back (no SQL runs; the history keeps both rows).")
 def resolve(database: str | None, dir_: str | None, models: str | None, dev_url: str | None,
             migration_id: str, state: str | None) -> int:
     """Repair the history by hand."""

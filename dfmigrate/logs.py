@@ -8,8 +8,10 @@ stderr, so it configures logging explicitly: those libraries are silenced unless
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
+from typing import Any, TextIO
 
 NOISY_LIBRARIES = ("kailash", "dataflow", "asyncpg", "aiosqlite")
 
@@ -17,6 +19,55 @@ NOISY_LIBRARIES = ("kailash", "dataflow", "asyncpg", "aiosqlite")
 _URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>]+")
 # libpq key=value strings ("host=x password=secret").
 _KV_PASSWORD = re.compile(r"\b(password|sslpassword)\s*=\s*('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
+
+
+QUIET, NORMAL, VERBOSE = -1, 0, 1
+_verbosity = NORMAL  # set once by the command line's -q/-v
+
+
+def set_verbosity(quiet: bool, verbose: bool) -> None:
+    global _verbosity
+    _verbosity = QUIET if quiet else VERBOSE if verbose else NORMAL
+
+
+def verbosity() -> int:
+    return _verbosity
+
+
+def colour(stream: Any) -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set (to anything non-empty)."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except ValueError:  # a closed stream
+        return False
+
+
+_STYLES = {"ok": "32", "fail": "31", "wait": "33", "dim": "2", "bold": "1"}
+
+
+class Console:
+    """Lines a person and a CI log follow: each written and flushed at once (CI logs are files,
+    not terminals), in colour on a terminal only, filtered by -q/-v: level 0 lines show unless
+    --quiet, level 1 lines (detector and timing details) only with --verbose."""
+
+    def __init__(self, stream: TextIO | None = None, level: int | None = None) -> None:
+        self.stream = stream
+        self.level = verbosity() if level is None else level
+
+    def _out(self) -> TextIO:
+        return self.stream or sys.stdout
+
+    def line(self, text: str, level: int = 0, style: str | None = None) -> None:
+        if level > self.level or self.level == QUIET:
+            return
+        out = self._out()
+        if style and colour(out):
+            text = f"\033[{_STYLES[style]}m{text}\033[0m"
+        out.write(mask_text(text) + "\n")
+        out.flush()
 
 
 def configure(debug: bool) -> None:

@@ -134,7 +134,7 @@ async def kill_during_apply(proc: subprocess.Popen[bytes], url: str, delay: floa
     statement that session was running at that moment."""
     import asyncpg
 
-    from dfmigrate.runner.runner import APPLYING
+    from dfmigrate.guard.lock import APPLYING
 
     watcher = await asyncpg.connect(url)
     try:
@@ -209,9 +209,9 @@ def test_kill_9_at_ten_random_moments_then_rerun_equals_a_clean_run(pg_db: Any, 
         trials.append({"delay": round(delay, 2), "killed": killed, "running": running, **at_kill,
                        "rerun_s": round(time.monotonic() - t1, 2), "rerun_applied": rerun.get("applied"),
                        "orphans_waited_s": (rerun.get("lock") or {}).get("orphans_waited_s"),
-                       "resumed": [f"{s['migration']}#{o['statement']}: {r['found']} -> {r['action']}"
-                                   for s in rerun.get("steps", []) for o in s.get("outside", [])
-                                   for r in o.get("resumed", [])]})
+                       "resumed": [f"{s['migration']}#{g['statements'][0]}: {r['found']} -> {r['action']}"
+                                   for s in rerun.get("steps", []) for g in s.get("groups", [])
+                                   for r in g.get("resumed", [])]})
         print(json.dumps(trials[-1]))
         assert code == 0, f"trial {i} (killed at {delay:.2f} s, {at_kill}): rerun failed: {err}"
         assert schema_dump(url) == expected["schema"], f"trial {i}: {trials[-1]}"

@@ -126,10 +126,10 @@ def test_lock_wait_polls_then_names_the_holder(pg_db: Any, tmp_path: Path) -> No
     write_migration(mdir, "0001_users", "postgresql", [USERS["postgresql"]], ["DROP TABLE users"])
     cfg = resolve(database=url, dir=str(mdir))
 
-    from dfmigrate.guard.detectors import DeadlockWatch, RaceWatch
+    from dfmigrate.guard.detectors import DeadlockGuard, RaceGuard
     from dfmigrate.runner import runner  # noqa: F401  warm: Kailash's import is not lock waiting
 
-    RaceWatch("warm-up"), DeadlockWatch()
+    RaceGuard("warm-up"), DeadlockGuard()
 
     async def contended() -> None:
         holder = await asyncpg.connect(url, server_settings={"application_name": "deploy-7"})
@@ -155,14 +155,18 @@ def test_lock_wait_polls_then_names_the_holder(pg_db: Any, tmp_path: Path) -> No
     asyncio.run(contended())
 
 
-def test_blocking_reader_times_out_named_then_succeeds(pg_db: Any, tmp_path: Path) -> None:
+def test_blocking_reader_is_waited_for_then_the_step_is_stopped_unrun(pg_db: Any, tmp_path: Path) -> None:
+    """An idle-in-transaction reader holds ACCESS SHARE on the table ALTER TABLE needs: the
+    deadlock detector sees a plain wait, so the run waits (never queueing the application's
+    queries behind it) until the node's timeout verdict, then stops without running the step,
+    naming the reader; the reader is not cancelled; a later run applies."""
     import asyncpg
 
     url = pg_db("blocker")
     mdir = tmp_path / "m"
     users_applied_nick_pending(url, mdir)
 
-    async def blocked() -> tuple[tuple[int, str, str], float, int]:
+    async def blocked() -> tuple[tuple[int, str, str], float, int, float]:
         reader = await asyncpg.connect(url)
         looper = await asyncpg.connect(url)
         stop = asyncio.Event()
@@ -181,23 +185,28 @@ def test_blocking_reader_times_out_named_then_succeeds(pg_db: Any, tmp_path: Pat
             await reader.fetch("SELECT * FROM users")  # ACCESS SHARE, then idle in transaction
             pid = reader.get_server_pid()
             app = asyncio.ensure_future(loop())
+            started = time.monotonic()
             result = await dfmigrate("migrate", "--database", url, "--dir", str(mdir),
                                      "--lock-timeout", "1", "--retries", "1")
+            took = time.monotonic() - started
             stop.set()
             await app
             assert await reader.fetchval("SELECT 1") == 1  # the reader was not cancelled
             await reader.execute("COMMIT")
-            return result, worst, pid
+            return result, worst, pid, took
         finally:
             await reader.close()
             await looper.close()
 
-    (code, out, err), worst, pid = asyncio.run(blocked())
+    (code, out, err), worst, pid, took = asyncio.run(blocked())
     assert code == 2, (out, err)
     assert err.count("\n") == 1 and f"pid {pid}" in err and "idle in transaction" in err, err
-    assert "2 attempt(s)" in err and "DeadlockDetectorNode" not in err and "deadlock detector:" in err
-    assert "SELECT * FROM users" in err and "no session was cancelled" in err
-    assert worst < 1.5, worst
+    assert "0002_nick: statement 1 not run: it needs AccessExclusiveLock on public.users" in err, err
+    assert "DeadlockDetectorNode: timeout_inferred" in err and "past 2 s" in err, err
+    assert "SELECT * FROM users" in err and "no session was cancelled" in err and "rolled back" in err
+    assert "waiting up to 2 s for pid" in out, out  # said while it waited
+    assert took > 2, took
+    assert worst < 0.5, worst  # never queued: the application's reads went on
     assert query(url, "SELECT migration_id FROM dfmigrate_history") == [("0001_users",)]
     assert query(url, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'users' "
                       "AND column_name = 'nick'") == [(0,)]
@@ -206,44 +215,100 @@ def test_blocking_reader_times_out_named_then_succeeds(pg_db: Any, tmp_path: Pat
     assert query(url, "SELECT migration_id FROM dfmigrate_history ORDER BY 1") == [("0001_users",), ("0002_nick",)]
 
 
-def test_json_report_records_retries_waits_and_verdicts(pg_db: Any, tmp_path: Path) -> None:
-    """A blocker that commits during the back-off: the second attempt succeeds, and the report
-    shows both attempts, the observed blocker and the deadlock detector's verdict."""
+def test_blocker_that_commits_while_waited_for_lets_the_step_proceed(pg_db: Any, tmp_path: Path) -> None:
+    """A blocker that commits while the run waits for it: the detector's verdict was "wait",
+    then "proceed"; the JSON report quotes the node's output and the blocker, one attempt."""
     import asyncpg
+
+    from dfmigrate.guard.lock import APPLYING
 
     url = pg_db("retry")
     mdir = tmp_path / "m"
     users_applied_nick_pending(url, mdir)
 
-    async def retried() -> tuple[tuple[int, str, str], int]:
+    async def waited() -> tuple[tuple[int, str, str], int]:
         reader = await asyncpg.connect(url)
         watcher = await asyncpg.connect(url)  # not the reader: its transaction freezes pg_stat_activity
         try:
             await reader.execute("BEGIN")
             await reader.fetch("SELECT * FROM users")
             run = asyncio.ensure_future(dfmigrate("migrate", "--database", url, "--dir", str(mdir), "--lock-timeout",
-                                                  "0.8", "--retries", "3", "--format", "json"))
-            for _ in range(100):  # until the migration waits on the reader
-                await asyncio.sleep(0.1)
-                if await watcher.fetchval("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                                         "AND datname = current_database()"):
+                                                  "2", "--retries", "3", "--format", "json"))
+            for _ in range(300):  # until the run waits, its transaction open, before ALTER TABLE
+                await asyncio.sleep(0.05)
+                if await watcher.fetchval("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 "
+                                          "AND state = 'idle in transaction'", APPLYING):
                     break
-            await asyncio.sleep(0.9)  # its first attempt times out
+            await asyncio.sleep(0.6)
             await reader.execute("COMMIT")
             return await run, reader.get_server_pid()
         finally:
             await reader.close()
             await watcher.close()
 
-    (code, out, err), pid = asyncio.run(retried())
+    (code, out, err), pid = asyncio.run(waited())
     assert code == 0, err
     report = json.loads(out)
     assert report["ok"] and report["applied"] == ["0002_nick"]
     (step,) = report["steps"]
-    assert step["outcome"] == "applied" and step["attempts"] >= 2 and step["duration_ms"] > 500
-    assert pid in [b["pid"] for w in step["lock_waits"] for b in w["blockers"]]
-    assert report["verdicts"]["deadlock"]["waits"] >= 1
+    assert step["outcome"] == "applied" and step["attempts"] == 1 and step["duration_ms"] > 500
+    (decision,) = step["decisions"]
+    assert decision["action"] == "proceed after waiting" and decision["waited_s"] >= 0.5, decision
+    assert [h["pid"] for h in decision["holders"]] == [pid]
+    assert decision["detector"]["deadlock_count"] == 0  # the node's own output, quoted
+    assert f"pg:{pid}" in str(decision["detector"]["wait_for_graph"])
     assert report["verdicts"]["deadlock"]["detector"] == "DeadlockDetectorNode"
+    assert report["verdicts"]["deadlock"]["verdict"] == "waits, no deadlock"
+
+
+def test_wait_cycle_through_the_migration_lock_stops_at_once(pg_db: Any, tmp_path: Path) -> None:
+    """A session holds ACCESS SHARE on users and waits for the migration lock this run holds:
+    PostgreSQL cannot see that cycle (the lock is on another of our connections), the
+    DeadlockDetectorNode does, and the run stops before ALTER TABLE without waiting out its bound."""
+    import asyncpg
+
+    from dfmigrate.guard.lock import LOCK_KEY
+
+    url = pg_db("cycle")
+    mdir = tmp_path / "m"
+    write_migration(mdir, "0001_users", "postgresql", [USERS["postgresql"]], ["DROP TABLE users"])
+    asyncio.run(commands.migrate(resolve(database=url, dir=str(mdir))))
+    write_migration(mdir, "0002_nick", "postgresql", ["SELECT pg_sleep(1.5)", "ALTER TABLE users ADD COLUMN nick text"],
+                    ["ALTER TABLE users DROP COLUMN nick"], deps=["0001_users"])
+
+    async def cycle() -> tuple[tuple[int, str, str], int]:
+        other = await asyncpg.connect(url)
+        watcher = await asyncpg.connect(url)
+        try:
+            await other.execute("BEGIN")
+            await other.fetch("SELECT * FROM users")
+            run = asyncio.ensure_future(dfmigrate("migrate", "--database", url, "--dir", str(mdir), "--lock-timeout",
+                                                  "5", "--format", "json"))
+            for _ in range(400):  # until the run holds the migration lock
+                await asyncio.sleep(0.05)
+                if await watcher.fetchval("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND "
+                                          "database = (SELECT oid FROM pg_database WHERE datname = current_database())"):
+                    break
+            waiting = asyncio.ensure_future(other.execute("SELECT pg_advisory_lock($1)", LOCK_KEY))
+            result = await run
+            await waiting  # granted once the run let go
+            await other.execute("ROLLBACK")
+            await other.execute("SELECT pg_advisory_unlock_all()")
+            return result, other.get_server_pid()
+        finally:
+            await other.close()
+            await watcher.close()
+
+    (code, out, err), pid = asyncio.run(cycle())
+    assert code == 2, (out, err)
+    assert "DeadlockDetectorNode: wait_for_graph, a wait cycle through this run" in err, err
+    (step,) = json.loads(out)["steps"]
+    (decision,) = step["decisions"]
+    assert decision["action"] == "stop" and decision["checks"] == 1 and decision["waited_s"] < 5
+    assert decision["detector"]["deadlocks"][0]["deadlock_type"] == "wait_for_graph"
+    assert [h["pid"] for h in decision["holders"]] == [pid]
+    assert query(url, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'users' "
+                      "AND column_name = 'nick'") == [(0,)]
 
 
 def test_text_report_and_json_error(pg_db: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -270,8 +335,16 @@ def test_text_report_and_json_error(pg_db: Any, tmp_path: Path, capsys: pytest.C
     assert json.loads(captured.out)["ok"] is False and "advisory lock held by pid" in captured.err
     assert cli(["migrate", *base]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("applied 0001_users (")
+    assert out[0].startswith("applying 0001_users (") and out[1].startswith("applied 0001_users (")
+    assert not any("DetectorNode" in line for line in out), out  # detector details: --verbose only
+    write_migration(mdir, "0002_nick", "postgresql", ["ALTER TABLE users ADD COLUMN nick text"],
+                    ["ALTER TABLE users DROP COLUMN nick"], deps=["0001_users"])
+    assert cli(["-v", "migrate", *base]) == 0
+    out = capsys.readouterr().out.splitlines()
     assert "RaceConditionDetectorNode: uncontended" in out and "DeadlockDetectorNode: no waits" in out
+    assert any("statement 1 done in" in line for line in out), out
+    assert cli(["-q", "migrate", *base]) == 0
+    assert capsys.readouterr().out == ""
     assert cli(["migrate", *base]) == 0
     assert capsys.readouterr().out.strip() == "Nothing to migrate: the database is up to date."
 
@@ -317,13 +390,13 @@ def test_outside_statement_gets_lock_timeout_retries_and_resumes(pg_db: Any, tmp
     assert code == 2 and err.count("\n") == 1, err
     assert "0002_idx: statement 1 failed: lock_timeout (0.5 s) expired on each of 2 attempt(s)" in err
     assert f"pid {pid}" in err and "no session was cancelled" in err and "next 'migrate' resumes" in err
-    assert left[0][1] == "1:running", left
+    assert left[0][1] == "0:running", left
     if left[0][0]:  # the cleanup was blocked by the same reader: the message says so
         assert "an invalid index it left may remain" in err, err
     assert code2 == 0, err2
     report = json.loads(out2)
     (step,) = report["steps"]
-    (outside,) = step["outside"]
+    (outside,) = step["groups"]
     # Retries are proven by the first run ("each of 2 attempt(s)"); here the observed wait may be
     # the settle's DROP INDEX CONCURRENTLY, after which the build can finish on its first attempt.
     assert outside["attempts"] >= 1 and outside["outcome"] == "done", outside
@@ -341,7 +414,7 @@ def test_waits_for_the_backend_of_a_killed_run(pg_db: Any, tmp_path: Path) -> No
     import asyncpg
 
     from dfmigrate.guard.options import GuardOptions
-    from dfmigrate.runner.runner import APPLYING
+    from dfmigrate.guard.lock import APPLYING
 
     url = pg_db("orphan")
     mdir = tmp_path / "m"
@@ -397,26 +470,26 @@ def test_precheck_names_the_blocker_and_cancel_blockers_ends_it(pg_db: Any, tmp_
     (code, out, err), pid, alive = asyncio.run(run(cancel=False))
     assert code == 2 and alive and "no session was cancelled" in err, err
     (step,) = json.loads(out)["steps"]
-    (pre,) = step["prechecks"]
-    assert pre["mode"] == "AccessExclusiveLock" and pre["relation"] == "users" and "terminated" not in pre
+    (pre,) = step["decisions"]
+    assert pre["mode"] == "AccessExclusiveLock" and pre["relation"] == "public.users" and pre["terminated"] == []
+    assert pre["action"] == "stop"
     assert [(h["pid"], h["mode"], h["state"]) for h in pre["holders"]] == [(pid, "AccessShareLock", "idle in transaction")]
 
     (code, out, err), pid, alive = asyncio.run(run(cancel=True))
     assert code == 0 and not alive, err
     (step,) = json.loads(out)["steps"]
-    assert step["attempts"] == 1 and step["prechecks"][0]["terminated"] == [pid]
+    assert step["attempts"] == 1 and step["decisions"][0]["terminated"] == [pid]
+    assert step["decisions"][0]["action"] == "proceed after waiting"
     assert query(url, "SELECT migration_id FROM dfmigrate_history ORDER BY 1") == [("0001_users",), ("0002_nick",)]
 
 
-def test_lock_targets_of_the_statements_dfmigrate_writes() -> None:
-    from dfmigrate.guard.precheck import lock_target
+def test_lock_target_comes_from_the_step() -> None:
+    from dfmigrate.guard.precheck import target_of
+    from dfmigrate.step import Step
 
-    assert lock_target('ALTER TABLE ONLY public."My T" ADD COLUMN x int') == (
-        lock_target('ALTER TABLE public."My T" DROP COLUMN y'))
-    assert lock_target('ALTER TABLE public."My T" ADD COLUMN x int').relation == 'public."My T"'
-    assert lock_target("ALTER TABLE t VALIDATE CONSTRAINT c").mode == "ShareUpdateExclusiveLock"
-    assert lock_target("ALTER TABLE t ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES u (id)").mode == "ShareRowExclusiveLock"
-    assert lock_target("CREATE UNIQUE INDEX i ON public.t USING btree (a)").mode == "ShareLock"
-    assert lock_target("CREATE INDEX CONCURRENTLY i ON t (a)").mode == "ShareUpdateExclusiveLock"
-    assert lock_target("DROP TABLE IF EXISTS s.t").mode == "AccessExclusiveLock"
-    assert lock_target("CREATE TABLE t (a int)") is None and lock_target("INSERT INTO t VALUES (1)") is None
+    t = target_of(Step("ALTER TABLE x ADD COLUMN y int", lock="ACCESS EXCLUSIVE", target='public.My "T"'))
+    assert t is not None and t.mode == "AccessExclusiveLock" and t.regclass == '"public"."My ""T"""'
+    assert target_of(Step("CREATE INDEX CONCURRENTLY i ON t (a)", lock="SHARE UPDATE EXCLUSIVE",
+                          target="public.t")).mode == "ShareUpdateExclusiveLock"
+    assert target_of(Step("CREATE TABLE t (a int)")) is None  # no lock named: nothing to check
+    assert target_of(Step("SELECT 1", lock="ACCESS SHARE", target="public.t")) is None  # blocks no one

@@ -118,7 +118,13 @@ def snapshot(t: dict[str, Any]) -> tuple[Any, Any]:
 
 
 def history_ids(t: dict[str, Any]) -> list[str]:
-    return [r[0] for r in query(t["url"], "SELECT migration_id FROM dfmigrate_history ORDER BY 1")]
+    """The migrations applied now: those whose latest history row applied them."""
+    latest = dict(query(t["url"], "SELECT migration_id, direction FROM dfmigrate_history ORDER BY seq"))
+    return sorted(m for m, d in latest.items() if d in ("forward", "baseline", "resolved"))
+
+
+def audit(t: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(r[0], r[1]) for r in query(t["url"], "SELECT migration_id, direction FROM dfmigrate_history ORDER BY seq")]
 
 
 # ---------------------------------------------------------------- applying
@@ -210,6 +216,13 @@ def test_rollback_then_reapply(target: dict[str, Any]) -> None:
     assert run(commands.rollback(target["cfg"], to="0001_users")) == ["rolled back 0002_posts"]
     assert run(commands.rollback(target["cfg"], steps=5)) == ["rolled back 0001_users"]
     assert history_ids(target) == [] and tables(target) == ["dfmigrate_history", "dfmigrate_timings"]
+    # the audit trail: every apply and every rollback is a row, who and how long included
+    assert audit(target) == [("0001_users", "forward"), ("0002_posts", "forward"), ("0002_posts", "backward"),
+                             ("0002_posts", "forward"), ("0002_posts", "backward"), ("0001_users", "backward")]
+    rows = query(target["url"], "SELECT applied_by, duration_ms FROM dfmigrate_history WHERE direction = 'backward'")
+    assert all("@" in who and ms >= 0 for who, ms in rows)
+    assert run(commands.status(target["cfg"]))["pending"] == ["0001_users", "0002_posts"]
+    assert [r["direction"] for r in run(commands.history(target["cfg"]))][-1] == "backward"
 
 
 def test_modified_migration_is_reported_never_rerun(target: dict[str, Any]) -> None:
@@ -301,13 +314,21 @@ def test_sqlite_rebuild_guard_runs_outside_the_transaction(tmp_path: Path, sqlit
     check.close()
 
 
-def test_non_transactional_statement_in_the_middle_is_refused(tmp_path: Path, sqlite_path: str) -> None:
+def test_non_transactional_statement_in_the_middle_runs_between_two_transactions(tmp_path: Path,
+                                                                                  sqlite_path: str) -> None:
+    """Several transactions per migration: the outside statement ends the first, the next
+    starts after it; the dry run shows the boundaries, the progress record ends empty."""
     mdir = tmp_path / "m"
     write_migration(mdir, "0001_x", "sqlite", ["CREATE TABLE a (x)", "VACUUM", "CREATE TABLE b (x)"],
                     ["DROP TABLE b", "DROP TABLE a"], nt=[1])
     cfg = resolve(database="sqlite:///" + sqlite_path, dir=str(mdir))
-    with pytest.raises(DfmigrateError, match="0001_x: forward statement 2 must run outside a transaction"):
-        run(commands.migrate(cfg))
+    dry = run(commands.migrate(cfg, dry_run=True))[0]
+    assert dry.index("CREATE TABLE a (x);") < dry.index("COMMIT;") < dry.index("VACUUM;") < dry.rindex("BEGIN;") \
+        < dry.index("CREATE TABLE b (x);") < dry.index("-- record 0001_x")
+    assert [line.split(" (")[0] for line in run(commands.migrate(cfg))] == ["applied 0001_x"]
+    url = "sqlite:///" + sqlite_path
+    assert query(url, "SELECT count(*) FROM dfmigrate_progress") == [(0,)]
+    assert {"a", "b"} <= {r[0] for r in query(url, "SELECT name FROM sqlite_master WHERE type = 'table'")}
 
 
 def test_dialect_mismatch_refused(tmp_path: Path, sqlite_path: str) -> None:
@@ -489,7 +510,7 @@ def test_unreachable_database_is_one_clear_error(tmp_path: Path, pg_url: str) ->
 def test_concurrent_run_is_refused_by_the_advisory_lock(pg_db: Any, tmp_path: Path) -> None:
     import asyncpg
 
-    from dfmigrate.runner.runner import _LOCK_KEY
+    from dfmigrate.guard.lock import LOCK_KEY as _LOCK_KEY
 
     url = pg_db("lock")
     mdir = tmp_path / "m"
@@ -559,18 +580,19 @@ def test_failed_outside_statement_is_cleaned_up_then_resumed(pg_db: Any, tmp_pat
     assert "\n" not in str(info.value)
     assert history_ids({"url": url}) == ["0001_items"]
     assert query(url, "SELECT count(*) FROM pg_index WHERE NOT indisvalid") == [(0,)]
+    # by group: the first index build, the transaction, the second index build
     assert query(url, "SELECT step, state FROM dfmigrate_progress ORDER BY step") == [(0, "done"), (1, "done"),
-                                                                                   (3, "running")]
+                                                                                   (2, "running")]
     with pytest.raises(DfmigrateError, match="0002_idx: an interrupted run stopped applying it .*'dfmigrate migrate'"):
         run(commands.rollback(cfg))
     query(url, "UPDATE items SET label = label || id")
     report: dict[str, Any] = {}
     assert [line.split(" (")[0] for line in run(commands.migrate(cfg, report=report))] == ["applied 0002_idx"]
     (step,) = report["steps"]
-    assert step["body"].startswith("committed by an earlier")  # not run twice: ADD COLUMN x would fail
-    assert [(o["statement"], o["outcome"]) for o in step["outside"]] == [
-        (1, "done by an earlier, interrupted run"), (3, "done")]
-    assert step["outside"][1]["resumed"] == [{"found": "no index", "action": "run again"}]
+    # not run twice: ADD COLUMN x would fail
+    assert [(g["statements"], g["outcome"]) for g in step["groups"]] == [
+        ([1], "done by an earlier, interrupted run"), ([2], "done by an earlier, interrupted run"), ([3], "done")]
+    assert step["groups"][2]["resumed"] == [{"found": "no index", "action": "run again"}]
     assert history_ids({"url": url}) == ["0001_items", "0002_idx"]
     assert query(url, "SELECT count(*) FROM dfmigrate_progress") == [(0,)]
     assert run(commands.drift(cfg))["clean"]
@@ -611,8 +633,8 @@ def test_interrupted_outside_statements_are_settled_from_the_catalog(pg_db: Any,
         conn = await connect(url)
         try:
             await progress.create(conn)
-            for n, sql in enumerate(forward[:3], 1):
-                await progress.mark(conn, "0002_outside", "forward", n, file_sum, "running", sql)
+            for group, sql in enumerate(forward[:3]):
+                await progress.mark(conn, "0002_outside", "forward", group, file_sum, "running", sql)
         finally:
             await conn.close()
 
@@ -620,12 +642,12 @@ def test_interrupted_outside_statements_are_settled_from_the_catalog(pg_db: Any,
     # an invalid index of the fourth statement, as a timed-out or killed build leaves it
     with pytest.raises(Exception, match="could not create unique index"):
         query(url, "CREATE UNIQUE INDEX CONCURRENTLY t_both_idx ON t (id, m)")
-    query(url, f"INSERT INTO dfmigrate_progress VALUES ('0002_outside', 'forward', 4, '{file_sum}', 'running', "
+    query(url, f"INSERT INTO dfmigrate_progress VALUES ('0002_outside', 'forward', 3, '{file_sum}', 'running', "
                f"'{forward[3]}', now())")
     assert query(url, "SELECT count(*) FROM pg_index WHERE NOT indisvalid") == [(1,)]
     report: dict[str, Any] = {}
     assert [line.split(" (")[0] for line in run(commands.migrate(cfg, report=report))] == ["applied 0002_outside"]
-    resumed = {o["statement"]: o["resumed"] for o in report["steps"][0]["outside"]}
+    resumed = {g["statements"][0]: g["resumed"] for g in report["steps"][0]["groups"]}
     assert resumed == {
         1: [{"found": "index gone", "action": "none: already complete"}],
         2: [{"found": "enum label present", "action": "none: already complete"}],
@@ -638,3 +660,88 @@ def test_interrupted_outside_statements_are_settled_from_the_catalog(pg_db: Any,
     assert history_ids({"url": url}) == ["0001_t", "0002_outside"]
     lines = commands.report_lines(report)
     assert any("statement 4 was interrupted by an earlier run: found index" in line for line in lines), lines
+
+
+# ---------------------------------------------------------------- output, audit trail
+
+
+SLEEP_MIGRATION = '''from kailash.utils.migrations import Migration as KailashMigration
+
+
+class Migration(KailashMigration):
+    id = "0001_sleep"
+    description = "a hand-written step that takes four seconds"
+    dependencies = []
+
+    async def forward(self, conn):
+        await conn.execute("SELECT pg_sleep(4)")
+
+    async def backward(self, conn):
+        pass
+'''
+
+
+def test_output_redirected_to_a_file_names_the_running_migration(pg_db: Any, tmp_path: Path) -> None:
+    """1.5 s into a 4-second migration, `migrate > file` already names it (CI logs are files):
+    each line is flushed as it is written; no colour codes in a file."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    url = pg_db("progress")
+    mdir = tmp_path / "m"
+    mdir.mkdir()
+    (mdir / "0001_sleep.py").write_text(SLEEP_MIGRATION)
+    write_sum(str(mdir))
+    log = tmp_path / "migrate.log"
+    repo = Path(__file__).resolve().parent.parent
+    with log.open("w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "dfmigrate", "migrate", "--database", url, "--dir", str(mdir)],
+                                stdout=out, stderr=subprocess.STDOUT, cwd=str(repo),
+                                env={**os.environ, "PYTHONPATH": str(repo), "NO_COLOR": ""})
+    try:
+        age = 0.0
+        deadline = time.monotonic() + 60
+        while age < 1.5:  # the statement's own age, on the server
+            rows = query(url, "SELECT extract(epoch FROM now() - query_start)::float8 FROM pg_stat_activity"
+                              " WHERE query = 'SELECT pg_sleep(4)' AND state = 'active'")
+            age = rows[0][0] if rows else 0.0
+            assert time.monotonic() < deadline and proc.poll() is None, log.read_text()
+            time.sleep(0.05)
+        text = log.read_text()
+        assert "applying 0001_sleep (" in text, text
+        assert "0001_sleep: statement 1 (run python) running since" in text, text
+        assert "applied 0001_sleep" not in text
+    finally:
+        assert proc.wait(timeout=60) == 0, log.read_text()
+    text = log.read_text()
+    assert "applied 0001_sleep (" in text and "statement 1 done in 4." in text, text
+    assert "\033[" not in text
+
+
+def test_a_ledger_of_the_earlier_shape_is_upgraded_in_place(tmp_path: Path, sqlite_path: str) -> None:
+    """A database created by the version that kept one row per migration (migration_id the
+    primary key, deleted by rollback): its rows are kept, in order, and rollbacks append."""
+    url = "sqlite:///" + sqlite_path
+    mdir = tmp_path / "m"
+    write_migration(mdir, "0001_users", "sqlite", [USERS["sqlite"]], ["DROP TABLE users"])
+    write_migration(mdir, "0002_posts", "sqlite", ["CREATE TABLE posts (id integer PRIMARY KEY)"],
+                    ["DROP TABLE posts"], deps=["0001_users"])
+    sums = {p.stem: hashlib.sha256(p.read_bytes()).hexdigest() for p in mdir.glob("0*.py")}
+    for sql in [USERS["sqlite"], "CREATE TABLE posts (id integer PRIMARY KEY)",
+                "CREATE TABLE dfmigrate_history (migration_id TEXT PRIMARY KEY, checksum TEXT NOT NULL, "
+                "applied_at TEXT NOT NULL, duration_ms INTEGER NOT NULL, applied_by TEXT NOT NULL, "
+                "tool_version TEXT NOT NULL, direction TEXT NOT NULL)",
+                f"INSERT INTO dfmigrate_history VALUES ('0002_posts', '{sums['0002_posts']}', "
+                "'2026-01-02T00:00:00+00:00', 5, 'a@b', '0.1', 'forward')",
+                f"INSERT INTO dfmigrate_history VALUES ('0001_users', '{sums['0001_users']}', "
+                "'2026-01-01T00:00:00+00:00', 7, 'a@b', '0.1', 'forward')"]:
+        _sqlite_exec(url, sql)
+    cfg = resolve(database=url, dir=str(mdir))
+    assert run(commands.status(cfg))["pending"] == []  # read as it is, before any write
+    assert run(commands.rollback(cfg)) == ["rolled back 0002_posts"]
+    assert query(url, "SELECT seq, migration_id, direction, duration_ms FROM dfmigrate_history ORDER BY seq")[:2] == [
+        (1, "0001_users", "forward", 7), (2, "0002_posts", "forward", 5)]
+    assert audit({"url": url}) == [("0001_users", "forward"), ("0002_posts", "forward"), ("0002_posts", "backward")]
+    assert run(commands.status(cfg))["pending"] == ["0002_posts"]

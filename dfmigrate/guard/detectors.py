@@ -1,12 +1,22 @@
-"""Kailash's ``RaceConditionDetectorNode`` and ``DeadlockDetectorNode`` as verdict engines.
+"""Kailash's ``RaceConditionDetectorNode`` and ``DeadlockDetectorNode``, deciding.
 
-They never touch the database (kailash-notes §3): we feed them what PostgreSQL shows (advisory
-lock attempts/holds/releases, ``pg_blocking_pids`` waits) and report their verdicts. They are
-advisory: a detector error is recorded in the verdict, never fails a migration, and nothing here
-cancels any session.
+The nodes never touch the database (kailash-notes §3): we feed them what PostgreSQL shows and
+act on what they answer.
+
+- ``RaceGuard``: the migration lock's holders, as accesses to one resource. Holders seen while
+  polling are writes that end before ours begins (contention, serialized by the lock). Once we
+  hold it, any other holder of the lock seen at the same time (another backend holding it, or
+  another run's token on our own server session, as a pooling proxy can produce) is registered
+  as a write while ours is open: the node's answer to that registration is a race, and the run
+  stops before any DDL (``RaceDetected``).
+- ``DeadlockGuard``: before each strong-lock step, the wait graph (this run waits for each
+  holder of a conflicting lock; each holder waits for its own ``pg_blocking_pids``) goes into a
+  fresh node, and ``detect_deadlocks(combined)`` decides: no holder, proceed; a cycle, stop
+  without running the step; a plain wait, wait and look again, until the node's timeout
+  detection says the wait has lasted past its bound, then stop, naming the blockers.
 
 ``kailash.nodes.monitoring``'s package ``__init__`` needs aiohttp (the ``kailash[server]`` extra);
-the two detector modules do not, so they are imported through a stub package (kailash-notes §3 (b)).
+the detector modules do not, so they are imported through a stub package (kailash-notes §3 (b)).
 """
 
 from __future__ import annotations
@@ -17,7 +27,10 @@ import os
 import sys
 import time
 import types
+from dataclasses import dataclass, field
 from typing import Any
+
+from dfmigrate.errors import DfmigrateError
 
 _log = logging.getLogger("dfmigrate.guard")
 
@@ -44,15 +57,15 @@ def _quiet() -> None:
 
 
 class _DetectorNode:
-    """One Kailash detector node, used as an advisory verdict engine: a node that cannot be
-    built or that fails records ``error`` and answers nothing, and the migration goes on."""
+    """One Kailash monitoring node. A node that cannot be built or that fails records ``error``
+    and answers nothing; the callers say in the report what they did without its answer."""
 
     def __init__(self, module: str, node_class: str) -> None:
         self.error: str | None = None
         try:
             _quiet()
             self.node = getattr(_module(module), node_class)()
-        except Exception as exc:
+        except Exception as exc:  # reported: every verdict carries ``error``
             self.node, self.error = None, f"{type(exc).__name__}: {exc}"
 
     async def _call(self, **kw: Any) -> dict[str, Any]:
@@ -60,24 +73,25 @@ class _DetectorNode:
             return {}
         try:
             return await self.node.execute_async(**kw)
-        except Exception as exc:
+        except Exception as exc:  # reported: every verdict carries ``error``
             self.error = f"{type(exc).__name__}: {exc}"
             return {}
 
 
-class RaceWatch(_DetectorNode):
-    """Advisory-lock attempts, holds and releases as accesses to one resource. Our attempts are
-    reads (probes), our hold is a write; a holder seen by a failed attempt is a write from its
-    pid, ended when we get the lock. The node's ``detect_races`` flags any two writers inside its
-    window, overlapping or not, so its candidates are reported as such; ``overlap`` is our own
-    check that no observed holder's interval overlapped ours (the lock's actual promise)."""
+# ---------------------------------------------------------------- races
 
+
+class RaceDetected(DfmigrateError):
+    """RaceConditionDetectorNode found the migration lock held twice: nothing was run."""
+
+
+class RaceGuard(_DetectorNode):
     def __init__(self, resource: str) -> None:
         self.resource = resource
         self.attempts = 0
         self.contended = 0
-        self.holders: dict[int, str] = {}  # pid -> access id, open until we hold the lock
-        self.overlapped = False  # set by saw_holder_while_holding()
+        self.seen: dict[int, str] = {}  # holder pid -> open access id, until we hold the lock
+        self.races: list[dict[str, Any]] = []  # the node's own race records
         self._hold: str | None = None
         self._n = 0
         self.stale_plan: dict[str, Any] | None = None
@@ -88,26 +102,40 @@ class RaceWatch(_DetectorNode):
         self._n += 1
         return f"{what}-{os.getpid()}-{self._n}"
 
-    async def attempt(self, got: bool, holder_pid: int | None, our_pid: int) -> None:
+    async def attempt(self, holder_pid: int | None) -> None:
+        """One polling attempt; ``holder_pid``: who held the lock instead of us."""
         self.attempts += 1
-        if holder_pid is not None and holder_pid not in self.holders:
+        if holder_pid is not None and holder_pid not in self.seen:
             self.contended += 1
-            self.holders[holder_pid] = self._id("held")
-            await self._call(operation="register_access", resource_id=self.resource, access_id=self.holders[holder_pid],
-                             operation_id=f"pg:{holder_pid}", thread_id=f"pg:{holder_pid}", process_id=f"pg:{holder_pid}",
-                             access_type="write")
+            self.seen[holder_pid] = self._id("held")
+            await self._access(self.seen[holder_pid], f"pg:{holder_pid}", f"pg:{holder_pid}")
 
-    async def hold(self, our_pid: int) -> None:
-        for access in self.holders.values():  # they released: we hold it now
+    async def _access(self, access: str, operation: str, thread: str, resource: str | None = None,
+                      kind: str = "write") -> dict[str, Any]:
+        return await self._call(operation="register_access", resource_id=resource or self.resource, access_id=access,
+                                operation_id=operation, thread_id=thread, process_id=thread, access_type=kind)
+
+    async def hold(self, our_pid: int, run_id: str) -> None:
+        for access in self.seen.values():  # they released: we hold it now
             await self._call(operation="end_access", access_id=access)
-        self.holders.clear()
+        self.seen.clear()
         self._hold = self._id("hold")
-        await self._call(operation="register_access", resource_id=self.resource, access_id=self._hold,
-                         operation_id=f"pg:{our_pid}", thread_id=f"pg:{our_pid}", process_id=str(os.getpid()),
-                         access_type="write")
+        await self._access(self._hold, f"run:{run_id}", f"run:{run_id}")
 
-    def saw_holder_while_holding(self) -> None:
-        self.overlapped = True
+    async def other_holder(self, what: str, thread: str) -> None:
+        """A holder seen while we hold the lock: registered as a concurrent write. The node's
+        immediate answer is the verdict; a race stops the run (``RaceDetected``)."""
+        result = await self._access(self._id("other"), what, thread)
+        found = result.get("races_detected") or []
+        self.races += [_race(r) for r in found]
+        if found or self.node is None:
+            detail = "; ".join(f"{r['race_type']} ({r['severity']}, confidence {r['confidence']}) between "
+                               f"{' and '.join(r['operations'])}" for r in self.races[-len(found):]) if found else (
+                f"the node could not judge ({self.error}), and two holders is a race in any case")
+            raise RaceDetected(
+                f"RaceConditionDetectorNode: the migration lock is held twice, {what} as well as this run: {detail}; "
+                "stopped before running anything (a pooling proxy shares server sessions between clients: "
+                "use --lock-mode transaction or auto)")
 
     async def plan_changed(self, migration_id: str, changed: list[str]) -> None:
         """A migration's planned objects changed before it ran (``dfmigrate.expect``): the plan
@@ -118,8 +146,7 @@ class RaceWatch(_DetectorNode):
             accesses = [(self._id("planned"), f"plan:{migration_id}", "plan", "read"),
                         (self._id("changed"), "unknown-writer", "database", "write")]
             for access, operation, thread, kind in accesses:
-                await self._call(operation="register_access", resource_id=obj, access_id=access,
-                                 operation_id=operation, thread_id=thread, process_id=thread, access_type=kind)
+                await self._access(access, operation, thread, obj, kind)
             for access, *_ in accesses:
                 await self._call(operation="end_access", access_id=access)
 
@@ -129,34 +156,70 @@ class RaceWatch(_DetectorNode):
             self._hold = None
 
     async def verdict(self) -> dict[str, Any]:
-        for access in self.holders.values():
+        for access in self.seen.values():
             await self._call(operation="end_access", access_id=access)
-        self.holders.clear()
+        self.seen.clear()
         result = await self._call(operation="detect_races", detection_window=3600.0, resource_filters=self._resources)
-        races = result.get("races_detected", [])
-        overlap = self.overlapped
+        window = [_race(r) for r in result.get("races_detected", [])]
         if self.error:
             verdict = "error"
-        elif overlap:
+        elif self.races:
             verdict = "RACE: two holders at once"
         elif self.stale_plan:
             verdict = (f"RACE: {self.stale_plan['migration']} was planned against objects changed since: "
                        + ", ".join(self.stale_plan["changed"]))
         else:
             verdict = "contended, serialized by the lock" if self.contended else "uncontended"
-        return {"overlap": overlap, "detector": "RaceConditionDetectorNode", "attempts": self.attempts, "contended": self.contended,
-                "race_count": len(races), "races": [{"type": r.get("race_type"), "severity": r.get("severity")}
-                                                    for r in races],
-                "stale_plan": self.stale_plan, "verdict": verdict, "error": self.error}
+        return {"detector": "RaceConditionDetectorNode", "overlap": bool(self.races), "attempts": self.attempts,
+                "contended": self.contended, "races": self.races,
+                # detect_races over the window flags any two writers, overlapping or not: quoted
+                # as the node's candidates, not as the verdict
+                "window_candidates": window, "stale_plan": self.stale_plan, "verdict": verdict, "error": self.error}
 
 
-class DeadlockWatch(_DetectorNode):
-    """Observed lock waits (``pg_blocking_pids``) registered with ``DeadlockDetectorNode``;
-    ``detect_deadlocks(combined)`` gives the verdict: a cycle, or a wait past its timeout."""
+def _race(r: dict[str, Any]) -> dict[str, Any]:
+    return {"race_type": r.get("race_type"), "severity": r.get("severity"),
+            "confidence": round(float(r.get("confidence_score") or 0), 2),
+            "operations": list(r.get("involved_operations") or ())}
+
+
+# ---------------------------------------------------------------- lock waits
+
+
+@dataclass
+class Decision:
+    """What the deadlock detector decided before one step."""
+
+    statement: int
+    relation: str
+    mode: str
+    action: str = "proceed"  # "proceed" | "proceed after waiting" | "stop"
+    holders: list[dict[str, Any]] = field(default_factory=list)
+    waited_s: float = 0.0
+    checks: int = 0
+    detector: dict[str, Any] = field(default_factory=dict)  # the node's own output, quoted
+    terminated: list[int] = field(default_factory=list)
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"statement": self.statement, "relation": self.relation, "mode": self.mode, "action": self.action,
+                "holders": self.holders, "waited_s": round(self.waited_s, 3), "checks": self.checks,
+                "detector": self.detector, "terminated": self.terminated, "error": self.error}
+
+
+class DeadlockGuard:
+    """One decision per strong-lock step, each on a fresh node (its ``initialize`` does not
+    clear the graph, kailash-notes §3), plus a run-long node fed the waits the blocker watch
+    observes while statements run, whose verdict goes in the report."""
 
     def __init__(self) -> None:
+        self.observed = _DetectorNode("deadlock_detector", "DeadlockDetectorNode")
         self.waits: set[tuple[int, int, str]] = set()
-        super().__init__("deadlock_detector", "DeadlockDetectorNode")
+        self.decisions: list[Decision] = []
+
+    async def start(self, decision: Decision) -> _Judge:
+        self.decisions.append(decision)
+        return _Judge(decision)
 
     async def observe(self, waiter: int, blocker: dict[str, Any], wanted: str, timeout: float) -> None:
         key = (waiter, blocker["pid"], wanted)
@@ -164,22 +227,88 @@ class DeadlockWatch(_DetectorNode):
             return
         self.waits.add(key)
         for rel, mode in blocker.get("held", []):
-            await self._call(operation="register_lock", transaction_id=f"pg:{blocker['pid']}",
-                             resource_id=f"relation:{rel}", lock_type=_lock_type(mode))
-        await self._call(operation="register_wait", transaction_id=f"pg:{waiter}",
-                         waiting_for_transaction_id=f"pg:{blocker['pid']}", resource_id=wanted,
-                         timeout=timeout, metadata={"observed_at": time.time()})
+            await self.observed._call(operation="register_lock", transaction_id=f"pg:{blocker['pid']}",
+                                      resource_id=f"relation:{rel}", lock_type=_lock_type(mode))
+        await self.observed._call(operation="register_wait", transaction_id=f"pg:{waiter}",
+                                  waiting_for_transaction_id=f"pg:{blocker['pid']}", resource_id=wanted,
+                                  timeout=timeout, metadata={"observed_at": time.time()})
 
     async def verdict(self) -> dict[str, Any]:
-        if not self.waits:
-            return {"detector": "DeadlockDetectorNode", "waits": 0, "deadlock_count": 0, "verdict": "no waits",
-                    "error": self.error}
-        result = await self._call(operation="detect_deadlocks", detection_algorithm="combined")
+        stopped = [d for d in self.decisions if d.action == "stop"]
+        base = {"detector": "DeadlockDetectorNode", "decisions": len(self.decisions),
+                "waited": sum(1 for d in self.decisions if d.action != "proceed" or d.waited_s), "stopped": len(stopped)}
+        if not self.waits and not any(d.holders for d in self.decisions):
+            return {**base, "waits": 0, "deadlock_count": 0, "verdict": "no waits", "error": self.observed.error}
+        result = await self.observed._call(operation="detect_deadlocks", detection_algorithm="combined") if self.waits else {}
         found = result.get("deadlocks_detected", [])
         kinds = sorted({d.get("deadlock_type", "?") for d in found})
-        return {"detector": "DeadlockDetectorNode", "waits": len(self.waits), "deadlock_count": len(found),
-                "types": kinds, "verdict": "error" if self.error else (", ".join(kinds) if found else "waits, no deadlock"),
-                "error": self.error}
+        if stopped:
+            verdict = "stopped before " + ", ".join(f"statement {d.statement}" for d in stopped)
+        else:
+            verdict = ", ".join(kinds) if found else "waits, no deadlock"
+        return {**base, "waits": len(self.waits) + sum(len(d.holders) for d in self.decisions),
+                "deadlock_count": len(found), "types": kinds,
+                "verdict": "error" if self.observed.error else verdict, "error": self.observed.error}
+
+
+class _Judge:
+    """The wait graph of one step, re-read at each check, in one node."""
+
+    def __init__(self, decision: Decision) -> None:
+        self.decision = decision
+        self.node = _DetectorNode("deadlock_detector", "DeadlockDetectorNode")
+        self.registered: set[tuple[str, str]] = set()
+        self.started = time.monotonic()
+
+    async def judge(self, run: str, ours: list[int], holders: list[Any], bound: float) -> str:
+        """"proceed", "wait" or "stop", from the node's ``detect_deadlocks(combined)``; the
+        node's output is quoted in the decision."""
+        d = self.decision
+        d.checks += 1
+        d.waited_s = time.monotonic() - self.started
+        for h in holders:
+            if h.pid not in {x["pid"] for x in d.holders}:
+                d.holders.append(h.to_dict())
+        if not holders:
+            d.action = "proceed after waiting" if d.checks > 1 else "proceed"
+            return "proceed"
+        resource = f"relation:{d.relation}:{d.mode}"
+        for h in holders:
+            holder = f"pg:{h.pid}"
+            await self._lock(holder, f"relation:{d.relation}", h.mode)
+            await self._wait(run, holder, resource, bound)
+            for other in h.waits_for:
+                await self._wait(holder, run if other in ours else f"pg:{other}", f"pid:{other}", None)
+        if self.node.node is None:
+            d.error = f"DeadlockDetectorNode unavailable ({self.node.error}): the step runs under lock_timeout"
+            d.action = "proceed"
+            return "proceed"
+        result = await self.node._call(operation="detect_deadlocks", detection_algorithm="combined")
+        found = result.get("deadlocks_detected") or []
+        d.detector = {"deadlock_count": result.get("deadlock_count", len(found)),
+                      "deadlocks": [{"deadlock_type": x.get("deadlock_type"),
+                                     "involved_transactions": x.get("involved_transactions"),
+                                     "involved_resources": x.get("involved_resources"),
+                                     "recommended_strategy": x.get("recommended_strategy"),
+                                     "victim_candidates": x.get("victim_candidates")} for x in found],
+                      "wait_for_graph": result.get("wait_for_graph"), "error": self.node.error}
+        if found:
+            d.action = "stop"
+            return "stop"
+        d.action = "wait"
+        return "wait"
+
+    async def _lock(self, holder: str, resource: str, mode: str) -> None:
+        if (holder, resource) not in self.registered:
+            self.registered.add((holder, resource))
+            await self.node._call(operation="register_lock", transaction_id=holder, resource_id=resource,
+                                  lock_type=_lock_type(mode))
+
+    async def _wait(self, waiter: str, holder: str, resource: str, timeout: float | None) -> None:
+        if (waiter, holder) not in self.registered:
+            self.registered.add((waiter, holder))
+            await self.node._call(operation="register_wait", transaction_id=waiter, waiting_for_transaction_id=holder,
+                                  resource_id=resource, timeout=timeout, metadata={"observed_at": time.time()})
 
 
 def _lock_type(mode: str) -> str:

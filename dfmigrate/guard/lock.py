@@ -1,17 +1,27 @@
-"""The race guard: one PostgreSQL session advisory lock per database, polled, never waited on.
+"""The migration lock: one PostgreSQL advisory lock per database, polled, never waited on.
 
-Taken and released on a dedicated connection (not the one migrations run on) with no
-transaction open, by polling ``pg_try_advisory_lock``: a blocking ``pg_advisory_lock`` waiter
-sits in the lock queue where ``CREATE INDEX CONCURRENTLY`` (which waits for every older
-transaction, including the waiter's) can deadlock with it, and it gives no chance to say who
-holds the lock. On timeout the message names the holder from ``pg_locks`` ⨝ ``pg_stat_activity``.
+Taken and released on a dedicated connection (not the one migrations run on) by polling
+``pg_try_advisory_lock``: a blocking ``pg_advisory_lock`` waiter sits in the lock queue where
+``CREATE INDEX CONCURRENTLY`` (which waits for every older transaction, including the waiter's)
+can deadlock with it, and it gives no chance to say who holds the lock. On timeout the message
+names the holder from ``pg_locks`` ⨝ ``pg_stat_activity``.
 
-Advisory locks are per database, so one key per history table is "database + history table".
-A session lock needs the same server session from take to release: behind a transaction-pooling
-proxy (PgBouncer ``pool_mode=transaction``) that is not guaranteed; ``acquire`` checks that the
-backend that took the lock still holds it and refuses otherwise. ``--lock-mode transaction``
-holds a transaction-level lock in a transaction kept open instead, which such a proxy pins to
-one server connection (docs/guarded-apply.md).
+Two protocols (``--lock-mode``):
+
+- ``session``: a session-level lock outside any transaction. It needs the same server session
+  from take to release, which a transaction-pooling proxy (PgBouncer ``pool_mode=transaction``)
+  does not give: the next statement may run on another server session, and the lock stays on a
+  pooled one after the run.
+- ``transaction``: a transaction-level lock in a transaction kept open until the run ends. A
+  pooling proxy keeps one server connection for a client while its transaction is open, and
+  cannot hand it to anyone before the transaction ends, which releases the lock: safe behind any
+  proxy, never left held.
+- ``auto`` (the default): ``transaction`` when the connection goes through a proxy, else
+  ``session``. A proxy shows as a client port, seen by the server, that is not our socket's.
+
+Either way the holders are checked once we hold it, through ``RaceConditionDetectorNode``
+(``detectors.RaceGuard``): another backend holding the lock, or another run's token on our own
+server session (a proxy sharing one session between clients), stops the run before any DDL.
 """
 
 from __future__ import annotations
@@ -25,7 +35,12 @@ from typing import Any
 
 from dfmigrate.errors import DfmigrateError
 
-LOCK_KEY = 0x64666D6967726174  # "dfmigrat": the session lock (bigint key)
+LOCK_KEY = 0x64666D6967726174  # "dfmigrat": the one advisory lock key (bigint)
+_TOKEN = "dfmigrate.lock_owner"  # a session setting naming the run that holds the lock on it
+# The migration connection's name while it applies: a backend still carrying it while another run
+# holds the lock belongs to a run that died (kill -9) and has not noticed yet.
+APPLYING = "dfmigrate migrate: applying"
+_CHECK_CLIENT_MS = 250  # client_connection_check_interval (PostgreSQL 14+): see claim_session
 
 _HOLDER = """
 SELECT l.pid, a.application_name, a.backend_start, a.state, a.state_change, a.usename,
@@ -48,13 +63,18 @@ class Held:
     waited: float  # seconds until we got it
     attempts: int
     holders_seen: list[int]
-    orphans_waited: float = 0.0  # seconds spent waiting for a dead run's backends (runner._claim_session)
     mode: str = "session"  # or "transaction": held by a transaction left open on the lock connection
+    proxied: bool = False  # the connection goes through a pooling proxy
+    orphans_waited: float = 0.0  # seconds spent waiting for a dead run's backends (claim_session)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"backend_pid": self.pid, "waited_s": round(self.waited, 3), "attempts": self.attempts,
+                "contended": bool(self.holders_seen), "holders_seen": self.holders_seen, "mode": self.mode,
+                "proxied": self.proxied, "orphans_waited_s": self.orphans_waited}
 
 
-async def holder(conn: Any, key: int = LOCK_KEY) -> dict[str, Any] | None:
-    rows = await conn.fetch(_HOLDER, key)
-    return rows[0] if rows else None
+async def holders(conn: Any, key: int = LOCK_KEY) -> list[dict[str, Any]]:
+    return [dict(r) for r in await conn.fetch(_HOLDER, key)]
 
 
 def describe_holder(h: dict[str, Any] | None) -> str:
@@ -67,77 +87,141 @@ def describe_holder(h: dict[str, Any] | None) -> str:
             f"session since {since}, state {h.get('state') or '?'})")
 
 
-async def acquire(conn: Any, wait: float, poll: float, race: Any = None, key: int = LOCK_KEY,
-                  mode: str = "session") -> Held:
-    """Poll for the advisory lock on ``conn`` for up to ``wait`` seconds; raise ``LockBusy``
-    naming the holder on timeout.
-
-    ``session``: ``pg_try_advisory_lock`` outside any transaction. ``transaction``:
-    ``pg_try_advisory_xact_lock`` in a transaction that stays open until ``release`` commits
-    it; a transaction-pooling proxy (PgBouncer ``pool_mode=transaction``) keeps one server
-    connection for a client for as long as its transaction is open, so the lock cannot move to
-    another client, and it cannot leak: the proxy does not reuse the server connection before
-    the transaction ends. The runner's blocker watch queries this connection every ``poll``
-    seconds while statements run, which keeps the transaction from counting as idle."""
-    started = time.monotonic()
-    attempts, seen = 0, []
-    xact = mode == "transaction"
-    while True:
-        attempts += 1
-        if xact:
-            await conn.execute("BEGIN")
-        rows = await conn.fetch(f"SELECT pg_try_advisory{'_xact' if xact else ''}_lock($1) AS ok, "
-                                "pg_backend_pid() AS pid", key)
-        got = bool(rows[0]["ok"])
-        our_pid = rows[0]["pid"]
-        h = None if got else await holder(conn, key)
-        if h is not None and h["pid"] not in seen:
-            seen.append(h["pid"])
-        if race is not None:
-            await race.attempt(got, h["pid"] if h else None, our_pid)
-        if got:
-            if not xact:  # inside a transaction the server session cannot change under us
-                await _verify(conn, key, rows[0]["pid"])
-            since = datetime.now(timezone.utc).strftime("%H:%M:%SZ")
-            # visible to the next waiter's message: who holds it and since when (for the
-            # transaction only in transaction mode: a pooled session must not keep the name)
-            await conn.fetch("SELECT set_config('application_name', $1, $2)", f"dfmigrate migrate, lock since {since}",
-                             xact)
-            if race is not None:
-                await race.hold(our_pid)
-            return Held(rows[0]["pid"], time.monotonic() - started, attempts, seen, mode=mode)
-        if xact:
-            await conn.execute("ROLLBACK")
-        left = wait - (time.monotonic() - started)
-        if left <= 0:
-            waited = time.monotonic() - started
-            raise LockBusy(f"another dfmigrate run is migrating this database: advisory lock held {describe_holder(h)}; "
-                           f"gave up after {waited:.1f} s and {attempts} attempt(s) (--lock-wait {wait:g})")
-        await asyncio.sleep(min(left, poll * random.uniform(0.5, 1.5)))
-
-
-async def _verify(conn: Any, key: int, pid: int) -> None:
-    """The backend that answered ``true`` must be the one holding it now (a transaction-pooling
-    proxy may hand the next statement to another server session)."""
-    rows = await conn.fetch("SELECT pg_backend_pid() AS now, "
-                            "EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = $2"
-                            " AND objid = ($1::bigint & 4294967295)::oid AND objsubid = 1) AS held", key, pid)
-    if rows[0]["now"] != pid or not rows[0]["held"]:
-        await conn.fetch("SELECT pg_advisory_unlock($1)", key)
-        raise DfmigrateError("the advisory lock did not stay with its server session (a transaction-pooling proxy such "
-                             "as PgBouncer in transaction mode?): connect directly or through session pooling "
-                             "(docs/guarded-apply.md)")
-
-
-async def release(conn: Any, race: Any = None, key: int = LOCK_KEY, mode: str = "session") -> bool:
-    """Unlock explicitly (closing the connection would also release it). False if this session
-    did not hold it."""
+async def proxied(conn: Any) -> bool:
+    """Whether ``conn`` reaches the server through a proxy: the client port the server sees is
+    not our socket's (a Unix socket, with no port on either side, is direct)."""
+    rows = await conn.fetch("SELECT inet_client_port() AS port")
+    seen = rows[0]["port"]
     try:
-        if mode == "transaction":  # ending the transaction releases the lock
-            await conn.execute("ROLLBACK")
+        local = conn.raw._transport.get_extra_info("sockname")  # asyncpg keeps no public accessor
+    except AttributeError:  # not an asyncpg connection as we know it: assume the worst
+        return True
+    ours = local[1] if isinstance(local, tuple) and len(local) >= 2 else None
+    return seen != ours
+
+
+class MigrationLock:
+    """The lock on ``conn`` (a connection of its own), for one run."""
+
+    def __init__(self, conn: Any, race: Any, run_id: str, *, wait: float, poll: float, mode: str = "auto",
+                 key: int = LOCK_KEY) -> None:
+        self.conn, self.race, self.run_id = conn, race, run_id
+        self.wait, self.poll, self.mode, self.key = wait, poll, mode, key
+        self.held: Held | None = None
+
+    async def acquire(self) -> Held:
+        """Poll for the lock for up to ``wait`` seconds; raise ``LockBusy`` naming the holder on
+        timeout, ``RaceDetected`` when it turns out held twice."""
+        behind_proxy = await proxied(self.conn)
+        mode = self.mode if self.mode != "auto" else ("transaction" if behind_proxy else "session")
+        xact = mode == "transaction"
+        started = time.monotonic()
+        attempts, seen = 0, []
+        while True:
+            attempts += 1
+            if xact:
+                await self.conn.execute("BEGIN")
+            rows = await self.conn.fetch(
+                f"SELECT pg_try_advisory{'_xact' if xact else ''}_lock($1) AS ok, pg_backend_pid() AS pid, "
+                f"coalesce(current_setting('{_TOKEN}', true), '') AS owner", self.key)
+            got, our_pid, owner = bool(rows[0]["ok"]), rows[0]["pid"], rows[0]["owner"]
+            h = None if got else next(iter(await holders(self.conn, self.key)), None)
+            if h is not None and h["pid"] not in seen:
+                seen.append(h["pid"])
+            await self.race.attempt(h["pid"] if h else None)
+            if got:
+                self.held = Held(our_pid, time.monotonic() - started, attempts, seen, mode=mode, proxied=behind_proxy)
+                await self.race.hold(our_pid, self.run_id)
+                await self._check_sole_holder(our_pid, owner, xact)
+                since = datetime.now(timezone.utc).strftime("%H:%M:%SZ")
+                # the token, and the name the next waiter's message shows (for the transaction
+                # only in transaction mode: a pooled session must not keep them)
+                await self.conn.fetch(f"SELECT set_config('{_TOKEN}', $1, $3), set_config('application_name', $2, $3)",
+                                      self.run_id, f"dfmigrate migrate, lock since {since}", xact)
+                return self.held
+            if xact:
+                await self.conn.execute("ROLLBACK")
+            left = self.wait - (time.monotonic() - started)
+            if left <= 0:
+                waited = time.monotonic() - started
+                raise LockBusy(f"another dfmigrate run is migrating this database: advisory lock held "
+                               f"{describe_holder(h)}; gave up after {waited:.1f} s and {attempts} attempt(s) "
+                               f"(--lock-wait {self.wait:g})")
+            await asyncio.sleep(min(left, self.poll * random.uniform(0.5, 1.5)))
+
+    async def _check_sole_holder(self, our_pid: int, owner: str, xact: bool) -> None:
+        """Any holder but us, now that we hold it, is a race for the node to judge: another run's
+        token on our server session (a re-entrant take: the proxy gave us its session), or
+        another backend holding it (our take ran on a server session we no longer have)."""
+        try:
+            if owner and owner != self.run_id:
+                await self.race.other_holder(f"run {owner} on server session pid {our_pid}", f"run:{owner}")
+            if not xact:
+                rows = await self.conn.fetch("SELECT pg_backend_pid() AS pid")
+                for h in await holders(self.conn, self.key):
+                    if h["pid"] != rows[0]["pid"]:
+                        await self.race.other_holder(f"pid {h['pid']} ({describe_holder(h)})", f"pg:{h['pid']}")
+        except BaseException:
+            await self._undo(xact)
+            raise
+
+    async def _undo(self, xact: bool) -> None:
+        """Give back only our own take (a re-entrant take on a shared session counts once)."""
+        held, self.held = self.held, None
+        if xact:
+            await self.conn.execute("ROLLBACK")
+        elif held is not None:
+            await self.conn.fetch("SELECT pg_advisory_unlock($1)", self.key)
+        await self.race.release()
+
+    async def release(self) -> bool:
+        """Unlock explicitly (closing the connection would also release it). False if this
+        session did not hold it."""
+        held, self.held = self.held, None
+        if held is None:
             return True
-        rows = await conn.fetch("SELECT pg_advisory_unlock($1) AS ok", key)
-        return bool(rows[0]["ok"])
-    finally:
-        if race is not None:
-            await race.release()
+        try:
+            if held.mode == "transaction":  # ending the transaction releases the lock and the token
+                await self.conn.execute("ROLLBACK")
+                return True
+            rows = await self.conn.fetch(f"SELECT pg_advisory_unlock($1) AS ok, set_config('{_TOKEN}', '', false)",
+                                         self.key)
+            return bool(rows[0]["ok"])
+        finally:
+            await self.race.release()
+
+
+async def claim_session(conn: Any, held: Held, wait: float, poll: float) -> None:
+    """After a kill -9 the server ends an idle session at once (releasing the advisory lock),
+    but a backend in the middle of a statement runs on until it next talks to its client: an
+    orphaned ``CREATE INDEX CONCURRENTLY`` may even finish and commit. So (1) our own migration
+    connection asks the server to poll for a vanished client every 250 ms
+    (``client_connection_check_interval``, PostgreSQL 14+), and (2) before touching anything we
+    wait until no backend of a dead run is still working here; only then is what the catalog
+    shows final (``progress.settle`` relies on it). Behind a pooling proxy there is no session
+    to name or configure (settings would stay on a pooled server session), so neither is done."""
+    if held.proxied:
+        return
+    try:
+        await conn.execute(f"SET client_connection_check_interval = {_CHECK_CLIENT_MS}")
+    except Exception:  # PostgreSQL < 14: orphans end when their statement does
+        pass
+    await conn.fetch("SELECT set_config('application_name', $1, false)", APPLYING)
+    wait = max(wait, 5.0)
+    started = time.monotonic()
+    while True:
+        rows = await conn.fetch(
+            "SELECT pid, state, left(regexp_replace(query, '\\s+', ' ', 'g'), 80) AS query,"
+            " round(extract(epoch FROM now() - query_start)::numeric, 1)::float8 AS age FROM pg_stat_activity"
+            " WHERE datname = current_database() AND application_name LIKE 'dfmigrate migrate%'"
+            " AND state <> 'idle' AND pid <> pg_backend_pid() AND pid <> $1", held.pid)
+        if not rows:
+            held.orphans_waited = round(time.monotonic() - started, 3)
+            return
+        if time.monotonic() - started > wait:
+            r = rows[0]
+            raise DfmigrateError(
+                f"pid {r['pid']}, the backend of an interrupted dfmigrate run, is still {r['state']} here "
+                f"(query {r['query']!r}, for {r['age']} s); it stops when that statement ends or the server notices "
+                f"its client is gone: run migrate again then (dfmigrate cancels no session; waited {wait:g} s)")
+        await asyncio.sleep(poll)

@@ -1,4 +1,4 @@
-"""The guard's knobs (``dfmigrate migrate --lock-wait/--lock-timeout/--statement-timeout/--retries``)."""
+"""The guard's knobs (``dfmigrate migrate --lock-wait/--lock-timeout/--statement-timeout/--retries/--lock-mode``)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ class GuardOptions:
     poll: float = 0.1  # advisory-lock polling interval (jittered) and blocker-watch interval
     # terminate sessions holding a lock a statement would queue behind (guard.precheck); opt-in
     cancel_blockers: bool = False
-    lock_mode: str = "session"  # or "transaction": survives a transaction-pooling proxy (guard.lock)
+    # "auto": "transaction" behind a pooling proxy, else "session" (guard.lock)
+    lock_mode: str = "auto"
 
     def __post_init__(self) -> None:
         from dfmigrate.errors import DfmigrateError
@@ -25,5 +26,11 @@ class GuardOptions:
                 raise DfmigrateError(f"--{name.replace('_', '-')} must not be negative")
         if self.retries < 0:
             raise DfmigrateError("--retries must not be negative")
-        if self.lock_mode not in ("session", "transaction"):
-            raise DfmigrateError("--lock-mode must be session or transaction")
+        if self.lock_mode not in ("auto", "session", "transaction"):
+            raise DfmigrateError("--lock-mode must be auto, session or transaction")
+
+    @property
+    def blocker_wait(self) -> float:
+        """How long a step waits for the holders of a conflicting lock to go before the deadlock
+        detector's timeout verdict stops it: as long as its retries would have waited."""
+        return self.lock_timeout * (self.retries + 1)

@@ -1,36 +1,36 @@
-"""Before a statement takes a strong lock: who holds a lock it would queue behind?
+"""Before a step takes a strong lock: who holds a lock it would queue behind, and whom do they wait for?
 
 PostgreSQL queues a lock request behind every conflicting holder, and every later request on the
 relation (each application ``SELECT``) behind it: one idle-in-transaction reader can stall a
-table for as long as the migration waits. ``lock_timeout`` bounds that wait; this check says
-*before* the statement runs who would cause it, from ``pg_locks`` and ``pg_stat_activity``, so
-the report names them even when the wait is too short to observe, the deadlock detector gets the
-predicted wait, and ``--cancel-blockers`` (opt-in, never the default) can end them first.
+table for as long as the migration waits. So before such a step runs, the holders of a
+conflicting lock on its target are read from ``pg_locks`` and ``pg_stat_activity``, each with the
+sessions it waits for itself (``pg_blocking_pids``): that is the wait graph the deadlock detector
+judges (``detectors.DeadlockGuard``), and ``--cancel-blockers`` (opt-in, never the default) can
+end the holders first.
 
-Which relation a statement locks, and in which mode, is read from its text: the statements
-dfmigrate writes start with the command and its target (``ALTER TABLE``, ``CREATE INDEX ... ON``,
-``DROP TABLE``...). A statement it does not recognise is not checked (it still runs under
-``lock_timeout``).
+The step's lock and target are the step's own data (``Step.lock``, ``Step.target``), written by
+the renderer; nothing here reads SQL.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-_NAME = r'(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)'
-_QUALIFIED = rf"({_NAME}(?:\s*\.\s*{_NAME})?)"
-_ALTER_TABLE = re.compile(rf"\s*ALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?{_QUALIFIED}\s+(.*)", re.I | re.S)
-_INDEX_ON = re.compile(rf"\s*CREATE\s+(?:UNIQUE\s+)?INDEX\s+(CONCURRENTLY\s+)?.*?\s+ON\s+(?:ONLY\s+)?{_QUALIFIED}",
-                       re.I | re.S)
-_DROP_TRUNCATE = re.compile(rf"\s*(?:DROP\s+TABLE|TRUNCATE(?:\s+TABLE)?)\s+(?:IF\s+EXISTS\s+)?{_QUALIFIED}", re.I)
-_TRIGGER_ON = re.compile(rf"\s*(?:CREATE(?:\s+OR\s+REPLACE)?\s+TRIGGER|DROP\s+TRIGGER).*?\s+ON\s+{_QUALIFIED}", re.I | re.S)
-
-# The modes each requested mode conflicts with (PostgreSQL's table-level lock matrix).
-_CONFLICTS = {
+# PostgreSQL's names of the table-level modes (as the renderer writes them) → pg_locks' spelling.
+MODES = {
+    "ACCESS SHARE": "AccessShareLock", "ROW SHARE": "RowShareLock", "ROW EXCLUSIVE": "RowExclusiveLock",
+    "SHARE UPDATE EXCLUSIVE": "ShareUpdateExclusiveLock", "SHARE": "ShareLock",
+    "SHARE ROW EXCLUSIVE": "ShareRowExclusiveLock", "EXCLUSIVE": "ExclusiveLock",
+    "ACCESS EXCLUSIVE": "AccessExclusiveLock",
+}
+# The modes each requested mode conflicts with (PostgreSQL's table-level lock matrix), for the
+# modes a migration step is checked for: those that conflict with some application traffic.
+CONFLICTS = {
     "AccessExclusiveLock": ["AccessShareLock", "RowShareLock", "RowExclusiveLock", "ShareUpdateExclusiveLock",
                             "ShareLock", "ShareRowExclusiveLock", "ExclusiveLock", "AccessExclusiveLock"],
+    "ExclusiveLock": ["RowShareLock", "RowExclusiveLock", "ShareUpdateExclusiveLock", "ShareLock",
+                      "ShareRowExclusiveLock", "ExclusiveLock", "AccessExclusiveLock"],
     "ShareRowExclusiveLock": ["RowExclusiveLock", "ShareUpdateExclusiveLock", "ShareLock",
                               "ShareRowExclusiveLock", "ExclusiveLock", "AccessExclusiveLock"],
     "ShareLock": ["RowExclusiveLock", "ShareUpdateExclusiveLock", "ShareRowExclusiveLock", "ExclusiveLock",
@@ -42,7 +42,8 @@ _CONFLICTS = {
 _HOLDERS = """
 SELECT l.pid, l.mode, a.state, a.application_name,
        left(regexp_replace(a.query, '\\s+', ' ', 'g'), 120) AS query,
-       round(extract(epoch FROM now() - a.xact_start)::numeric, 1)::float8 AS xact_age
+       round(extract(epoch FROM now() - a.xact_start)::numeric, 1)::float8 AS xact_age,
+       pg_blocking_pids(l.pid) AS waits_for
   FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
  WHERE l.locktype = 'relation' AND l.granted AND l.relation = to_regclass($1)
    AND l.mode = ANY ($2::text[]) AND l.pid <> pg_backend_pid() AND NOT (l.pid = ANY ($3::int[]))
@@ -52,38 +53,50 @@ SELECT l.pid, l.mode, a.state, a.application_name,
 
 @dataclass(frozen=True)
 class LockTarget:
-    relation: str  # as written in the statement (quoted parts kept): to_regclass reads it
+    relation: str  # "namespace.name", as the step names it
     mode: str  # pg_locks spelling, e.g. AccessExclusiveLock
 
-
-def lock_target(sql: str) -> LockTarget | None:
-    """The relation a statement locks and the mode, or None when the text is not one we know."""
-    m = _ALTER_TABLE.match(sql)
-    if m:
-        action = m.group(2).lstrip().upper()
-        if action.startswith(("VALIDATE CONSTRAINT", "SET STATISTICS", "CLUSTER ON", "SET WITHOUT CLUSTER")):
-            mode = "ShareUpdateExclusiveLock"
-        elif action.startswith("ADD CONSTRAINT") and "FOREIGN KEY" in action:  # since PostgreSQL 9.5
-            mode = "ShareRowExclusiveLock"
-        else:
-            mode = "AccessExclusiveLock"
-        return LockTarget(m.group(1), mode)
-    m = _INDEX_ON.match(sql)
-    if m:
-        return LockTarget(m.group(2), "ShareUpdateExclusiveLock" if m.group(1) else "ShareLock")
-    m = _DROP_TRUNCATE.match(sql)
-    if m:
-        return LockTarget(m.group(1), "AccessExclusiveLock")
-    m = _TRIGGER_ON.match(sql)
-    if m:
-        return LockTarget(m.group(1), "ShareRowExclusiveLock")
-    return None
+    @property
+    def regclass(self) -> str:
+        """The relation quoted for ``to_regclass`` (names are case- and dot-sensitive)."""
+        namespace, _, name = self.relation.partition(".")
+        parts = [namespace, name] if name else [namespace]
+        return ".".join('"' + p.replace('"', '""') + '"' for p in parts)
 
 
-async def conflicting_holders(conn: Any, target: LockTarget, ours: list[int]) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class Holder:
+    pid: int
+    mode: str
+    state: str | None
+    application_name: str | None
+    query: str | None
+    xact_age: float | None
+    waits_for: tuple[int, ...] = field(default=())  # pg_blocking_pids of the holder itself
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"pid": self.pid, "mode": self.mode, "state": self.state, "application_name": self.application_name,
+                "query": self.query, "xact_age": self.xact_age, "waits_for": list(self.waits_for)}
+
+    def describe(self) -> str:
+        return (f"pid {self.pid} ({self.state or '?'}, transaction age "
+                f"{self.xact_age if self.xact_age is not None else '?'} s, holds {self.mode}, query {self.query!r})")
+
+
+def target_of(step: Any) -> LockTarget | None:
+    """The lock a step takes on its target, when it is one that can queue behind others."""
+    mode = MODES.get((step.lock or "").upper())
+    if not step.target or mode not in CONFLICTS:
+        return None
+    return LockTarget(step.target, mode)
+
+
+async def conflicting_holders(conn: Any, target: LockTarget, ours: list[int]) -> list[Holder]:
     """Sessions (other than ``ours``) holding a lock on the relation that conflicts with the
-    statement's; nothing when the relation does not exist yet."""
-    return await conn.fetch(_HOLDERS, target.relation, _CONFLICTS[target.mode], ours)
+    step's; nothing when the relation does not exist yet."""
+    rows = await conn.fetch(_HOLDERS, target.regclass, CONFLICTS[target.mode], ours)
+    return [Holder(r["pid"], r["mode"], r["state"], r["application_name"], r["query"], r["xact_age"],
+                   tuple(r["waits_for"] or ())) for r in rows]
 
 
 async def end_sessions(conn: Any, pids: list[int]) -> list[int]:

@@ -26,11 +26,11 @@ class State:
     """The directory and the ledger side by side."""
 
     files: list[Any]  # runner.MigrationFile, directory order
-    rows: list[ledger.HistoryRow]
+    rows: list[ledger.HistoryRow]  # both directions, oldest first
 
     def __post_init__(self) -> None:
         self.by_id = {f.id: f for f in self.files}
-        self.recorded = {r.migration_id: r for r in self.rows}
+        self.recorded = ledger.applied(self.rows)  # applied now: each migration's latest row decides
 
     @property
     def applied(self) -> list[Any]:  # recorded, file present and unchanged; directory order
@@ -42,7 +42,7 @@ class State:
 
     @property
     def missing(self) -> list[str]:  # recorded, but the file is gone
-        return [r.migration_id for r in self.rows if r.migration_id not in self.by_id]
+        return [mid for mid in self.recorded if mid not in self.by_id]
 
     @property
     def pending(self) -> list[str]:
@@ -105,47 +105,57 @@ def _memory_factory() -> Any:
 
 
 async def _runner(conn: Any, files: list[Any], *, write: bool, guard: Any = None,
-                  registry: Any = None, url: str | None = None) -> tuple[Any, State]:
-    """The runner, holding the advisory lock when ``write``, and the history read *under* it.
-    Given a registry, the lock lives on a dedicated connection of its own (which also watches
-    for sessions blocking the migrations); else on ``conn``."""
+                  registry: Any = None, url: str | None = None, console: Any = None) -> tuple[Any, State]:
+    """The runner, holding the migration lock when ``write``, and the history read *under* it."""
+    runner = _new_runner(conn, files, write=write, guard=guard, console=console)
+    return runner, await _locked(runner, write=write, registry=registry, url=url)
+
+
+def _new_runner(conn: Any, files: list[Any], *, write: bool, guard: Any = None, console: Any = None) -> Any:
+    from dfmigrate.runner.reporter import Reporter
     from dfmigrate.runner.runner import DfmigrateRunner
 
-    runner = DfmigrateRunner(conn, files, read_only=not write, guard=guard)
-    if write:
-        lock_conn = None
-        if registry is not None and url is not None and conn.dialect == "postgresql":
-            registry.register_factory("lock", resources.connection_factory(url))
-            lock_conn = await registry.get_resource("lock")
-        await runner.lock(lock_conn)
+    return DfmigrateRunner(conn, files, read_only=not write, guard=guard, reporter=Reporter(console))
+
+
+async def _locked(runner: Any, *, write: bool, registry: Any = None, url: str | None = None) -> State:
+    """Take the lock (when ``write``) and read the history under it. On PostgreSQL the lock
+    lives on a connection of its own, and a third one (the observer) carries the guard's
+    pre-checks and blocker watch: one connection per concurrent task."""
+    conn = runner.conn
+    if write and conn.dialect == "postgresql":
+        if registry is None or url is None:
+            raise DfmigrateError("the migration lock needs a registry to open its connection")
+        registry.register_factory("lock", resources.connection_factory(url))
+        registry.register_factory("observer", resources.connection_factory(url))
+        await runner.lock(await registry.get_resource("lock"), observer=lambda: registry.get_resource("observer"))
     await runner.initialize()
-    return runner, State(files, await ledger.read(conn))
+    return State(list(runner.files.values()), await ledger.read(conn))
 
 
 # ---------------------------------------------------------------- migrate / rollback
 
 
 async def migrate(cfg: Config, to: str | None = None, dry_run: bool = False, guard: Any = None,
-                  report: dict[str, Any] | None = None) -> list[str]:
+                  report: dict[str, Any] | None = None, console: Any = None) -> list[str]:
     """Apply pending migrations (up to ``to``). Returns output lines: the SQL for a dry run,
     else one line per migration applied. ``guard`` (``dfmigrate.guard.options.GuardOptions``):
     lock wait, lock/statement timeouts, retries. ``report``, when given, is filled with the
     apply report (lock, per-step duration/attempts/lock waits, detector verdicts), also when the
-    apply fails."""
+    apply fails. ``console`` (``logs.Console``) gets a line as each migration starts and ends."""
     files = load_directory(cfg)
     report = report if report is not None else {}
     async with opened(cfg, write=not dry_run) as (registry, conn):
-        runner = None
+        runner = _new_runner(conn, files, write=not dry_run, guard=guard, console=console)
         try:
-            runner, state = await _runner(conn, files, write=not dry_run, guard=guard,
-                                          registry=registry, url=cfg.database)
+            state = await _locked(runner, write=not dry_run, registry=registry, url=cfg.database)
             state.refuse_if_unsafe()
             plan = await runner.plan_forward(to)  # planned under the lock, from the history read under it
             if dry_run:
-                return [runner.dry_run_sql(plan)] if plan.migrations_to_apply else []
+                return [await runner.dry_run_sql(plan)] if plan.migrations_to_apply else []
             done = await runner.execute_plan(plan)
         finally:
-            if runner is not None and not dry_run:
+            if not dry_run:
                 await _fill_report(runner, report)
     return [f"applied {h.migration_id} ({round(h.execution_time * 1000)} ms)" for h in done]
 
@@ -154,61 +164,64 @@ async def _fill_report(runner: Any, report: dict[str, Any]) -> None:
     held = runner.held
     try:
         released = await runner.unlock()
-    except Exception:  # the connection closes at cleanup, which releases it anyway
-        released = False
-    report["lock"] = None if held is None else {
-        "backend_pid": held.pid, "waited_s": round(held.waited, 3), "attempts": held.attempts,
-        "contended": bool(held.holders_seen), "holders_seen": held.holders_seen, "released": released,
-        "orphans_waited_s": held.orphans_waited}
-    report["steps"] = runner.steps_report
-    report["verdicts"] = await runner.verdicts()
-    report["metrics"] = await runner.metrics_report()
+    except Exception as exc:  # reported; the connection closes at cleanup, which releases it anyway
+        released, report["unlock_error"] = False, f"{type(exc).__name__}: {exc}"
+    report["lock"] = None if held is None else {**held.to_dict(), "released": released}
+    report.update(await runner.report())
 
 
-def report_lines(report: dict[str, Any]) -> list[str]:
-    """The apply report as text (``migrate``'s default format)."""
+def report_lines(report: dict[str, Any], verbose: bool = False) -> list[str]:
+    """The apply report as text, after the per-migration lines: what a person needs to know by
+    default (contention, resumed work, waits, the guard's decisions), and with ``verbose`` the
+    detectors' verdicts and the timing anomalies."""
     out = []
     lock, verdicts = report.get("lock"), report.get("verdicts") or {}
-    if lock:
-        out.append(f"lock: waited {lock['waited_s']:.2f} s, {lock['attempts']} attempt(s)"
+    if lock and (verbose or lock["holders_seen"]):
+        out.append(f"lock ({lock['mode']}{', through a pooling proxy' if lock.get('proxied') else ''}): waited "
+                   f"{lock['waited_s']:.2f} s, {lock['attempts']} attempt(s)"
                    + (f", held before us by pid(s) {', '.join(map(str, lock['holders_seen']))}" if lock["holders_seen"] else ""))
     if lock and lock.get("orphans_waited_s", 0) > 0.05:
         out.append(f"waited {lock['orphans_waited_s']:.2f} s for the backend of an interrupted run to end")
     for step in report.get("steps", []):
+        mid = step["migration"]
         if step["attempts"] > 1 or step["lock_waits"]:
-            out.append(f"  {step['migration']}: {step['attempts']} attempt(s), "
+            out.append(f"  {mid}: {step['attempts']} attempt(s), "
                        f"{sum(len(w['blockers']) for w in step['lock_waits'])} lock wait(s) observed")
-        for o in step.get("outside", []):
-            for r in o.get("resumed", []):
-                out.append(f"  {step['migration']}: statement {o['statement']} was interrupted by an earlier run: "
+        for g in step.get("groups", []):
+            for r in g.get("resumed", []):
+                out.append(f"  {mid}: statement {g['statements'][0]} was interrupted by an earlier run: "
                            f"found {r['found']}; {r['action']}")
-        if step.get("body"):
-            out.append(f"  {step['migration']}: transaction {step['body']}")
-        for pre in step.get("prechecks", []):
-            for h in pre.get("holders", []):
-                ended = " (terminated: --cancel-blockers)" if h["pid"] in pre.get("terminated", []) else ""
-                out.append(f"  {step['migration']}: statement {pre['statement']} needs {pre['mode']} on "
-                           f"{pre['relation']}; pid {h['pid']} ({h['state']}, transaction age {h['xact_age']} s) "
-                           f"held {h['mode']}{ended}")
-    for name in ("race", "deadlock"):
-        v = verdicts.get(name)
-        if v:
-            out.append(f"{v['detector']}: {v['verdict']}")
-    for a in (report.get("metrics") or {}).get("anomalies", []):
-        out.append(f"PerformanceAnomalyNode: {a['migration']} statement {a['statement']} ({a['kind']}) took "
-                   f"{a['ms']:g} ms; {a['history']} earlier ones of its kind here average {a['baseline_mean_ms']:g} ms "
-                   f"({', '.join(a['types'])})")
+            if g["outcome"].startswith("done by an earlier"):
+                out.append(f"  {mid}: statement(s) {', '.join(map(str, g['statements']))} {g['outcome']}")
+        for d in step.get("decisions", []):
+            for h in d.get("holders", []):
+                ended = " (terminated: --cancel-blockers)" if h["pid"] in d.get("terminated", []) else ""
+                out.append(f"  {mid}: statement {d['statement']} needed {d['mode']} on {d['relation']}; pid {h['pid']} "
+                           f"({h['state']}, transaction age {h['xact_age']} s) held {h['mode']}{ended}; "
+                           f"{d['action']} after {d['waited_s']:g} s")
+        for e in step.get("watch_errors", []):
+            out.append(f"  {mid}: blocker watch error: {e}")
+    if verbose:
+        for name in ("race", "deadlock"):
+            v = verdicts.get(name)
+            if v:
+                out.append(f"{v['detector']}: {v['verdict']}")
+        for a in (report.get("metrics") or {}).get("anomalies", []):
+            out.append(f"PerformanceAnomalyNode: {a['migration']} statement {a['statement']} ({a['kind']}) took "
+                       f"{a['ms']:g} ms; {a['history']} earlier ones of its kind here average {a['baseline_mean_ms']:g} ms "
+                       f"({', '.join(a['types'])})")
     return out
 
 
 async def rollback(cfg: Config, steps: int | None = None, to: str | None = None,
-                   dry_run: bool = False) -> list[str]:
+                   dry_run: bool = False, console: Any = None) -> list[str]:
     """Roll back the last ``steps`` applied migrations (default 1), or every one after ``to``."""
     if steps is not None and to is not None:
         raise DfmigrateError("give --steps or --to, not both")
     files = load_directory(cfg)
-    async with opened(cfg, write=not dry_run) as (_, conn):
-        runner, state = await _runner(conn, files, write=not dry_run)
+    async with opened(cfg, write=not dry_run) as (registry, conn):
+        runner, state = await _runner(conn, files, write=not dry_run, registry=registry, url=cfg.database,
+                                      console=console)
         state.refuse_if_unsafe()
         applied = [f.id for f in state.applied]
         if to is not None:
@@ -224,7 +237,7 @@ async def rollback(cfg: Config, steps: int | None = None, to: str | None = None,
             from kailash.utils.migrations.models import MigrationPlan
 
             plan = MigrationPlan(migrations_to_rollback=[state.by_id[i].cls() for i in targets])
-            return [runner.dry_run_sql(plan, "backward")] if targets else []
+            return [await runner.dry_run_sql(plan, "backward")] if targets else []
         out = []
         for migration_id in targets:
             plan = await runner.create_plan(migration_id, rollback=True)  # refuses if depended on
@@ -300,7 +313,7 @@ async def baseline(cfg: Config, to: str | None = None) -> list[str]:
         raise DfmigrateError(f"no migration {to!r} in the directory")
     wanted = files[: [f.id for f in files].index(to) + 1] if to else files
     async with opened(cfg, write=True) as (registry, conn):
-        runner, state = await _runner(conn, files, write=True)
+        runner, state = await _runner(conn, files, write=True, registry=registry, url=cfg.database)
         state.refuse_if_unsafe()
         live = await resources.live_schema(conn)
         expected = await resources.replayed_schema(registry, wanted, files, cfg.dir,
@@ -326,8 +339,8 @@ async def resolve(cfg: Config, migration_id: str, applied: bool) -> str:
 
     files = load_directory(cfg)
     by_id = {f.id: f for f in files}
-    async with opened(cfg, write=True) as (_, conn):
-        _, state = await _runner(conn, files, write=True)
+    async with opened(cfg, write=True) as (registry, conn):
+        _, state = await _runner(conn, files, write=True, registry=registry, url=cfg.database)
         partial = any(r.migration_id == migration_id for r in await progress.read(conn))
         async with conn.transaction():
             if partial:
@@ -341,7 +354,7 @@ async def resolve(cfg: Config, migration_id: str, applied: bool) -> str:
                 if partial:
                     return f"cleared the progress of the interrupted run of {migration_id} (not recorded as applied)"
                 raise DfmigrateError(f"{migration_id} is not recorded as applied")
-            await ledger.delete(conn, migration_id)
+            await ledger.record(conn, migration_id, state.recorded[migration_id].checksum, 0, "resolved-back")
             return f"recorded {migration_id} as rolled back"
 
 

@@ -1,5 +1,5 @@
-"""One connection interface for both dialects: ``execute``/``fetch`` with ``$n`` parameters and a
-``transaction()`` context manager.
+"""One connection interface for both dialects: ``execute``/``fetch`` with ``$n`` parameters, a
+``transaction()`` context manager, and rows indexable by column name and by position alike.
 
 Kailash's runner hands migrations a raw driver connection and assumes asyncpg's API (``fetch``,
 ``$n`` placeholders, ``execute(sql, *args)``), which aiosqlite does not have (kailash-notes §1).
@@ -45,19 +45,60 @@ def sqlite_path(url: str) -> str:
     return path
 
 
+class Row(tuple):  # type: ignore[type-arg]
+    """One SQLite row with asyncpg ``Record``'s reading interface: by name, by position, ``get``,
+    ``keys``/``values``/``items``, and ``dict(row)``."""
+
+    _names: tuple[str, ...]
+
+    def __new__(cls, names: tuple[str, ...], values: tuple[Any, ...]) -> Row:
+        row = super().__new__(cls, values)
+        row._names = names
+        return row
+
+    def __getitem__(self, key: Any) -> Any:  # type: ignore[override]
+        if isinstance(key, str):
+            try:
+                return tuple.__getitem__(self, self._names.index(key))
+            except ValueError:
+                raise KeyError(key) from None
+        return tuple.__getitem__(self, key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self[key] if key in self._names else default
+
+    def keys(self) -> tuple[str, ...]:
+        return self._names
+
+    def values(self) -> tuple[Any, ...]:
+        return tuple(self)
+
+    def items(self) -> list[tuple[str, Any]]:
+        return list(zip(self._names, self))
+
+    def __repr__(self) -> str:
+        return "<Row " + " ".join(f"{k}={v!r}" for k, v in self.items()) + ">"
+
+
 class PgConnection:
-    """asyncpg, as is: the runner's dialect-neutral calls are asyncpg's own."""
+    """asyncpg, as is: the runner's dialect-neutral calls are asyncpg's own, and its records are
+    the rows (by name and by position)."""
 
     dialect = "postgresql"
+    script = False
 
     def __init__(self, raw: Any) -> None:
         self.raw = raw
 
+    @property
+    def pid(self) -> int:
+        return int(self.raw.get_server_pid())
+
     async def execute(self, sql: str, *args: Any) -> Any:
         return await self.raw.execute(sql, *args)
 
-    async def fetch(self, sql: str, *args: Any) -> list[dict[str, Any]]:
-        return [dict(r) for r in await self.raw.fetch(sql, *args)]
+    async def fetch(self, sql: str, *args: Any) -> list[Any]:
+        return list(await self.raw.fetch(sql, *args))
 
     def transaction(self) -> Any:
         return self.raw.transaction()
@@ -77,6 +118,8 @@ class SqliteConnection:
     in microseconds, and a single thread keeps sqlite3's same-thread rule trivially true."""
 
     dialect = "sqlite"
+    script = False
+    pid = 0
 
     def __init__(self, raw: sqlite3.Connection) -> None:
         self.raw = raw
@@ -94,11 +137,11 @@ class SqliteConnection:
             cursor = self.raw.execute(statement)
         return cursor
 
-    async def fetch(self, sql: str, *args: Any) -> list[dict[str, Any]]:
+    async def fetch(self, sql: str, *args: Any) -> list[Row]:
         await asyncio.sleep(0)
         cursor = self.raw.execute(_qmarks(sql) if args else sql, args)
-        names = [d[0] for d in cursor.description or ()]
-        return [dict(zip(names, row)) for row in cursor.fetchall()]
+        names = tuple(d[0] for d in cursor.description or ())
+        return [Row(names, row) for row in cursor.fetchall()]
 
     def transaction(self) -> Any:
         # IMMEDIATE: a second runner waits for the write lock instead of both reading the ledger
@@ -108,6 +151,53 @@ class SqliteConnection:
         if self.raw.in_transaction:  # interrupted mid-migration: undo, never half-commit
             self.raw.execute("ROLLBACK")
         self.raw.close()
+
+
+class ScriptConnection:
+    """Runs nothing: every statement the executor would send is appended to ``lines`` (with its
+    parameters written in as literals), transactions as ``BEGIN;`` … ``COMMIT;``. Reads answer
+    nothing, so a dry run plans as if no migration had started."""
+
+    script = True
+    pid = 0
+
+    def __init__(self, dialect: str) -> None:
+        self.dialect = dialect
+        self.lines: list[str] = []
+
+    async def execute(self, sql: str, *args: Any) -> None:
+        text = _DOLLAR_PARAM.sub(lambda m: _literal(args[int(m.group(1)) - 1]), sql) if args else sql
+        self.lines.append(" ".join(text.split()) + ";" if args else text.rstrip().rstrip(";") + ";")
+
+    async def fetch(self, sql: str, *args: Any) -> list[Any]:
+        return []
+
+    def comment(self, text: str) -> None:
+        self.lines.append(f"-- {text}")
+
+    def transaction(self) -> Any:
+        from contextlib import asynccontextmanager
+
+        @asynccontextmanager
+        async def block() -> Any:
+            self.lines.append("BEGIN;")
+            yield
+            self.lines.append("COMMIT;")
+
+        return block()
+
+    async def close(self) -> None:
+        return None
+
+
+def _literal(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 def split_statements(sql: str) -> list[str]:

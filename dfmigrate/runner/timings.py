@@ -2,15 +2,14 @@
 
 An ops runbook wants to know, before and after a deploy, whether a step behaved like the steps
 before it: an index build that took ten times its usual time points at a bloated table or a
-blocked session. So each statement's duration is recorded with its *kind* (``CREATE INDEX
-CONCURRENTLY``, ``ALTER TABLE ADD COLUMN``...), in the transaction that records the migration in
+blocked session. So each statement's duration is recorded with its step's *kind* (``create
+index``, ``add column``..., from the migration's step data), in the transaction that records the migration in
 the history (a rolled-back migration leaves no timings), and ``guard.metrics`` compares each new
 duration with the history of its kind.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from dfmigrate.runner.ledger import own_table
@@ -28,40 +27,6 @@ _DDL = {
         recorded_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)""",
 }
 HISTORY_PER_KIND = 200  # the most recent durations of a kind that a judgement looks at
-
-_WORD = re.compile(r'"(?:[^"]|"")*"|\S+')
-_NOISE = {"ONLY", "IF", "EXISTS", "NOT", "UNIQUE", "OR", "REPLACE", "TEMPORARY", "UNLOGGED"}
-_OBJECT_WORDS = {"TABLE", "INDEX", "VIEW", "MATERIALIZED", "TYPE", "DOMAIN", "SEQUENCE", "FUNCTION",
-                 "PROCEDURE", "TRIGGER", "POLICY", "SCHEMA", "EXTENSION", "COLLATION", "CONCURRENTLY"}
-_SUB_ACTIONS = {"ADD", "DROP", "ALTER", "RENAME", "VALIDATE", "SET", "ATTACH", "DETACH", "ENABLE",
-                "DISABLE", "INHERIT", "NO", "OWNER", "RESET"}
-_SUB_OBJECTS = {"COLUMN", "CONSTRAINT", "ATTRIBUTE", "VALUE", "PARTITION", "DEFAULT", "DATA",
-                "LOGGED", "UNLOGGED", "SCHEMA", "ROW", "TRIGGER", "OWNED", "NOT", "TO", "OF"}
-
-
-def kind_of(sql: str) -> str:
-    """The statement's kind, for comparing like with like: its verb and object words, without
-    names, e.g. ``CREATE INDEX CONCURRENTLY`` or ``ALTER TABLE ADD COLUMN``. Names are left out
-    (quoted or not), so every ADD COLUMN compares with every other."""
-    words = [w.upper() if not w.startswith('"') else '"' for w in _WORD.findall(sql.lstrip(" \n\t("))[:12]]
-    if not words:
-        return "?"
-    kind = [words[0]]
-    rest = words[1:]
-    while rest and (rest[0] in _OBJECT_WORDS or rest[0] in _NOISE):
-        if rest[0] not in _NOISE:
-            kind.append(rest[0])
-        rest = rest[1:]
-    if kind[0] == "ALTER" and len(kind) > 1:  # the sub-action after the object's name
-        for i, word in enumerate(rest[1:4], 1):
-            if word in _SUB_ACTIONS:
-                kind.append(word)
-                following = rest[i + 1] if i + 1 < len(rest) else ""
-                if following in _SUB_OBJECTS:
-                    kind.append(following)
-                break
-    return " ".join(kind)
-
 
 async def create(conn: Any) -> None:
     await conn.execute(" ".join(_DDL[conn.dialect].split()))

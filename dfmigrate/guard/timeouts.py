@@ -1,0 +1,44 @@
+"""``lock_timeout`` / ``statement_timeout`` around the steps (PostgreSQL).
+
+In a transaction: ``SET LOCAL``, so a pooled or reused session keeps its own settings. Around a
+step that runs outside any transaction (no ``SET LOCAL`` there): set for the session, reset
+afterwards; behind a pooling proxy not at all, since the next statement may run on another
+server session and the setting would stay on the one it reached (such a step then runs without
+a lock_timeout: docs/guarded-apply.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+
+class Timeouts:
+    def __init__(self, lock_timeout: float, statement_timeout: float, proxied: bool = False) -> None:
+        self.lock_ms = max(1, round(lock_timeout * 1000))
+        self.statement_ms = max(1, round(statement_timeout * 1000)) if statement_timeout else 0
+        self.proxied = proxied
+
+    async def local(self, conn: Any) -> None:
+        if conn.dialect != "postgresql" or conn.script:
+            return
+        await conn.execute(f"SET LOCAL lock_timeout = {self.lock_ms}")
+        if self.statement_ms:
+            await conn.execute(f"SET LOCAL statement_timeout = {self.statement_ms}")
+
+    @asynccontextmanager
+    async def session(self, conn: Any) -> AsyncIterator[None]:
+        if conn.dialect != "postgresql" or conn.script or self.proxied:
+            yield
+            return
+        await conn.execute(f"SET lock_timeout = {self.lock_ms}")
+        if self.statement_ms:
+            await conn.execute(f"SET statement_timeout = {self.statement_ms}")
+        try:
+            yield
+        finally:
+            try:
+                await conn.execute("RESET lock_timeout; RESET statement_timeout")
+            except Exception:  # a broken connection: nothing more runs on it, the failure is reported
+                pass
