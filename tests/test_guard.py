@@ -493,3 +493,42 @@ def test_lock_target_comes_from_the_step() -> None:
                           target="public.t")).mode == "ShareUpdateExclusiveLock"
     assert target_of(Step("CREATE TABLE t (a int)")) is None  # no lock named: nothing to check
     assert target_of(Step("SELECT 1", lock="ACCESS SHARE", target="public.t")) is None  # blocks no one
+
+
+def test_index_build_progress_is_printed_while_it_runs(pg_db: Any, tmp_path: Path) -> None:
+    """A concurrent index build held up by an old snapshot: the output names the running
+    statement and, from pg_stat_progress_create_index, the phase it is in, while it runs."""
+    import asyncpg
+
+    url = pg_db("idxprogress")
+    mdir = tmp_path / "m"
+    write_migration(mdir, "0001_users", "postgresql", [USERS["postgresql"]], ["DROP TABLE users"])
+    asyncio.run(commands.migrate(resolve(database=url, dir=str(mdir))))
+    write_migration(mdir, "0002_idx", "postgresql", ["CREATE INDEX CONCURRENTLY users_email_idx ON users (email)"],
+                    ["DROP INDEX users_email_idx"], deps=["0001_users"], nt=[0])
+
+    async def held_up() -> tuple[int, str, str]:
+        reader = await asyncpg.connect(url)
+        watcher = await asyncpg.connect(url)
+        try:
+            await reader.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+            await reader.fetch("SELECT count(*) FROM users")  # a snapshot the build must outlive
+            run = asyncio.ensure_future(dfmigrate("migrate", "--database", url, "--dir", str(mdir),
+                                                  "--lock-timeout", "20"))
+            for _ in range(400):  # until the build waits for the old snapshot
+                await asyncio.sleep(0.05)
+                if await watcher.fetchval("SELECT count(*) FROM pg_stat_progress_create_index "
+                                          "WHERE phase = 'waiting for old snapshots'"):
+                    break
+            await asyncio.sleep(3)
+            await reader.execute("COMMIT")
+            return await run
+        finally:
+            await reader.close()
+            await watcher.close()
+
+    code, out, err = asyncio.run(held_up())
+    assert code == 0, err
+    assert "0002_idx: statement 1 (create index concurrently on public.users) running since" in out, out
+    assert "0002_idx: statement 1: waiting for old snapshots" in out, out
+    assert "applied 0002_idx (" in out

@@ -66,7 +66,6 @@ pool_mode = transaction
 default_pool_size = {pool_size}
 max_client_conn = 200
 unix_socket_dir =
-admin_users = {server.username or "postgres"}
 logfile = {workdir}/pgbouncer.log
 ignore_startup_parameters = extra_float_digits,search_path
 """)
@@ -131,64 +130,42 @@ def test_default_flags_through_pgbouncer_transaction_pooling(pg_db: Any, pgbounc
 
 def test_forced_session_lock_through_a_shared_server_session_is_a_race(pg_db: Any, pgbouncer_one: str,
                                                                        tmp_path: Path) -> None:
-    """One pooled server session for everyone and --lock-mode session: the second run's take of
-    the lock succeeds on the session the first run holds it on (advisory locks are re-entrant).
-    RaceConditionDetectorNode sees two holders and the second run stops before any DDL, giving
-    back only its own take; the first run completes, and no lock is left."""
+    """One pooled server session for every client and --lock-mode session: a run's take of the
+    lock succeeds on the server session another run holds it on (advisory locks are
+    re-entrant). RaceConditionDetectorNode sees two holders, and the run stops before any DDL,
+    giving back only its own take: the first holder still holds it, and once it releases, no
+    lock is left. The first run here is the runner's own lock protocol, driven by the test."""
+    from dfmigrate.guard.detectors import RaceGuard
+    from dfmigrate.guard.lock import LOCK_KEY, MigrationLock
+    from dfmigrate.runner.connections import connect
+
     direct = pg_db("race")
     pooled = pooled_url(direct, pgbouncer_one)
     mdir = tmp_path / "m"
-    query(direct, "CREATE TABLE gate (id integer)")
-    write_migration(mdir, "0001_slow", "postgresql", ["CREATE TABLE t (id integer)"], ["DROP TABLE t"])
-    write_migration(mdir, "0002_gate", "postgresql", ["INSERT INTO t VALUES (1)", "SELECT count(*) FROM gate"],
-                    ["DELETE FROM t"], deps=["0001_slow"])
-    write_migration(mdir, "0003_slow", "postgresql", ["INSERT INTO t VALUES (2)", "SELECT pg_sleep(2)"],
-                    ["DELETE FROM t WHERE id = 2"], deps=["0002_gate"])
-    base = ["migrate", "--database", pooled, "--dir", str(mdir), "--lock-mode", "session", "--format", "json",
-            "--lock-timeout", "60"]
-    host, port = pgbouncer_one.split(":")
+    three_migrations(mdir)
 
-    def clients_waiting() -> int:
-        """cl_waiting of the pool, from PgBouncer's admin console: clients queued for the one
-        server connection."""
-        out = subprocess.run(["psql", "-h", host, "-p", port, "-U", "postgres", "-At", "-F", ",", "pgbouncer",
-                              "-c", "SHOW POOLS"], capture_output=True, text=True, check=True).stdout
-        header = ["database", "user", "cl_active", "cl_waiting"]
-        return sum(int(line.split(",")[header.index("cl_waiting")]) for line in out.splitlines()
-                   if line.startswith(direct.rsplit("/", 1)[1] + ","))
-
-    async def two() -> tuple[tuple[int, str, str], tuple[int, str, str]]:
-        import asyncpg
-
-        gate = await asyncpg.connect(direct)
+    async def two() -> tuple[int, str, str]:
+        conn = await connect(pooled)
+        first = MigrationLock(conn, RaceGuard("advisory"), "first-run", wait=0, poll=0.1, mode="session")
         try:
-            await gate.execute("BEGIN")
-            await gate.execute("LOCK TABLE gate IN ACCESS EXCLUSIVE MODE")
-            first = asyncio.ensure_future(dfmigrate(*base))
-            for _ in range(600):  # until the first run, holding the migration lock, waits at the gate
-                await asyncio.sleep(0.05)
-                if await gate.fetchval("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                                       "AND datname = current_database()"):
-                    break
-            second = asyncio.ensure_future(dfmigrate(*base))
-            for _ in range(600):  # until the second run is queued in the pooler (with the first's watch)
-                await asyncio.sleep(0.05)
-                if await asyncio.to_thread(clients_waiting) >= 2:
-                    break
-            await gate.execute("COMMIT")
-            return await first, await second
+            held = await first.acquire()
+            assert held.proxied and held.mode == "session"
+            second = await dfmigrate("migrate", "--database", pooled, "--dir", str(mdir), "--lock-mode", "session",
+                                     "--format", "json")
+            still = await conn.fetch("SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                                     "AND objid = ($1::bigint & 4294967295)::oid", LOCK_KEY)
+            assert still[0]["n"] == 1  # the first run's lock, untouched by the second's undo
+            assert await first.release() is True
+            return second
         finally:
-            await gate.close()
+            await conn.close()
 
-    first, second = asyncio.run(two())
-    assert first[0] == 0, first[2]
-    assert second[0] == 2 and "RaceConditionDetectorNode: the migration lock is held twice" in second[2], second
-    assert "write_write_race" in second[2], second[2]
-    report = json.loads(second[1])
+    code, out, err = asyncio.run(two())
+    assert code == 2 and "RaceConditionDetectorNode: the migration lock is held twice, run first-run" in err, err
+    assert "write_write_race" in err, err
+    report = json.loads(out)
     assert report["applied"] == [] and report["steps"] == []  # stopped before any DDL
     (race,) = report["verdicts"]["race"]["races"]  # the node's own record
     assert race["race_type"] == "write_write_race" and report["verdicts"]["race"]["verdict"].startswith("RACE")
-    assert query(direct, "SELECT migration_id, count(*) FROM dfmigrate_history GROUP BY 1 ORDER BY 1") == [
-        ("0001_slow", 1), ("0002_gate", 1), ("0003_slow", 1)]
-    assert query(direct, "SELECT id FROM t ORDER BY 1") == [(1,), (2,)]
+    assert query(direct, "SELECT to_regclass('public.users') IS NULL") == [(True,)]
     assert advisory_locks(direct) == []
