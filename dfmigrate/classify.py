@@ -23,6 +23,9 @@ class Classified:
     lock: str | None = None  # PostgreSQL's lock name on ``target``, e.g. "ACCESS EXCLUSIVE"
     target: str | None = None  # "namespace.name" of the relation acted on
     transactional: bool = True
+    # how a rerun tells a finished outside step (runner.progress): "index:NS.NAME",
+    # "no-index:NS.NAME", "enum-label:NS.TYPE:LABEL"
+    resume: str | None = None
 
 
 @lru_cache(maxsize=4096)
@@ -61,7 +64,9 @@ def _postgres(sql: str) -> Classified:
         return of(Op.CREATE_TABLE, rel(st.relation))
     if isinstance(st, ast.IndexStmt):
         if st.concurrent:  # SHARE UPDATE EXCLUSIVE, outside any transaction
-            return Classified("create-index-concurrently", "SHARE UPDATE EXCLUSIVE", rel(st.relation), False)
+            target = rel(st.relation)
+            resume = f"index:{target.split('.', 1)[0]}.{st.idxname}" if target and st.idxname else None
+            return Classified("create-index-concurrently", "SHARE UPDATE EXCLUSIVE", target, False, resume)
         return of(Op.CREATE_INDEX, rel(st.relation))
     if isinstance(st, ast.AlterTableStmt) and st.objtype == ObjectType.OBJECT_TABLE:
         target = rel(st.relation)
@@ -97,13 +102,18 @@ def _postgres(sql: str) -> Classified:
             return of(Op.DROP_TABLE, target)
         if st.removeType == ObjectType.OBJECT_INDEX:
             if st.concurrent:
-                return Classified("drop-index-concurrently", None, target, False)
+                return Classified("drop-index-concurrently", None, target, False,
+                                  f"no-index:{target}" if target else None)
             return Classified(Op.DROP_INDEX.value, None, target)  # its lock is on the table, unnamed here
         return Classified(Op.DROP_OBJECT.value, None, target)
     if isinstance(st, ast.CreateTrigStmt):
         return of(Op.CREATE_TRIGGER, rel(st.relation))
     if isinstance(st, ast.AlterEnumStmt):
-        return Classified(Op.ADD_ENUM_VALUE.value if st.newVal and not st.oldVal else Op.ALTER_OBJECT.value)
+        if st.newVal and not st.oldVal:
+            parts = [p.sval for p in st.typeName]
+            enum = ".".join(parts) if len(parts) > 1 else f"public.{parts[0]}"
+            return Classified(Op.ADD_ENUM_VALUE.value, resume=f"enum-label:{enum}:{st.newVal}")
+        return Classified(Op.ALTER_OBJECT.value)
     if isinstance(st, (ast.InsertStmt, ast.UpdateStmt, ast.DeleteStmt)):
         return Classified(type(st).__name__.removesuffix("Stmt").lower(), None, rel(st.relation))
     name = type(st).__name__.removesuffix("Stmt")

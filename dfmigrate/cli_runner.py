@@ -132,12 +132,15 @@ def migrate(database: str | None, dir_: str | None, models: str | None, dev_url:
 
 
 def _console(fmt: str) -> Any:
-    """Progress lines: on stdout, or on stderr when stdout carries JSON."""
+    """Progress lines on stdout; with --format json (stdout carries the report, stderr the one
+    error line) only under -v, on stderr."""
     import sys
 
-    from dfmigrate.logs import Console
+    from dfmigrate.logs import QUIET, VERBOSE, Console, verbosity
 
-    return Console(sys.stderr if fmt == "json" else None)
+    if fmt == "json":
+        return Console(sys.stderr, level=VERBOSE if verbosity() >= VERBOSE else QUIET)
+    return Console()
 
 
 @click.command()

@@ -202,8 +202,9 @@ def _sql_steps(owner: str, sql: SQLText, dialect: str, outside: set[int] = froze
     out = []
     for i, text in enumerate(texts):
         c = classify(text, dialect)
-        out.append(Step(text, kind=c.kind, lock=c.lock, target=c.target,
-                        transactional=c.transactional and i not in outside))
+        transactional = c.transactional and i not in outside
+        out.append(Step(text, kind=c.kind, lock=c.lock, target=c.target, transactional=transactional,
+                        resume=None if transactional else c.resume))
     return out
 
 

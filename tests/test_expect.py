@@ -153,13 +153,13 @@ def test_statement_timings_are_recorded_and_an_outlier_is_flagged(tmp_path: Path
     write_migration(mdir, "0001_t", "sqlite", ["CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"], ["DROP TABLE t"])
     assert cli(["migrate", "--database", url, "--dir", str(mdir)]) == 0
     rows = query(url, "SELECT migration_id, direction, statement, kind FROM dfmigrate_timings")
-    assert rows == [("0001_t", "forward", 1, "CREATE TABLE")]
+    assert rows == [("0001_t", "forward", 1, "create-table")]  # the step's kind
     # a history of fast inserts of one kind, then one that takes ~0.4 s
     import sqlite3
 
     with sqlite3.connect(sqlite_path) as db:  # commits
         db.executemany("INSERT INTO dfmigrate_timings (run_id, migration_id, direction, statement, kind, ms)"
-                       " VALUES (?, 'x', 'forward', 1, 'INSERT', ?)", [(f"old{i}", 1.0 + i * 0.1) for i in range(6)])
+                       " VALUES (?, 'x', 'forward', 1, 'insert', ?)", [(f"old{i}", 1.0 + i * 0.1) for i in range(6)])
     db.close()
     slow = ("INSERT INTO t (v) WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000000)"
             " SELECT 'x' FROM n")
@@ -168,9 +168,9 @@ def test_statement_timings_are_recorded_and_an_outlier_is_flagged(tmp_path: Path
     assert cli(["migrate", "--database", url, "--dir", str(mdir), "--format", "json"]) == 0
     report = json.loads(capsys.readouterr().out)
     metrics = report["metrics"]
-    assert metrics["per_kind"]["INSERT"]["count"] == 1 and metrics["error"] is None
+    assert metrics["per_kind"]["insert"]["count"] == 1 and metrics["error"] is None
     assert len(metrics["anomalies"]) == 1, metrics
     (anomaly,) = metrics["anomalies"]
-    assert anomaly["migration"] == "0002_fill" and anomaly["kind"] == "INSERT" and anomaly["history"] == 6
+    assert anomaly["migration"] == "0002_fill" and anomaly["kind"] == "insert" and anomaly["history"] == 6
     assert anomaly["ms"] > 100 and anomaly["baseline_mean_ms"] < 5
     assert len(query(url, "SELECT * FROM dfmigrate_timings WHERE migration_id = '0002_fill'")) == 1

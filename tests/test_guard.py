@@ -529,6 +529,6 @@ def test_index_build_progress_is_printed_while_it_runs(pg_db: Any, tmp_path: Pat
 
     code, out, err = asyncio.run(held_up())
     assert code == 0, err
-    assert "0002_idx: statement 1 (create index concurrently on public.users) running since" in out, out
+    assert "0002_idx: statement 1 (create-index-concurrently on public.users) running since" in out, out
     assert "0002_idx: statement 1: waiting for old snapshots" in out, out
     assert "applied 0002_idx (" in out

@@ -12,9 +12,7 @@ with the last group, in its transaction, or in a transaction of its own after a 
 step. Before each strong-lock step the guard decides (``guard.stepguard``); while it runs, the
 blocker watch observes.
 
-SQLite's ``PRAGMA`` steps are handled apart: one outside a transaction is a session setting
-(``foreign_keys``), repeated on every run and never recorded; rows returned by one are violations
-(``foreign_key_check``), which fail the migration.
+SQLite's ``PRAGMA`` steps are handled apart (``PRAGMA`` below).
 """
 
 from __future__ import annotations
@@ -24,10 +22,15 @@ from typing import Any
 
 from dfmigrate.errors import DfmigrateError
 from dfmigrate.runner import ledger, progress, timings
-from dfmigrate.runner.legacy import PRAGMA
 from dfmigrate.runner.reporter import MigrationReport, Reporter
 from dfmigrate.runner.retry import RetryPolicy, lock_timed_out
 from dfmigrate.step import Step, transaction_groups
+
+
+# SQLite's PRAGMA statements (``dfmigrate.classify``'s kind). One outside a transaction is a
+# session setting (``foreign_keys``), repeated on every run and never tracked; rows returned by
+# one are violations (``foreign_key_check``), which fail the migration.
+PRAGMA = "pragma"
 
 
 class MigrationFailed(DfmigrateError):

@@ -21,7 +21,6 @@ from kailash.utils.migrations.models import MigrationPlan
 from dfmigrate.errors import DfmigrateError
 from dfmigrate.runner import ledger, timings
 from dfmigrate.runner.executor import Executor, MigrationFailed
-from dfmigrate.runner.legacy import steps_of
 from dfmigrate.runner.reporter import Reporter
 from dfmigrate.runner.retry import RetryPolicy
 
@@ -210,7 +209,9 @@ class DfmigrateRunner(MigrationRunner):
                 if not await migration.validate(self.conn):
                     raise MigrationFailed(f"{migration.id}: its validate() returned False; nothing applied")
 
-        await self.executor().run(migration.id, direction, steps_of(migration, self.conn.dialect, direction),
+        from dfmigrate.migration import migration_steps
+
+        await self.executor().run(migration.id, direction, migration_steps(migration, self.conn.dialect, direction),
                                   checksum=f.checksum, shown=f.shown, description=migration.description, before=before)
         now = datetime.now(timezone.utc)
         return MigrationHistory(migration.id, now, ledger.who(), time.monotonic() - started, True,
@@ -241,12 +242,14 @@ class DfmigrateRunner(MigrationRunner):
         path, on a connection that writes the script instead of running it."""
         from dfmigrate.runner.connections import ScriptConnection
 
+        from dfmigrate.migration import migration_steps
+
         script = ScriptConnection(self.conn.dialect)
         migrations = plan.migrations_to_rollback if direction == "backward" else plan.migrations_to_apply
         executor = Executor(script, Reporter())
         for m in migrations:
             f = self.files[m.id]
-            await executor.run(m.id, direction, steps_of(m, self.conn.dialect, direction), checksum=f.checksum,
+            await executor.run(m.id, direction, migration_steps(m, self.conn.dialect, direction), checksum=f.checksum,
                                shown=f.shown, description=m.description)
             script.lines.append("")
         return "\n".join(script.lines)
