@@ -34,6 +34,16 @@ async def dfmigrate(*args: str) -> tuple[int, str, str]:
     return proc.returncode or 0, out.decode(), err.decode()
 
 
+async def until(conn: Any, sql: str, *args: Any, seconds: float = 20.0) -> bool:
+    """Poll ``sql`` on ``conn`` every 0.05 s until it returns a true value, for up to ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+        if await conn.fetchval(sql, *args):
+            return True
+    return False
+
+
 def users_applied_nick_pending(url: str, mdir: Path) -> Any:
     """0001_users applied, 0002_nick (ALTER TABLE users ADD COLUMN nick) pending; the config."""
     write_migration(mdir, "0001_users", "postgresql", [USERS["postgresql"]], ["DROP TABLE users"])
@@ -42,6 +52,16 @@ def users_applied_nick_pending(url: str, mdir: Path) -> Any:
     write_migration(mdir, "0002_nick", "postgresql", ["ALTER TABLE users ADD COLUMN nick text"],
                     ["ALTER TABLE users DROP COLUMN nick"], deps=["0001_users"])
     return cfg
+
+
+def users_applied_index_pending(url: str, tmp_path: Path) -> Path:
+    """0001_users applied, 0002_idx (CREATE INDEX CONCURRENTLY, outside any transaction) pending."""
+    mdir = tmp_path / "m"
+    write_migration(mdir, "0001_users", "postgresql", [USERS["postgresql"]], ["DROP TABLE users"])
+    asyncio.run(commands.migrate(resolve(database=url, dir=str(mdir))))
+    write_migration(mdir, "0002_idx", "postgresql", ["CREATE INDEX CONCURRENTLY users_email_idx ON users (email)"],
+                    ["DROP INDEX users_email_idx"], deps=["0001_users"], nt=[0])
+    return mdir
 
 
 def three_migrations(mdir: Path) -> None:
@@ -234,11 +254,9 @@ def test_blocker_that_commits_while_waited_for_lets_the_step_proceed(pg_db: Any,
             await reader.fetch("SELECT * FROM users")
             run = asyncio.ensure_future(dfmigrate("migrate", "--database", url, "--dir", str(mdir), "--lock-timeout",
                                                   "2", "--retries", "3", "--format", "json"))
-            for _ in range(300):  # until the run waits, its transaction open, before ALTER TABLE
-                await asyncio.sleep(0.05)
-                if await watcher.fetchval("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 "
-                                          "AND state = 'idle in transaction'", APPLYING):
-                    break
+            # until the run waits, its transaction open, before ALTER TABLE
+            await until(watcher, "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 "
+                                 "AND state = 'idle in transaction'", APPLYING, seconds=15)
             await asyncio.sleep(0.6)
             await reader.execute("COMMIT")
             return await run, reader.get_server_pid()
@@ -284,11 +302,8 @@ def test_wait_cycle_through_the_migration_lock_stops_at_once(pg_db: Any, tmp_pat
             await other.fetch("SELECT * FROM users")
             run = asyncio.ensure_future(dfmigrate("migrate", "--database", url, "--dir", str(mdir), "--lock-timeout",
                                                   "5", "--format", "json"))
-            for _ in range(400):  # until the run holds the migration lock
-                await asyncio.sleep(0.05)
-                if await watcher.fetchval("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND "
-                                          "database = (SELECT oid FROM pg_database WHERE datname = current_database())"):
-                    break
+            await until(watcher, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND "  # held
+                                 "database = (SELECT oid FROM pg_database WHERE datname = current_database())")
             waiting = asyncio.ensure_future(other.execute("SELECT pg_advisory_lock($1)", LOCK_KEY))
             result = await run
             await waiting  # granted once the run let go
@@ -356,11 +371,7 @@ def test_outside_statement_gets_lock_timeout_retries_and_resumes(pg_db: Any, tmp
     import asyncpg
 
     url = pg_db("outside")
-    mdir = tmp_path / "m"
-    write_migration(mdir, "0001_users", "postgresql", [USERS["postgresql"]], ["DROP TABLE users"])
-    asyncio.run(commands.migrate(resolve(database=url, dir=str(mdir))))
-    write_migration(mdir, "0002_idx", "postgresql", ["CREATE INDEX CONCURRENTLY users_email_idx ON users (email)"],
-                    ["DROP INDEX users_email_idx"], deps=["0001_users"], nt=[0])
+    mdir = users_applied_index_pending(url, tmp_path)
     base = ["migrate", "--database", url, "--dir", str(mdir)]
 
     async def blocked() -> tuple[tuple[int, str, str], tuple[int, str, str], int, list[Any]]:
@@ -374,11 +385,9 @@ def test_outside_statement_gets_lock_timeout_retries_and_resumes(pg_db: Any, tmp
                 "SELECT (SELECT count(*) FROM pg_index WHERE NOT indisvalid),"
                 " (SELECT string_agg(step || ':' || state, ',') FROM dfmigrate_progress)")]
             run = asyncio.ensure_future(dfmigrate(*base, "--lock-timeout", "0.8", "--retries", "4", "--format", "json"))
-            for _ in range(100):  # until its first attempt waits on the reader
-                await asyncio.sleep(0.1)
-                if await watcher.fetchval("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                                         "AND datname = current_database()"):
-                    break
+            # until its first attempt waits on the reader
+            await until(watcher, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                 "AND datname = current_database()", seconds=10)
             await asyncio.sleep(1.0)
             await reader.execute("COMMIT")
             return gave_up, await run, reader.get_server_pid(), left
@@ -501,11 +510,7 @@ def test_index_build_progress_is_printed_while_it_runs(pg_db: Any, tmp_path: Pat
     import asyncpg
 
     url = pg_db("idxprogress")
-    mdir = tmp_path / "m"
-    write_migration(mdir, "0001_users", "postgresql", [USERS["postgresql"]], ["DROP TABLE users"])
-    asyncio.run(commands.migrate(resolve(database=url, dir=str(mdir))))
-    write_migration(mdir, "0002_idx", "postgresql", ["CREATE INDEX CONCURRENTLY users_email_idx ON users (email)"],
-                    ["DROP INDEX users_email_idx"], deps=["0001_users"], nt=[0])
+    mdir = users_applied_index_pending(url, tmp_path)
 
     async def held_up() -> tuple[int, str, str]:
         reader = await asyncpg.connect(url)
@@ -515,11 +520,8 @@ def test_index_build_progress_is_printed_while_it_runs(pg_db: Any, tmp_path: Pat
             await reader.fetch("SELECT count(*) FROM users")  # a snapshot the build must outlive
             run = asyncio.ensure_future(dfmigrate("migrate", "--database", url, "--dir", str(mdir),
                                                   "--lock-timeout", "20"))
-            for _ in range(400):  # until the build waits for the old snapshot
-                await asyncio.sleep(0.05)
-                if await watcher.fetchval("SELECT count(*) FROM pg_stat_progress_create_index "
-                                          "WHERE phase = 'waiting for old snapshots'"):
-                    break
+            await until(watcher, "SELECT count(*) FROM pg_stat_progress_create_index "  # the build waits
+                                 "WHERE phase = 'waiting for old snapshots'")
             await asyncio.sleep(3)
             await reader.execute("COMMIT")
             return await run

@@ -153,7 +153,8 @@ def test_forced_session_lock_through_a_shared_server_session_is_a_race(pg_db: An
             second = await dfmigrate("migrate", "--database", pooled, "--dir", str(mdir), "--lock-mode", "session",
                                      "--format", "json")
             still = await conn.fetch("SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND granted "
-                                     "AND objid = ($1::bigint & 4294967295)::oid", LOCK_KEY)
+                                     "AND objid = ($1::bigint & 4294967295)::oid AND database = "
+                                     "(SELECT oid FROM pg_database WHERE datname = current_database())", LOCK_KEY)
             assert still[0]["n"] == 1  # the first run's lock, untouched by the second's undo
             assert await first.release() is True
             return second

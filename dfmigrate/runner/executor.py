@@ -125,26 +125,15 @@ class Executor:
 
     # ---------------------------------------------------------------- a transaction
 
-    async def _transaction(self, ctx: _Run, i: int, group: Numbered, final: bool) -> None:
-        g = ctx.report.groups[i]
-        numbers = [n for n, _ in group]
+    async def _retrying(self, g: Any, attempt_once: Any, message: Any) -> None:
+        """``attempt_once(attempt)`` until it succeeds, or fails in a way the retry policy does not
+        retry: then ``MigrationFailed(await message(exc, attempts))``."""
         attempt = 0
         while True:
             attempt += 1
             g.attempts = attempt
-            self.reporter.forget_statements(ctx.report, numbers)
             try:
-                async with self.conn.transaction():
-                    if self.timeouts is not None:
-                        await self.timeouts.local(self.conn)
-                    if self.record:
-                        await self._check_not_done(ctx)
-                    for n, step in group:
-                        await self._statement(ctx, n, step, inside=True)
-                    if final:
-                        await self._finish(ctx)
-                    elif ctx.tracking:  # committed with the group: a rerun skips it
-                        await self._mark(ctx, i, "done", group)
+                await attempt_once(attempt)
                 g.outcome = "done"
                 return
             except _Skip:
@@ -154,7 +143,25 @@ class Executor:
                     await self.retry.wait(attempt)
                     continue
                 g.outcome = "failed"
-                raise MigrationFailed(await self._failed(ctx, i, group, exc, attempt)) from exc
+                raise MigrationFailed(await message(exc, attempt)) from exc
+
+    async def _transaction(self, ctx: _Run, i: int, group: Numbered, final: bool) -> None:
+        async def attempt_once(attempt: int) -> None:
+            self.reporter.forget_statements(ctx.report, [n for n, _ in group])  # a rolled-back attempt
+            async with self.conn.transaction():
+                if self.timeouts is not None:
+                    await self.timeouts.local(self.conn)
+                if self.record:
+                    await self._check_not_done(ctx)
+                for n, step in group:
+                    await self._statement(ctx, n, step, inside=True)
+                if final:
+                    await self._finish(ctx)
+                elif ctx.tracking:  # committed with the group: a rerun skips it
+                    await self._mark(ctx, i, "done", group)
+
+        await self._retrying(ctx.report.groups[i], attempt_once,
+                             lambda exc, attempts: self._failed(ctx, i, group, exc, attempts))
 
     async def _failed(self, ctx: _Run, i: int, group: Numbered, exc: Exception, attempts: int) -> str:
         earlier = ctx.tracking and any(g.outcome.startswith("done") for g in ctx.report.groups[:i])
@@ -206,34 +213,25 @@ class Executor:
     async def _outside(self, ctx: _Run, i: int, numbered: tuple[int, Step], state: str | None) -> None:
         n, step = numbered
         g = ctx.report.groups[i]
-        attempt = 0
-        while True:
-            attempt += 1
-            g.attempts = attempt
-            try:
-                async with self._session_timeouts():
-                    if state == "running":
-                        async with self._watching(ctx, n, step):  # its DROP INDEX CONCURRENTLY may wait too
-                            settled = await progress.settle(self.conn, step.resume)
-                        g.resumed.append({"found": settled.found, "action": settled.action})
-                        if settled.complete:
-                            await self._mark(ctx, i, "done", [numbered])
-                            g.outcome = "done"
-                            return
-                    elif ctx.tracking:
-                        await self._mark(ctx, i, "running", [numbered])
-                        state = "running"
-                    await self._statement(ctx, n, step, inside=False)
-                    if ctx.tracking:
+
+        async def attempt_once(attempt: int) -> None:
+            nonlocal state
+            async with self._session_timeouts():
+                if state == "running":
+                    async with self._watching(ctx, n, step):  # its DROP INDEX CONCURRENTLY may wait too
+                        settled = await progress.settle(self.conn, step.resume)
+                    g.resumed.append({"found": settled.found, "action": settled.action})
+                    if settled.complete:
                         await self._mark(ctx, i, "done", [numbered])
-                g.outcome = "done"
-                return
-            except Exception as exc:
-                if self.retry.should_retry(exc, attempt):
-                    await self.retry.wait(attempt)
-                    continue
-                g.outcome = "failed"
-                raise MigrationFailed(await self._outside_failed(ctx, n, step, attempt, exc)) from exc
+                        return
+                elif ctx.tracking:
+                    await self._mark(ctx, i, "running", [numbered])
+                    state = "running"
+                await self._statement(ctx, n, step, inside=False)
+                if ctx.tracking:
+                    await self._mark(ctx, i, "done", [numbered])
+
+        await self._retrying(g, attempt_once, lambda exc, attempts: self._outside_failed(ctx, n, step, attempts, exc))
 
     def _watching(self, ctx: _Run, n: int, step: Step) -> Any:
         from contextlib import nullcontext
