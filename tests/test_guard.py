@@ -255,8 +255,8 @@ def test_blocker_that_commits_while_waited_for_lets_the_step_proceed(pg_db: Any,
             run = asyncio.ensure_future(dfmigrate("migrate", "--database", url, "--dir", str(mdir), "--lock-timeout",
                                                   "2", "--retries", "3", "--format", "json"))
             # until the run waits, its transaction open, before ALTER TABLE
-            await until(watcher, "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 "
-                                 "AND state = 'idle in transaction'", APPLYING, seconds=15)
+            assert await until(watcher, "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 "
+                                        "AND state = 'idle in transaction'", APPLYING, seconds=90)
             await asyncio.sleep(0.6)
             await reader.execute("COMMIT")
             return await run, reader.get_server_pid()
