@@ -66,6 +66,8 @@ def _pyproject(cwd: Path) -> dict[str, str]:
         name = key.replace("-", "_")
         if name in SECTIONS:  # a sub-table such as [tool.dfmigrate.lint]: read by its command
             continue
+        if name == "dialects":  # a list, read by makemigrations (migrations.make.configured_dialects)
+            continue
         if name not in _KEYS:
             raise DfmigrateError(f"{path}: unknown key '{key}' in [tool.dfmigrate] (known: {', '.join(_KEYS)})")
         if not isinstance(value, str):

@@ -30,8 +30,8 @@ from typing import Any, ClassVar
 from dfmigrate.errors import DfmigrateError
 from dfmigrate.step import Step
 
-__all__ = ["ForDialect", "Migration", "RunPython", "RunSQL", "SQLMigration", "SchemaMigration", "Step",
-           "kailash_class", "migration_steps", "state_operations"]
+__all__ = ["DataMigration", "ForDialect", "Migration", "RunPython", "RunSQL", "SQLMigration", "SchemaMigration", "Step",
+           "expectations_of", "kailash_class", "migration_steps", "state_operations"]
 
 DIALECTS = ("sqlite", "postgresql")
 log = logging.getLogger(__name__)
@@ -127,6 +127,9 @@ class Migration:
     def get_hash(self) -> str:  # Kailash's, kept for callers of its contract
         content = f"{self.id}:{self.description}:{','.join(self.dependencies)}"
         return hashlib.sha256(content.encode()).hexdigest()[:16]
+
+
+DataMigration = Migration  # the name hand-written files import (their own class is "Migration")
 
 
 class SchemaMigration(Migration):
@@ -244,6 +247,15 @@ def state_operations(migration: Any, dialect: str) -> list[Any] | None:
             return None
         out += list(_for(state, dialect, migration.id, "state"))
     return out
+
+
+def expectations_of(migration: Any, dialect: str) -> list[tuple[str, str, str, str | None]]:
+    """The planned state of what ``migration`` touches on ``dialect`` (``dfmigrate.expect``);
+    empty when it does not say (hand-written files)."""
+    if isinstance(migration, SchemaMigration):
+        part = migration.part(dialect)
+        return list(part.expects) if part is not None else []
+    return list(getattr(migration, "expects", None) or [])
 
 
 _ADAPTED: dict[type, type] = {}

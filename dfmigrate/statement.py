@@ -34,3 +34,6 @@ class Statement:
     comment: str | None = None  # a note printed above the statement (e.g. a rename hint)
     reverse: tuple[str, ...] = field(default=())  # SQL that undoes it, where it can be derived
     algorithm: str | None = None  # MySQL ALGORITHM the statement requests: INSTANT, INPLACE, COPY
+    kind: str = ""  # what it does, e.g. "add-column"; "" = named after the change that produced it
+    isolated: bool = False  # must begin a transaction of its own (commit what came before)
+    resume: str | None = None  # how a rerun tells an outside statement already took effect

@@ -111,7 +111,7 @@ def _two_migrations(tmp_path: Path, url: str) -> tuple[str, str]:
                                 dev_url=None if dialect == "sqlite" else url))
     asyncio.run(make_migrations(str(tmp_path / "v2.py"), mdir, message="two",
                                 dev_url=None if dialect == "sqlite" else url))
-    assert "expects = [" in next(Path(mdir).glob("0002_*.py")).read_text()
+    assert "expects=[" in next(Path(mdir).glob("0002_*.py")).read_text()
     return mdir, dialect
 
 

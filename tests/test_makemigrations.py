@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from dfmigrate.errors import DfmigrateError
-from dfmigrate.migrations import LocalDir, load_all, load_migration, migration_names, verify
+from dfmigrate.migrations import LocalDir, load_all, load_migration, migration_names, verify, write_sum
 from dfmigrate.migrations.make import make_migrations
 from dfmigrate.migrations.replay import schema_of_directory
 from dfmigrate.runner.connections import SqliteConnection
@@ -65,6 +65,11 @@ def models(name: str, text: str) -> str:
     return name
 
 
+def sql(cls: type, dialect: str = "sqlite", direction: str = "forward") -> list[str]:
+    """The SQL a migration file runs on ``dialect``."""
+    return [step.sql for step in cls().steps(dialect, direction)]
+
+
 def make(spec: str, **kw: object) -> object:
     return asyncio.run(make_migrations(spec, "migrations", **kw))  # type: ignore[arg-type]
 
@@ -96,7 +101,9 @@ def test_v1_writes_the_initial_migration_then_nothing_to_do() -> None:
     assert result.status == "written" and result.path == os.path.join("migrations", "0001_initial.py")
     verify("migrations")
     text = Path(result.path).read_text()
-    assert 'dialect = "sqlite"' in text and "dependencies = []" in text and "CREATE TABLE users" in text
+    assert "sqlite = ForDialect(" in text and "postgresql = ForDialect(" in text  # every dialect by default
+    assert "dependencies = []" in text and "CREATE TABLE users" in text and "CREATE TABLE public.users" in text
+    assert 'CreateTable(\n' in text and 'Column(name="email", type="VARCHAR(255)", nullable=False)' in text
     sum_before = Path("migrations/dfmigrate.sum").read_bytes()
     assert make(spec).status == "nothing to do"
     assert migration_names("migrations") == ["0001_initial.py"]
@@ -119,7 +126,7 @@ def test_declared_rename_becomes_rename_column_and_rolls_back_with_data() -> Non
     assert result.status == "written" and result.path.endswith("0002_v2_rename_enum_comments.py")
     assert "rename column main.users.legacy_name to display_name" in result.changes
     m2 = load_migration("migrations", "0002_v2_rename_enum_comments.py").cls
-    forward, backward = "\n".join(m2.forward_sql), "\n".join(m2.backward_sql)
+    forward, backward = "\n".join(sql(m2)), "\n".join(sql(m2, "sqlite", "backward"))
     assert 'RENAME COLUMN legacy_name TO display_name' in forward
     assert "DROP COLUMN legacy_name" not in forward and "ADD COLUMN display_name" not in forward
     assert 'RENAME COLUMN display_name TO legacy_name' in backward and "DROP COLUMN display_name" not in backward
@@ -143,10 +150,10 @@ def test_sqlite_initial_migration_with_foreign_keys() -> None:
     # discards the DropConstraint of a table dropped in the same plan)
     assert make(models("models.py", PG_V1)).status == "written"
     m1 = load_migration("migrations", "0001_initial.py").cls
-    assert any("REFERENCES" in s for s in m1.forward_sql)
-    assert {"DROP TABLE likes", "DROP TABLE posts", "DROP TABLE users"} <= set(m1.backward_sql)
+    assert any("REFERENCES" in s for s in sql(m1))
+    assert {"DROP TABLE likes", "DROP TABLE posts", "DROP TABLE users"} <= set(sql(m1, "sqlite", "backward"))
     # the foreign-key guard around the drops runs outside the runner's transaction
-    assert [m1.backward_sql[i] for i in m1.backward_non_transactional] == \
+    assert [s.sql for s in m1().steps("sqlite", "backward") if not s.transactional] == \
         ["PRAGMA foreign_keys=OFF", "PRAGMA foreign_keys=ON"]
     assert make("models.py").status == "nothing to do"
 
@@ -185,15 +192,17 @@ def test_empty_skeleton_and_hand_written_forward_are_replayed(run_cli: Callable[
     assert run_cli("makemigrations", "--empty", "-m", "audit table")[:2] == \
         (0, f"Wrote {os.path.join('migrations', '0002_audit_table.py')}\n")
     path = Path("migrations/0002_audit_table.py")
+    # a step that does not declare its state is replayed on a scratch database
     path.write_text(path.read_text().replace(
-        '    # async def forward(self, conn):\n    #     await conn.execute("UPDATE ... SET ...")',
-        '    async def forward(self, conn):\n        await conn.execute("CREATE TABLE audit (x int)")'))
+        '    pass\n\n\nasync def backward', '    await conn.execute("CREATE TABLE audit (x int)")\n\n\nasync def backward')
+        .replace("RunPython(forward, backward, state=[])", "RunPython(forward, backward)"))
     with pytest.raises(DfmigrateError, match="0002_audit_table.py was edited"):
         make("m.py")
     run_cli("rehash")
     schema = asyncio.run(schema_of_directory("migrations"))
     assert {t.name for t in schema.tables} == {"audit", "posts", "users"}
-    assert make("m.py", check=True).changes == ("drop table main.audit",)
+    # (on PostgreSQL that step would need a server to replay on)
+    assert make("m.py", check=True, dialects=["sqlite"]).changes == ("drop table main.audit",)
 
 
 def test_replay_failure_names_file_and_statement() -> None:
@@ -211,15 +220,19 @@ def test_replay_is_cached_by_the_files(tmp_path: Path) -> None:
     make(models("m.py", V1))
     first = asyncio.run(schema_of_directory("migrations"))
     entries = list((tmp_path / "cache").glob("replay-*.json"))
-    assert len(entries) == 1
+    assert len(entries) == 2  # one per dialect, written by makemigrations
     assert asyncio.run(schema_of_directory("migrations")) == first
-    entries[0].write_text("{not json")  # a broken entry is a miss, not an error
+    for entry in entries:
+        entry.write_text("{not json")  # a broken entry is a miss, not an error
     assert asyncio.run(schema_of_directory("migrations")) == first
     assert asyncio.run(schema_of_directory("empty_dir", "postgresql")).namespaces == ("public",)
 
 
 def test_directory_dialect_wins_and_contradiction_is_an_error() -> None:
-    make(models("m.py", V1))
+    d = LocalDir("migrations")  # a directory in the earlier one-dialect format
+    d.write("0001_a.py", render("0001_a", "a", [], "sqlite", plan_of("CREATE TABLE a (x int)"), plan_of()).encode())
+    write_sum(d)
+    models("m.py", V1)
     with pytest.raises(DfmigrateError, match="holds sqlite migrations; --dialect postgresql contradicts it"):
         make("m.py", dialect="postgresql")
     with pytest.raises(DfmigrateError, match="needs a PostgreSQL server"):
@@ -258,9 +271,9 @@ def test_pg_cycle_v1_v2_with_rename(pg_url: str) -> None:
     result = make(models("v2.py", PG_V2), **kw)
     assert result.status == "written"
     m2 = load_all("migrations")[1].cls
-    assert "ALTER TABLE public.users RENAME COLUMN legacy_name TO display_name" in m2.forward_sql
-    assert "ALTER TABLE public.users RENAME COLUMN display_name TO legacy_name" in m2.backward_sql
-    assert any("ADD VALUE 'archived'" in s for s in m2.forward_sql)
+    assert "ALTER TABLE public.users RENAME COLUMN legacy_name TO display_name" in sql(m2, "postgresql")
+    assert "ALTER TABLE public.users RENAME COLUMN display_name TO legacy_name" in sql(m2, "postgresql", "backward")
+    assert any("ADD VALUE 'archived'" in s for s in sql(m2, "postgresql"))
     assert make("v2.py", **kw).status == "nothing to do"
     assert scratch_databases(pg_url) == []
 

@@ -238,7 +238,11 @@ def test_empty_skeleton_loads() -> None:
     text = d.read("0002_backfill.py").decode()
     assert "async def forward" in text and "Hand-written migration" in text
     cls = load_migration(d, "0002_backfill.py").cls
-    assert cls.forward_sql == [] and cls.dependencies == ["0001_a"]
+    assert cls.dependencies == ["0001_a"]
+    assert [step.kind for step in cls().steps("postgresql", "forward")] == ["run python"]
+    from dfmigrate.migration import state_operations
+
+    assert state_operations(cls(), "sqlite") == []  # declared: replay needs no database
 
 
 def test_loading_files_does_not_import_kailash(tmp_path: Path) -> None:

@@ -219,13 +219,14 @@ def declared_dialect(directory: Any, name: str) -> str | None:
 
 
 def directory_dialect(directory: Any) -> str | None:
-    """The dialect of the first migration; None for an empty directory."""
+    """The one dialect of a directory in the earlier format (its first file declares
+    ``dialect = "..."``); None for an empty directory or one whose files hold every dialect."""
     names = migration_names(directory)
     if not names:
         return None
     dialect = declared_dialect(directory, names[0])
-    if dialect is None:  # computed in code, or inherited: ask the loaded class
-        dialect = getattr(load_migration(directory, names[0]).cls, "dialect", None) or None
+    if dialect is None:
+        return None
     if dialect not in ("postgresql", "sqlite"):
         raise DfmigrateError(f"{as_dir(directory).display(names[0])}: dialect must be 'postgresql' "
                              f"or 'sqlite', not {dialect!r}")

@@ -16,6 +16,7 @@ from dfmigrate.migrations.sumfile import verify, write_sum
 from dfmigrate.schema import Schema
 
 CONFIG_KEYS = ("database", "models", "dir", "dev_url")  # same keys as dfmigrate/config.py
+DIALECTS = ("sqlite", "postgresql")  # what a new directory targets unless [tool.dfmigrate] dialects says
 DEFAULT_DIR = "migrations"
 Status = Literal["written", "nothing to do", "changes pending"]
 
@@ -54,7 +55,23 @@ def project_config(cwd: str | None = None) -> dict[str, str]:
     for key in CONFIG_KEYS:
         if key in table and not isinstance(table[key], str):
             raise DfmigrateError(f"{path.name}: [tool.dfmigrate] {key} must be a string")
-    return {k: table[k] for k in CONFIG_KEYS if k in table}
+    found = {k: table[k] for k in CONFIG_KEYS if k in table}
+    if "dialects" in table:
+        found["dialects"] = ",".join(check_dialects(table["dialects"], f"{path.name}: [tool.dfmigrate] dialects"))
+    return found
+
+
+def check_dialects(value: Any, where: str) -> list[str]:
+    if not isinstance(value, list) or not value or not all(v in DIALECTS for v in value) \
+            or len(set(value)) != len(value):
+        raise DfmigrateError(f"{where} must be a non-empty list of {', '.join(repr(d) for d in DIALECTS)}")
+    return list(value)
+
+
+def configured_dialects(cwd: str | None = None) -> list[str]:
+    """``[tool.dfmigrate] dialects``, or every dialect."""
+    text = project_config(cwd).get("dialects")
+    return text.split(",") if text else list(DIALECTS)
 
 
 def reverse_renames(previous: Schema, new: Schema) -> Schema:
@@ -94,68 +111,88 @@ def _default_message(changes: list[Any], first: bool) -> str:
 
 async def make_migrations(models_spec: str | None, directory: Any = DEFAULT_DIR, dialect: str | None = None,
                           message: str | None = None, check: bool = False, empty: bool = False,
-                          dev_url: str | None = None) -> MakeResult:
-    """Write the next migration for ``models_spec`` into ``directory``.
+                          dev_url: str | None = None, dialects: list[str] | None = None) -> MakeResult:
+    """Write the next migration for ``models_spec`` into ``directory``: for each of ``dialects``
+    (default: ``[tool.dfmigrate] dialects``, else every dialect), the diff of the models in that
+    dialect against the directory's schema in it, and the SQL rendered from it.
 
-    The dialect is the directory's when it holds migrations (``dialect`` must then agree),
-    otherwise ``dialect`` (SQLite when None). The sum is verified before anything is compared.
+    ``dialect`` (from ``--database``) only orders the report; no server is needed: the
+    directory's schema is the fold of its operations. A directory in the earlier one-dialect
+    format keeps its dialect. The sum is verified before anything is compared.
     """
     store = as_dir(directory)
     if check and empty:
         raise DfmigrateError("--check and --empty cannot be combined")
     verify(store)
-    own = directory_dialect(store)
-    if own and dialect and own != dialect:
-        raise DfmigrateError(f"{store.display('')} holds {own} migrations; --dialect {dialect} contradicts it")
-    dialect = own or dialect or "sqlite"
     if empty:
         from dfmigrate.migrations.writer import SQLMigrationGenerator
 
         text = message or "data migration"
-        path = SQLMigrationGenerator(store, dialect).create_migration(text, text, "data")
+        path = SQLMigrationGenerator(store, dialect or "sqlite").create_migration(text, text, "data")
         write_sum(store)
         return MakeResult("written", path)
     if not models_spec:
         raise DfmigrateError("no models given: pass --models, or set models under [tool.dfmigrate] "
                              "in pyproject.toml")
-    return await _make_from_models(store, models_spec, dialect, message, check, dev_url)
+    own = directory_dialect(store)
+    if own and dialect and own != dialect:
+        raise DfmigrateError(f"{store.display('')} holds {own} migrations; --dialect {dialect} contradicts it")
+    targets = [own] if own else list(dialects or configured_dialects())
+    if dialect in targets:  # the database's dialect first: its changes are the ones reported
+        targets.remove(dialect)
+        targets.insert(0, dialect)
+    return await _make_from_models(store, models_spec, targets, message, check, dev_url, legacy=bool(own))
 
 
-async def _make_from_models(store: Any, models_spec: str, dialect: str, message: str | None,
-                            check: bool, dev_url: str | None) -> MakeResult:
+async def _make_from_models(store: Any, models_spec: str, dialects: list[str], message: str | None,
+                            check: bool, dev_url: str | None, legacy: bool) -> MakeResult:
     from dfmigrate.describe import describe
     from dfmigrate.engine import plan_migration
-    from dfmigrate.migrations.replay import schema_of_directory
+    from dfmigrate.migrations.replay import schema_of_directory, store_folded
     from dfmigrate.sources.models import load_models
+
+    async def models_in(d: str) -> Schema:
+        return await asyncio.to_thread(load_models, models_spec, d)  # type: ignore[arg-type]
 
     # Importing user code is synchronous; a thread lets the replay run meanwhile.
     # return_exceptions: when both fail, the second error must not surface as stderr noise.
-    results = await asyncio.gather(asyncio.to_thread(load_models, models_spec, dialect),
-                                   schema_of_directory(store, dialect, dev_url), return_exceptions=True)
+    jobs = [job for d in dialects for job in (models_in(d), schema_of_directory(store, d, dev_url))]
+    results = await asyncio.gather(*jobs, return_exceptions=True)
     for result in results:
         if isinstance(result, BaseException):
             raise result
-    new, previous = results
-    forward = plan_migration(previous, new)
-    if forward.empty:
+    pairs = {d: (results[2 * i + 1], results[2 * i]) for i, d in enumerate(dialects)}  # (previous, new)
+    forwards = {d: plan_migration(prev, new) for d, (prev, new) in pairs.items()}
+    if all(f.empty for f in forwards.values()):
         return MakeResult("nothing to do")
-    changes = tuple(describe(c) for c in forward.changes)
+    primary = next(f for f in forwards.values() if not f.empty)
+    changes = tuple(describe(c) for c in primary.changes)
     hazards = tuple(f"{', '.join(h.value for h in s.hazards)} ({describe(s.source)})"
-                    for s in forward.statements if s.hazards)
+                    + (f" [{d}]" if len(dialects) > 1 else "")
+                    for d, f in forwards.items() for s in f.statements if s.hazards)
     if check:
         return MakeResult("changes pending", None, changes, hazards)
-    backward = plan_migration(new, reverse_renames(previous, new))
-    from dfmigrate.migrations.writer import SQLMigrationGenerator
-
-    text = message or _default_message(forward.changes, first=not migration_names(store))
-    generator = SQLMigrationGenerator(store, dialect, source=f"models {models_spec}")
     from dfmigrate.expect import expectations
+    from dfmigrate.migrations.writer import Part, SQLMigrationGenerator
 
-    path = generator.create_migration(text, text, "schema", forward=forward, backward=backward,
-                                      expects=expectations(forward.changes, previous, new))
+    text = message or _default_message(primary.changes, first=not migration_names(store))
+    generator = SQLMigrationGenerator(store, dialects[0], source=f"models {models_spec}")
+    if legacy:  # a directory in the earlier one-dialect format stays in it
+        d = dialects[0]
+        prev, new = pairs[d]
+        path = generator.create_migration(text, text, "schema", forward=forwards[d],
+                                          backward=plan_migration(new, reverse_renames(prev, new)),
+                                          expects=expectations(forwards[d].changes, prev, new))
+    else:
+        parts = {d: Part(forwards[d], plan_migration(new, reverse_renames(prev, new)),
+                         expectations(forwards[d].changes, prev, new))
+                 for d, (prev, new) in ((d, pairs[d]) for d in sorted(dialects, key=DIALECTS.index))}
+        path = generator.create_migration(text, text, "schema", parts=parts)
     try:
         write_sum(store)
     except BaseException:
         store.remove(os.path.basename(path))  # a file the sum does not list would fail every check
         raise
+    if not legacy:  # the next check starts from here: fold the new file onto the cached state
+        store_folded(store, {d: forwards[d].changes for d in dialects}, {d: pairs[d][0] for d in dialects})
     return MakeResult("written", path, changes, hazards)

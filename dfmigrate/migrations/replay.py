@@ -1,10 +1,15 @@
 """The schema a migrations directory produces (the ``migrations:DIR`` source).
 
-Every migration runs, in order, in a scratch database of the directory's dialect (in-memory
-SQLite, or a temporary PostgreSQL database on ``dev_url``), which is then introspected: only
-the database can tell what the SQL really creates. The result is cached as Schema JSON, keyed
-by the hash of the files (the sum's ``h1`` header) and the dialect, so ``check`` and
-``makemigrations`` replay only when a file changed.
+Generated migrations (and hand-written steps that declare their ``state``) list the typed
+changes they make: the directory's schema in a dialect is the fold of those changes
+(``dfmigrate.fold``), computed in memory, without a database and without Kailash. Only a file
+that does not say what it changes (a hand-written step without ``state``, or a file in the
+earlier format) makes the directory replay on a scratch database of the dialect (in-memory
+SQLite, or a temporary PostgreSQL database on ``dev_url``), which is then introspected.
+
+Results are cached as Schema JSON per dialect, keyed by each file's chained hash (the sum's
+lines): after a new migration only the files past the longest cached prefix are loaded and
+folded, so ``check`` and ``makemigrations`` stay fast on long histories.
 """
 
 from __future__ import annotations
@@ -18,8 +23,8 @@ from typing import Any
 
 from dfmigrate import __version__
 from dfmigrate.errors import DfmigrateError
-from dfmigrate.migrations.directory import LoadedMigration, as_dir, directory_dialect, load_all
-from dfmigrate.migrations.sumfile import header_hash
+from dfmigrate.migrations.directory import LoadedMigration, as_dir, directory_dialect, load_migration
+from dfmigrate.migrations.sumfile import file_lines
 from dfmigrate.schema import DEFAULT_NAMESPACE, Schema
 
 log = logging.getLogger(__name__)
@@ -33,35 +38,66 @@ def empty_schema(dialect: str) -> Schema:
 
 
 async def schema_of_directory(directory: Any, dialect: str | None = None,
-                              dev_url: str | None = None, *, use_cache: bool = True) -> Schema:
-    """Replay ``directory`` and introspect the result. ``dialect`` is only used for an empty
-    directory (default SQLite); a non-empty one has its own, and contradicting it is an error.
-    The caller verifies the sum first (the cache key is computed from the files themselves, so a
-    stale sum never yields a stale schema)."""
+                              dev_url: str | None = None, *, use_cache: bool = True,
+                              upto: int | None = None) -> Schema:
+    """The schema ``directory`` (its first ``upto`` files, all by default) produces in
+    ``dialect`` (default: the directory's own when it is in the earlier one-dialect format, else
+    SQLite). The caller verifies the sum first (the cache key is computed from the files
+    themselves, so a stale sum never yields a stale schema)."""
     store = as_dir(directory)
+    lines = file_lines(store)[:upto]
     own = directory_dialect(store)
-    if own is None:
-        return empty_schema(dialect or "sqlite")
-    if dialect and dialect != own:
+    if own and dialect and dialect != own:
         raise DfmigrateError(f"{store.display('')} holds {own} migrations, not {dialect}")
-    key = _cache_key(header_hash(store), own)
-    cached = _cache_read(key) if use_cache else None
-    if cached is not None:
-        return cached
-    migrations = load_all(store)
-    for m in migrations:
-        declared = getattr(m.cls, "dialect", own) or own
-        if declared != own:
-            raise DfmigrateError(f"{store.display(m.name)}: dialect {declared!r}, but the directory is {own}")
-    if own == "sqlite":
-        schema = await _replay_sqlite(store, migrations)
-    else:
-        if not dev_url:
-            raise DfmigrateError(NEEDS_DEV_URL)
-        schema = await _replay_postgres(store, migrations, dev_url)
+    dialect = own or dialect or "sqlite"
+    if not lines:
+        return empty_schema(dialect)
+    start, schema = (_cached_prefix(lines, dialect) if use_cache else (0, None))
+    if start == len(lines) and schema is not None:
+        return schema
+    migrations = [load_migration(store, name) for name, _ in lines[start:]]
+    folded = _fold(store, migrations, dialect, schema or empty_schema(dialect))
+    if folded is None:  # a file that does not say what it changes: replay everything on a database
+        folded = await _replay(store, [load_migration(store, name) for name, _ in lines[:start]] + migrations,
+                               dialect, dev_url)
     if use_cache:
-        _cache_write(key, schema)
+        _cache_write(_cache_key(lines[-1][1], dialect), folded)
+    return folded
+
+
+def _fold(store: Any, migrations: list[LoadedMigration], dialect: str, schema: Schema) -> Schema | None:
+    from dfmigrate.fold import apply_change
+    from dfmigrate.migration import state_operations
+
+    for m in migrations:
+        ops = state_operations(_instantiate(m, store.display(m.name)), dialect)
+        if ops is None:
+            return None
+        for n, change in enumerate(ops, 1):
+            try:
+                schema = apply_change(schema, change)
+            except (KeyError, TypeError, StopIteration, AssertionError) as exc:
+                raise DfmigrateError(f"{store.display(m.name)}: operation {n} ({type(change).__name__}) does not "
+                                     f"apply to the schema before it: {_one_line(exc)}") from None
     return schema
+
+
+def store_folded(directory: Any, changes: dict[str, list[Any]], before: dict[str, Schema]) -> None:
+    """Cache the schema after the newest file: ``before`` (the state the file was planned
+    against) folded with its ``changes``, per dialect. Best effort, like every cache write."""
+    from dfmigrate.fold import fold
+
+    lines = file_lines(as_dir(directory))
+    for dialect, listed in changes.items():
+        _cache_write(_cache_key(lines[-1][1], dialect), fold(before[dialect], listed))
+
+
+async def _replay(store: Any, migrations: list[LoadedMigration], dialect: str, dev_url: str | None) -> Schema:
+    if dialect == "sqlite":
+        return await _replay_sqlite(store, migrations)
+    if not dev_url:
+        raise DfmigrateError(NEEDS_DEV_URL + " (a hand-written step without 'state' is replayed on one)")
+    return await _replay_postgres(store, migrations, dev_url)
 
 
 # ---------------------------------------------------------------- applying
@@ -149,9 +185,21 @@ def cache_dir() -> Path:
     return Path(configured) if configured else Path.home() / ".cache" / "dfmigrate"
 
 
-def _cache_key(header: str, dialect: str) -> str:
+def _cache_key(line_hash: str, dialect: str) -> str:
     # The tool version is part of the key: introspection output may change between releases.
-    return hashlib.sha256(f"{header}\n{dialect}\n{__version__}".encode()).hexdigest()
+    return hashlib.sha256(f"{line_hash}\n{dialect}\n{__version__}".encode()).hexdigest()
+
+
+def _cached_prefix(lines: list[tuple[str, str]], dialect: str) -> tuple[int, Schema | None]:
+    """(n, schema) for the longest prefix of the files whose schema is cached; (0, None) if none."""
+    folder = cache_dir()
+    for n in range(len(lines), 0, -1):
+        key = _cache_key(lines[n - 1][1], dialect)
+        if (folder / f"replay-{key}.json").exists():
+            cached = _cache_read(key)
+            if cached is not None:
+                return n, cached
+    return 0, None
 
 
 def _cache_read(key: str) -> Schema | None:

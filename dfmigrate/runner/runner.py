@@ -222,7 +222,9 @@ class DfmigrateRunner(MigrationRunner):
         ``expects``, from ``dfmigrate.expect``): read under the migration lock, so no other
         dfmigrate run can change them between this check and the migration. Files without
         ``expects`` (hand-written, or older) are not checked."""
-        expected = getattr(migration, "expects", None)
+        from dfmigrate.migration import expectations_of
+
+        expected = expectations_of(migration, self.conn.dialect)
         if not expected:
             return
         from dfmigrate.expect import PlanChanged, live_mismatches

@@ -48,6 +48,10 @@ def stmt(
         transactional=transactional,
         comment=comment,
         reverse=tuple(reverse),
+        kind=op.value,
+        # VALIDATE after ADD ... NOT VALID: the constraint must be committed (and visible to
+        # other sessions) before the long scan, which then holds only SHARE UPDATE EXCLUSIVE
+        isolated=op is Op.VALIDATE_CONSTRAINT,
     )
 
 

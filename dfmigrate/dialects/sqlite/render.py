@@ -61,10 +61,10 @@ def with_foreign_key_guard(statements: list[Statement]) -> list[Statement]:
            else "dropping a referenced table must not check or fire FK actions")
     return [
         Statement(FOREIGN_KEYS_OFF, cause, transactional=False,
-                  comment=f"run outside the transaction: {why}"),
+                  comment=f"run outside the transaction: {why}", kind="pragma"),
         *statements,
-        Statement(FOREIGN_KEY_CHECK, cause, comment="must return no rows"),
-        Statement(FOREIGN_KEYS_ON, cause, transactional=False),
+        Statement(FOREIGN_KEY_CHECK, cause, comment="must return no rows", kind="foreign-key-check"),
+        Statement(FOREIGN_KEYS_ON, cause, transactional=False, kind="pragma"),
     ]
 
 

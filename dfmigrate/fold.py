@@ -1,0 +1,538 @@
+"""Replay without a database: ``apply_change(schema, change) -> schema`` for every change kind.
+
+A generated migration lists the typed changes it makes (``dfmigrate.changes``); the schema a
+migrations directory produces is the fold of those changes over the empty schema, so ``check``
+and ``makemigrations`` need no server. The rule every case follows: after a change, the object it
+creates, alters or drops looks exactly as the change says (a change carries the whole new object),
+and everything the database would update along with it (a rename seen by foreign keys that
+reference the renamed table or column) is updated too. ``fold(A, plan(A, B).changes) == B`` is
+checked as a property over random schema pairs (tests/test_fold.py).
+
+Collections keep the schema model's order: top-level objects by (namespace, name), table parts
+by name, columns in physical order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from typing import Any, TypeVar
+
+from dfmigrate import changes as ch
+from dfmigrate.schema import (
+    CheckConstraint,
+    ExclusionConstraint,
+    ForeignKey,
+    Grant,
+    PrimaryKey,
+    Ref,
+    Schema,
+    Table,
+    UniqueConstraint,
+)
+
+T = TypeVar("T")
+
+
+def fold(schema: Schema, changes: Iterable[Any]) -> Schema:
+    for change in changes:
+        schema = apply_change(schema, change)
+    return schema
+
+
+def apply_change(schema: Schema, change: Any) -> Schema:
+    handler = _HANDLERS.get(type(change))
+    if handler is None:
+        raise TypeError(f"no replay rule for {type(change).__name__}")
+    return handler(schema, change)
+
+
+# ---------------------------------------------------------------- collection helpers
+
+
+def _top_key(obj: Any) -> tuple[str, str]:
+    return (obj.namespace, obj.name)
+
+
+def _put(items: tuple[T, ...], obj: T, key: Callable[[Any], Any]) -> tuple[T, ...]:
+    """``items`` with ``obj`` in place of the item with its key (added when absent), sorted."""
+    k = key(obj)
+    return tuple(sorted([i for i in items if key(i) != k] + [obj], key=key))
+
+
+def _drop(items: tuple[T, ...], k: Any, key: Callable[[Any], Any]) -> tuple[T, ...]:
+    return tuple(i for i in items if key(i) != k)
+
+
+def _name(obj: Any) -> str:
+    return obj.name  # type: ignore[no-any-return]
+
+
+def _function_key(f: Any) -> tuple[str, str, str]:
+    return (f.namespace, f.name, f.arguments)
+
+
+def _grant_key(g: Grant) -> tuple[str, str, bool]:
+    return (g.grantee, g.privilege, g.grantable)
+
+
+def _with_table(schema: Schema, namespace: str, name: str, edit: Callable[[Table], Table]) -> Schema:
+    table = schema.table(namespace, name)
+    if table is None:
+        view = schema.view(namespace, name)
+        if view is None:
+            raise KeyError(f"replay: no table {namespace}.{name}")
+        return _set(schema, views=_put(schema.views, edit(view), _top_key))  # type: ignore[arg-type]
+    return _set(schema, tables=_put(schema.tables, edit(table), _top_key))
+
+
+def _set(schema: Schema, **fields: Any) -> Schema:
+    return replace(schema, **fields)  # a new instance: its cached lookups start empty
+
+
+# ---------------------------------------------------------------- namespaces, extensions, types
+
+
+def _create_namespace(s: Schema, c: ch.CreateNamespace) -> Schema:
+    return _set(s, namespaces=tuple(sorted(set(s.namespaces) | {c.name})))
+
+
+def _drop_namespace(s: Schema, c: ch.DropNamespace) -> Schema:
+    return _set(s, namespaces=tuple(n for n in s.namespaces if n != c.name),
+                namespace_grants=tuple(g for g in s.namespace_grants if g[0] != c.name),
+                namespace_comments=tuple(g for g in s.namespace_comments if g[0] != c.name))
+
+
+def _ext_key(e: Any) -> str:
+    return e.name  # type: ignore[no-any-return]
+
+
+def _create_extension(s: Schema, c: ch.CreateExtension) -> Schema:
+    return _set(s, extensions=_put(s.extensions, c.extension, _ext_key))
+
+
+def _drop_extension(s: Schema, c: ch.DropExtension) -> Schema:
+    return _set(s, extensions=_drop(s.extensions, c.extension.name, _ext_key))
+
+
+def _alter_extension(s: Schema, c: ch.AlterExtensionVersion) -> Schema:
+    return _set(s, extensions=_put(s.extensions, c.new, _ext_key))
+
+
+def _create_collation(s: Schema, c: ch.CreateCollation) -> Schema:
+    return _set(s, collations=_put(s.collations, c.collation, _top_key))
+
+
+def _drop_collation(s: Schema, c: ch.DropCollation) -> Schema:
+    return _set(s, collations=_drop(s.collations, _top_key(c.collation), _top_key))
+
+
+def _create_enum(s: Schema, c: ch.CreateEnum) -> Schema:
+    return _set(s, enums=_put(s.enums, c.enum, _top_key))
+
+
+def _drop_enum(s: Schema, c: ch.DropEnum) -> Schema:
+    return _set(s, enums=_drop(s.enums, _top_key(c.enum), _top_key))
+
+
+def _current_enum(s: Schema, namespace: str, name: str) -> Any:
+    return next(e for e in s.enums if (e.namespace, e.name) == (namespace, name))
+
+
+def _add_enum_value(s: Schema, c: ch.AddEnumValue) -> Schema:
+    current = _current_enum(s, c.enum.namespace, c.enum.name)
+    labels = [label for label in current.labels if label != c.label]
+    if c.before is not None and c.before in labels:
+        labels.insert(labels.index(c.before), c.label)
+    elif c.after is not None and c.after in labels:
+        labels.insert(labels.index(c.after) + 1, c.label)
+    else:
+        labels.append(c.label)
+    return _set(s, enums=_put(s.enums, replace(current, labels=tuple(labels)), _top_key))
+
+
+def _rename_enum_value(s: Schema, c: ch.RenameEnumValue) -> Schema:
+    current = _current_enum(s, c.enum.namespace, c.enum.name)
+    labels = tuple(c.new_label if label == c.old_label else label for label in current.labels)
+    return _set(s, enums=_put(s.enums, replace(current, labels=labels), _top_key))
+
+
+def _type_uses(s: Schema, uses: tuple[ch.TypeColumnUse, ...]) -> Schema:
+    for use in uses:
+        def edit(t: Any, use: ch.TypeColumnUse = use) -> Any:
+            return replace(t, columns=tuple(replace(col, default=use.new_default) if col.name == use.column else col
+                                            for col in t.columns))
+        s = _with_table(s, use.namespace, use.table, edit)
+    return s
+
+
+def _recreate_enum(s: Schema, c: ch.RecreateEnum) -> Schema:
+    s = _set(s, enums=_put(_drop(s.enums, _top_key(c.old), _top_key), c.new, _top_key))
+    return _type_uses(s, c.columns)
+
+
+def _retype_columns(s: Schema, old: str, new: str) -> Schema:
+    """Columns (and composite attributes) of type ``old`` (or arrays of it) now print ``new``."""
+    def retyped(t: str) -> str:
+        base = t.rstrip("[]")
+        return new + t[len(base):] if base == old else t
+
+    tables = tuple(replace(t, columns=tuple(replace(col, type=retyped(col.type)) for col in t.columns))
+                   if any(retyped(col.type) != col.type for col in t.columns) else t for t in s.tables)
+    return _set(s, tables=tables)
+
+
+def _qualified(namespace: str, name: str) -> str:
+    from dfmigrate.dialects.postgres.quote import quote_ident
+
+    return f"{quote_ident(namespace)}.{quote_ident(name)}"
+
+
+def _rename_enum(s: Schema, c: ch.RenameEnum) -> Schema:
+    current = _current_enum(s, c.old.namespace, c.old.name)
+    s = _set(s, enums=_put(_drop(s.enums, _top_key(c.old), _top_key),
+                           replace(current, name=c.new.name, renamed_from=c.new.renamed_from), _top_key))
+    return _retype_columns(s, _qualified(c.old.namespace, c.old.name), _qualified(c.new.namespace, c.new.name))
+
+
+def _create_domain(s: Schema, c: ch.CreateDomain) -> Schema:
+    return _set(s, domains=_put(s.domains, c.domain, _top_key))
+
+
+def _drop_domain(s: Schema, c: ch.DropDomain) -> Schema:
+    return _set(s, domains=_drop(s.domains, _top_key(c.domain), _top_key))
+
+
+def _alter_domain(s: Schema, c: ch.AlterDomain) -> Schema:
+    return _set(s, domains=_put(s.domains, c.new, _top_key))
+
+
+def _recreate_domain(s: Schema, c: ch.RecreateDomain) -> Schema:
+    s = _set(s, domains=_put(_drop(s.domains, _top_key(c.old), _top_key), c.new, _top_key))
+    return _type_uses(s, c.columns)
+
+
+def _create_composite(s: Schema, c: ch.CreateCompositeType) -> Schema:
+    return _set(s, composite_types=_put(s.composite_types, c.type, _top_key))
+
+
+def _drop_composite(s: Schema, c: ch.DropCompositeType) -> Schema:
+    return _set(s, composite_types=_drop(s.composite_types, _top_key(c.type), _top_key))
+
+
+def _alter_composite(s: Schema, c: ch.AlterCompositeType) -> Schema:
+    return _set(s, composite_types=_put(s.composite_types, c.new, _top_key))
+
+
+# ---------------------------------------------------------------- sequences
+
+
+def _create_sequence(s: Schema, c: ch.CreateSequence) -> Schema:
+    return _set(s, sequences=_put(s.sequences, c.sequence, _top_key))
+
+
+def _drop_sequence(s: Schema, c: ch.DropSequence) -> Schema:
+    return _set(s, sequences=_drop(s.sequences, _top_key(c.sequence), _top_key))
+
+
+def _alter_sequence(s: Schema, c: ch.AlterSequence) -> Schema:
+    current = next((q for q in s.sequences if _top_key(q) == _top_key(c.old)), c.old)
+    new = replace(c.new, owned_by=current.owned_by, grants=current.grants, comment=current.comment)
+    return _set(s, sequences=_put(s.sequences, new, _top_key))
+
+
+def _set_sequence_owner(s: Schema, c: ch.SetSequenceOwner) -> Schema:
+    current = next((q for q in s.sequences if _top_key(q) == _top_key(c.sequence)), c.sequence)
+    return _set(s, sequences=_put(s.sequences, replace(current, owned_by=c.sequence.owned_by), _top_key))
+
+
+# ---------------------------------------------------------------- tables
+
+
+def _create_table(s: Schema, c: ch.CreateTable) -> Schema:
+    return _set(s, tables=_put(s.tables, c.table, _top_key))
+
+
+def _drop_table(s: Schema, c: ch.DropTable) -> Schema:
+    return _set(s, tables=_drop(s.tables, _top_key(c.table), _top_key))
+
+
+def _rename_table(s: Schema, c: ch.RenameTable) -> Schema:
+    current = s.table(c.old.namespace, c.old.name)
+    assert current is not None, f"replay: no table {c.old.namespace}.{c.old.name}"
+    renamed = replace(current, name=c.new.name, renamed_from=c.new.renamed_from)
+    tables = _put(_drop(s.tables, _top_key(current), _top_key), renamed, _top_key)
+    # foreign keys that reference the table follow it (the database updates them)
+    tables = tuple(replace(t, foreign_keys=tuple(
+        replace(fk, ref_table=c.new.name) if (fk.ref_namespace, fk.ref_table) == _top_key(current) else fk
+        for fk in t.foreign_keys)) if any((fk.ref_namespace, fk.ref_table) == _top_key(current)
+                                          for fk in t.foreign_keys) else t for t in tables)
+    return _set(s, tables=tables)
+
+
+_TABLE_LEVEL = ("unlogged", "rls_enabled", "rls_forced", "options", "comment", "inherits",
+                "partition_of", "partition_bound", "replica_identity")
+
+
+def _alter_table(s: Schema, c: ch.AlterTable) -> Schema:
+    return _with_table(s, c.old.namespace, c.old.name,
+                       lambda t: replace(t, **{f: getattr(c.new, f) for f in _TABLE_LEVEL}))
+
+
+def _rebuild_table(s: Schema, c: ch.RebuildTable) -> Schema:
+    return _set(s, tables=_put(_drop(s.tables, _top_key(c.old), _top_key), c.new, _top_key))
+
+
+def _add_column(s: Schema, c: ch.AddColumn) -> Schema:
+    return _with_table(s, c.namespace, c.table, lambda t: replace(
+        t, columns=tuple(col for col in t.columns if col.name != c.column.name) + (c.column,)))
+
+
+def _drop_column(s: Schema, c: ch.DropColumn) -> Schema:
+    return _with_table(s, c.namespace, c.table, lambda t: replace(
+        t, columns=tuple(col for col in t.columns if col.name != c.column.name)))
+
+
+def _renamed(names: tuple[str, ...], old: str, new: str) -> tuple[str, ...]:
+    return tuple(new if n == old else n for n in names)
+
+
+def _rename_column(s: Schema, c: ch.RenameColumn) -> Schema:
+    old, new = c.old.name, c.new.name
+
+    def edit(t: Any) -> Any:
+        columns = tuple(replace(col, name=new, renamed_from=c.new.renamed_from) if col.name == old else col
+                        for col in t.columns)
+        if not isinstance(t, Table):
+            return replace(t, columns=columns)
+        pk = replace(t.primary_key, columns=_renamed(t.primary_key.columns, old, new)) if t.primary_key else None
+        return replace(
+            t, columns=columns, primary_key=pk,
+            uniques=tuple(replace(u, columns=_renamed(u.columns, old, new), include=_renamed(u.include, old, new))
+                          for u in t.uniques),
+            foreign_keys=tuple(replace(fk, columns=_renamed(fk.columns, old, new)) for fk in t.foreign_keys),
+            indexes=tuple(replace(i, parts=tuple(replace(p, column=new) if p.column == old else p for p in i.parts),
+                                  include=_renamed(i.include, old, new)) for i in t.indexes))
+
+    s = _with_table(s, c.namespace, c.table, edit)
+    # foreign keys elsewhere that reference the column follow it
+    tables = tuple(replace(t, foreign_keys=tuple(
+        replace(fk, ref_columns=_renamed(fk.ref_columns, old, new))
+        if (fk.ref_namespace, fk.ref_table) == (c.namespace, c.table) else fk for fk in t.foreign_keys))
+        for t in s.tables)
+    return _set(s, tables=tables)
+
+
+def _alter_column(s: Schema, c: ch.AlterColumn) -> Schema:
+    return _with_table(s, c.namespace, c.table, lambda t: replace(
+        t, columns=tuple(c.new if col.name == c.old.name else col for col in t.columns)))
+
+
+def _constraint_field(con: Any) -> str:
+    if isinstance(con, UniqueConstraint):
+        return "uniques"
+    if isinstance(con, ForeignKey):
+        return "foreign_keys"
+    if isinstance(con, CheckConstraint):
+        return "checks"
+    if isinstance(con, ExclusionConstraint):
+        return "exclusions"
+    raise TypeError(type(con).__name__)
+
+
+def _add_constraint(s: Schema, c: ch.AddConstraint) -> Schema:
+    con = c.constraint
+    if isinstance(con, PrimaryKey):
+        return _with_table(s, c.namespace, c.table, lambda t: replace(t, primary_key=con))
+    field = _constraint_field(con)
+    return _with_table(s, c.namespace, c.table, lambda t: replace(t, **{field: _put(getattr(t, field), con, _name)}))
+
+
+def _drop_constraint(s: Schema, c: ch.DropConstraint) -> Schema:
+    con = c.constraint
+    if isinstance(con, PrimaryKey):
+        return _with_table(s, c.namespace, c.table, lambda t: replace(t, primary_key=None))
+    field = _constraint_field(con)
+    return _with_table(s, c.namespace, c.table,
+                       lambda t: replace(t, **{field: _drop(getattr(t, field), con.name, _name)}))
+
+
+def _validate_constraint(s: Schema, c: ch.ValidateConstraint) -> Schema:
+    field = _constraint_field(c.constraint)
+
+    def edit(t: Any) -> Any:
+        current = next((x for x in getattr(t, field) if x.name == c.constraint.name), c.constraint)
+        return replace(t, **{field: _put(getattr(t, field), replace(current, validated=True), _name)})
+
+    return _with_table(s, c.namespace, c.table, edit)
+
+
+def _part_setter(attr: str, obj_attr: str, drop: bool = False) -> Callable[[Schema, Any], Schema]:
+    def apply(s: Schema, c: Any) -> Schema:
+        obj = getattr(c, obj_attr)
+        if drop:
+            return _with_table(s, c.namespace, c.table,
+                               lambda t: replace(t, **{attr: _drop(getattr(t, attr), obj.name, _name)}))
+        return _with_table(s, c.namespace, c.table,
+                           lambda t: replace(t, **{attr: _put(getattr(t, attr), obj, _name)}))
+    return apply
+
+
+# ---------------------------------------------------------------- views, functions
+
+
+def _create_view(s: Schema, c: ch.CreateView) -> Schema:
+    return _set(s, views=_put(s.views, c.view, _top_key))
+
+
+def _drop_view(s: Schema, c: ch.DropView) -> Schema:
+    return _set(s, views=_drop(s.views, _top_key(c.view), _top_key))
+
+
+def _create_function(s: Schema, c: ch.CreateFunction) -> Schema:
+    return _set(s, functions=_put(s.functions, c.function, _function_key))
+
+
+def _drop_function(s: Schema, c: ch.DropFunction) -> Schema:
+    return _set(s, functions=_drop(s.functions, _function_key(c.function), _function_key))
+
+
+def _replace_function(s: Schema, c: ch.ReplaceFunction) -> Schema:
+    current = next((f for f in s.functions if _function_key(f) == _function_key(c.old)), c.old)
+    new = replace(c.new, grants=current.grants, comment=current.comment)
+    return _set(s, functions=_put(s.functions, new, _function_key))
+
+
+# ---------------------------------------------------------------- privileges and comments
+
+
+def _edit_object(s: Schema, ref: Ref, edit: Callable[[Any], Any], namespace_edit: Callable[[Schema], Schema]) -> Schema:
+    kind, ns, name = ref.kind, ref.namespace, ref.name
+    if kind == "namespace":
+        return namespace_edit(s)
+    if kind in ("table", "view") and s.table(ns, name) is not None:
+        return _with_table(s, ns, name, edit)
+    if kind in ("table", "view"):
+        view = s.view(ns, name)
+        assert view is not None, f"replay: no relation {ns}.{name}"
+        return _set(s, views=_put(s.views, edit(view), _top_key))
+    if kind == "sequence":
+        seq = next(q for q in s.sequences if (q.namespace, q.name) == (ns, name))
+        return _set(s, sequences=_put(s.sequences, edit(seq), _top_key))
+    if kind == "function":
+        fn = next(f for f in s.functions if (f.namespace, f.signature) == (ns, name)
+                  or (f.namespace, f.name) == (ns, name))
+        return _set(s, functions=_put(s.functions, edit(fn), _function_key))
+    if kind == "type":
+        for attr in ("enums", "domains", "composite_types"):
+            items = getattr(s, attr)
+            found = next((x for x in items if (x.namespace, x.name) == (ns, name)), None)
+            if found is not None:
+                return _set(s, **{attr: _put(items, edit(found), _top_key)})
+        raise KeyError(f"replay: no type {ns}.{name}")
+    if kind in ("column", "constraint", "index", "trigger", "policy"):
+        return _edit_part(s, ref, edit)
+    raise KeyError(f"replay: cannot find {ref}")
+
+
+def _edit_part(s: Schema, ref: Ref, edit: Callable[[Any], Any]) -> Schema:
+    if ref.kind == "index" and "." not in ref.name:  # indexes are named in their namespace
+        owner = next((t for t in (*s.tables, *s.views) if t.namespace == ref.namespace
+                      and any(i.name == ref.name for i in t.indexes)), None)
+        assert owner is not None, f"replay: no index {ref}"
+        table, part = owner.name, ref.name
+    else:
+        table, part = ref.name.split(".", 1)
+    fields = {"column": ("columns",), "index": ("indexes",), "trigger": ("triggers",), "policy": ("policies",),
+              "constraint": ("uniques", "foreign_keys", "checks", "exclusions")}[ref.kind]
+
+    def edit_table(t: Any) -> Any:
+        if ref.kind == "constraint" and t.primary_key is not None and t.primary_key.name == part:
+            return replace(t, primary_key=edit(t.primary_key))
+        for f in fields:
+            items = getattr(t, f)
+            if any(x.name == part for x in items):
+                new = tuple(edit(x) if x.name == part else x for x in items)
+                return replace(t, **{f: new})
+        raise KeyError(f"replay: no {ref}")
+
+    return _with_table(s, ref.namespace, table, edit_table)
+
+
+def _grant(s: Schema, c: ch.GrantPrivilege) -> Schema:
+    def ns_edit(s: Schema) -> Schema:
+        entry = (c.target.name or c.target.namespace, c.grant)
+        return _set(s, namespace_grants=tuple(sorted({*s.namespace_grants, entry},
+                                                     key=lambda e: (e[0], *_grant_key(e[1])))))
+    return _edit_object(s, c.target, lambda o: replace(o, grants=_put(o.grants, c.grant, _grant_key)), ns_edit)
+
+
+def _revoke(s: Schema, c: ch.RevokePrivilege) -> Schema:
+    def ns_edit(s: Schema) -> Schema:
+        entry = (c.target.name or c.target.namespace, c.grant)
+        return _set(s, namespace_grants=tuple(e for e in s.namespace_grants if e != entry))
+    return _edit_object(s, c.target, lambda o: replace(o, grants=_drop(o.grants, _grant_key(c.grant), _grant_key)),
+                        ns_edit)
+
+
+def _comment(s: Schema, c: ch.SetComment) -> Schema:
+    def ns_edit(s: Schema) -> Schema:
+        ns = c.target.name or c.target.namespace
+        rest = tuple(e for e in s.namespace_comments if e[0] != ns)
+        return _set(s, namespace_comments=tuple(sorted(rest + (((ns, c.comment),) if c.comment is not None else ()))))
+    return _edit_object(s, c.target, lambda o: replace(o, comment=c.comment), ns_edit)
+
+
+_HANDLERS: dict[type, Callable[[Schema, Any], Schema]] = {
+    ch.CreateNamespace: _create_namespace,
+    ch.DropNamespace: _drop_namespace,
+    ch.CreateExtension: _create_extension,
+    ch.DropExtension: _drop_extension,
+    ch.AlterExtensionVersion: _alter_extension,
+    ch.CreateCollation: _create_collation,
+    ch.DropCollation: _drop_collation,
+    ch.CreateEnum: _create_enum,
+    ch.DropEnum: _drop_enum,
+    ch.AddEnumValue: _add_enum_value,
+    ch.RenameEnumValue: _rename_enum_value,
+    ch.RecreateEnum: _recreate_enum,
+    ch.RenameEnum: _rename_enum,
+    ch.CreateDomain: _create_domain,
+    ch.DropDomain: _drop_domain,
+    ch.AlterDomain: _alter_domain,
+    ch.RecreateDomain: _recreate_domain,
+    ch.CreateCompositeType: _create_composite,
+    ch.DropCompositeType: _drop_composite,
+    ch.AlterCompositeType: _alter_composite,
+    ch.CreateSequence: _create_sequence,
+    ch.DropSequence: _drop_sequence,
+    ch.AlterSequence: _alter_sequence,
+    ch.SetSequenceOwner: _set_sequence_owner,
+    ch.CreateTable: _create_table,
+    ch.DropTable: _drop_table,
+    ch.RenameTable: _rename_table,
+    ch.AlterTable: _alter_table,
+    ch.RebuildTable: _rebuild_table,
+    ch.AddColumn: _add_column,
+    ch.DropColumn: _drop_column,
+    ch.RenameColumn: _rename_column,
+    ch.AlterColumn: _alter_column,
+    ch.AddConstraint: _add_constraint,
+    ch.DropConstraint: _drop_constraint,
+    ch.ValidateConstraint: _validate_constraint,
+    ch.CreateIndex: _part_setter("indexes", "index"),
+    ch.DropIndex: _part_setter("indexes", "index", drop=True),
+    ch.CreateTrigger: _part_setter("triggers", "trigger"),
+    ch.DropTrigger: _part_setter("triggers", "trigger", drop=True),
+    ch.SetTriggerEnabled: _part_setter("triggers", "trigger"),
+    ch.CreatePolicy: _part_setter("policies", "policy"),
+    ch.DropPolicy: _part_setter("policies", "policy", drop=True),
+    ch.CreateView: _create_view,
+    ch.DropView: _drop_view,
+    ch.CreateFunction: _create_function,
+    ch.DropFunction: _drop_function,
+    ch.ReplaceFunction: _replace_function,
+    ch.GrantPrivilege: _grant,
+    ch.RevokePrivilege: _revoke,
+    ch.SetComment: _comment,
+}
