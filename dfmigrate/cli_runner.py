@@ -45,6 +45,19 @@ def _echo(text: str) -> None:
         click.echo(text, nl=not text.endswith("\n"))
 
 
+def _offline(cfg: Any, direction: str, dialect: str | None, start: str | None, stop: str | None,
+             strict: bool, show: bool) -> None:
+    """--sql: print the script without connecting. --strict alone: refuse, before connecting, a
+    file that lacks the target dialect's frozen SQL (rendering it is the same check)."""
+    from dfmigrate.migrations.offline import offline_script, require_frozen
+    from dfmigrate.runner.connections import dialect_of
+
+    if not show:
+        require_frozen(cfg.dir, dialect or dialect_of(cfg.database))
+        return
+    _echo(offline_script(cfg.dir, dialect or dialect_of(cfg.database), direction, start, stop, strict=strict))
+
+
 def _json(data: Any) -> None:
     _echo(json.dumps(data, indent=2, sort_keys=True, default=str))
 
@@ -93,17 +106,28 @@ def _render(report: Any, fmt: str) -> None:
               help="transaction: hold the migration lock in an open transaction, which survives a "
                    "transaction-pooling proxy such as PgBouncer in transaction mode; auto: transaction when "
                    "the connection goes through a proxy, else session (PostgreSQL).")
+@click.option("--sql", "offline", is_flag=True,
+              help="Print the whole script (history rows and transactions included) without connecting.")
+@click.option("--dialect", type=click.Choice(["postgresql", "sqlite"]),
+              help="With --sql: the dialect to script (default: the --database URL's).")
+@click.option("--from", "from_", metavar="ID", help="With --sql: start after this (already applied) migration.")
+@click.option("--strict", is_flag=True, help="Refuse a migration that lacks the target dialect's frozen SQL.")
 @click.option("--cancel-blockers", is_flag=True,
               help="Terminate sessions holding a lock a statement would wait for (PostgreSQL; off by default: "
                    "without it no session is ever cancelled).")
 @_FORMAT
 def migrate(database: str | None, dir_: str | None, models: str | None, dev_url: str | None,
             to: str | None, dry_run: bool, lock_wait: float, lock_timeout: float, statement_timeout: float,
-            retries: int, lock_mode: str, cancel_blockers: bool, fmt: str) -> int:
+            retries: int, lock_mode: str, offline: bool, dialect: str | None, from_: str | None, strict: bool,
+            cancel_blockers: bool, fmt: str) -> int:
     """Apply pending migrations, each in one transaction with its history row."""
     from dfmigrate.guard.options import GuardOptions
 
     cfg = _config(database, dir_, models, dev_url)
+    if offline or strict:
+        _offline(cfg, "forward", dialect, from_, to, strict, offline)
+        if offline:
+            return EXIT_OK
     guard = GuardOptions(lock_wait=lock_wait, lock_timeout=lock_timeout, statement_timeout=statement_timeout,
                          retries=retries, cancel_blockers=cancel_blockers, lock_mode=lock_mode)
     report: dict[str, Any] = {}
@@ -148,10 +172,19 @@ def _console(fmt: str) -> Any:
 @click.option("--steps", type=int, metavar="N", help="Roll back the last N migrations (default 1).")
 @click.option("--to", metavar="ID", help="Roll back every migration applied after ID.")
 @click.option("--dry-run", is_flag=True, help="Print the exact SQL that would run; change nothing.")
+@click.option("--sql", "offline", is_flag=True, help="Print the script without connecting: rolls back --from "
+              "(default: the last migration) down to, not including, --to (default: the one before).")
+@click.option("--dialect", type=click.Choice(["postgresql", "sqlite"]),
+              help="With --sql: the dialect to script (default: the --database URL's).")
+@click.option("--from", "from_", metavar="ID", help="With --sql: the newest applied migration.")
 def rollback(database: str | None, dir_: str | None, models: str | None, dev_url: str | None,
-             steps: int | None, to: str | None, dry_run: bool) -> int:
+             steps: int | None, to: str | None, dry_run: bool, offline: bool, dialect: str | None,
+             from_: str | None) -> int:
     """Roll back applied migrations, newest first."""
     cfg = _config(database, dir_, models, dev_url)
+    if offline:
+        _offline(cfg, "backward", dialect, from_, to, False, True)
+        return EXIT_OK
     console = _console("text")
     lines = _run(lambda: _commands().rollback(cfg, steps=steps, to=to, dry_run=dry_run, console=console))
     if dry_run:

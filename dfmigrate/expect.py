@@ -73,6 +73,10 @@ def mismatches(schema: Schema, expected: Iterable[Expectation]) -> list[Mismatch
 
 
 def digest(state: Any) -> str | None:
+    if isinstance(state, dict):
+        # a declared rename is the models' wish, not a fact of the database: the planned state
+        # (folded from the models' changes) carries it, the live database never does
+        state = {k: v for k, v in state.items() if k != "renamed_from"}
     return None if state is None else serialize.digest(state)[:16]
 
 
@@ -151,18 +155,56 @@ def _top_level(schema: Schema, ref: Ref) -> Any:
     raise ValueError(f"no expectation can be read for a {ref.kind}")
 
 
-async def live_mismatches(conn: Any, expected: Iterable[Expectation]) -> list[Mismatch]:
+async def live_mismatches(conn: Any, expected: Iterable[Expectation], tracker: LiveTracker | None = None,
+                          applied: list[Any] | None = None) -> list[Mismatch]:
     """The expectations the database behind the runner's connection (``runner.connections``'
-    PgConnection or SqliteConnection) does not meet, read through that same connection."""
+    PgConnection or SqliteConnection) does not meet, read through that same connection.
+
+    With a ``tracker`` (one per run) the database is introspected once, before the run's first
+    migration; for the next ones the schema is that one with the operations of the migrations
+    ``applied`` since folded in: those are exactly what ran, under the lock. A migration that
+    does not say what it changes (hand-written code without ``state``) makes the next check read
+    the database again."""
+    schema = await tracker.schema(conn, applied or []) if tracker is not None else await _introspect(conn)
+    return mismatches(schema, expected)
+
+
+async def _introspect(conn: Any) -> Schema:
     if conn.dialect == "postgresql":
         from dfmigrate.sources.postgres import inspect_postgres_connection
 
-        schema = await inspect_postgres_connection(conn.raw)
-    else:
-        from dfmigrate.sources.sqlite import inspect_sqlite_connection
+        return await inspect_postgres_connection(conn.raw)
+    from dfmigrate.sources.sqlite import inspect_sqlite_connection
 
-        schema = inspect_sqlite_connection(conn.raw)
-    return mismatches(schema, expected)
+    return inspect_sqlite_connection(conn.raw)
+
+
+class LiveTracker:
+    """The live schema during one run: read once, then advanced by each applied migration's
+    operations (``dfmigrate.fold``) instead of being read again before every migration."""
+
+    def __init__(self) -> None:
+        self._schema: Schema | None = None
+        self._folded = 0  # how many of the run's applied migrations the schema includes
+
+    async def schema(self, conn: Any, applied: list[Any]) -> Schema:
+        from dfmigrate.fold import fold
+        from dfmigrate.migration import state_operations
+
+        for migration in applied[self._folded:]:
+            if self._schema is None:
+                break
+            ops = state_operations(migration, conn.dialect)
+            try:
+                self._schema = fold(self._schema, ops) if ops is not None else None
+            except (KeyError, TypeError, StopIteration, AssertionError):
+                # the live schema departs from the plan (an object the fold cannot find): the
+                # database is read instead, and its mismatches reported as usual
+                self._schema = None
+        if self._schema is None:
+            self._schema = await _introspect(conn)
+        self._folded = len(applied)
+        return self._schema
 
 
 class PlanChanged(DfmigrateError):

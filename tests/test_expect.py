@@ -174,3 +174,50 @@ def test_statement_timings_are_recorded_and_an_outlier_is_flagged(tmp_path: Path
     assert anomaly["migration"] == "0002_fill" and anomaly["kind"] == "insert" and anomaly["history"] == 6
     assert anomaly["ms"] > 100 and anomaly["baseline_mean_ms"] < 5
     assert len(query(url, "SELECT * FROM dfmigrate_timings WHERE migration_id = '0002_fill'")) == 1
+
+
+def test_the_live_schema_is_read_once_per_run_then_advanced_by_each_migration(tmp_path: Path,
+                                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """migrate checks each migration's planned objects without introspecting the whole database
+    before every migration: the tracker folds what each applied migration did, and that equals
+    what a fresh read of the database shows."""
+    import sqlite3
+
+    from dfmigrate import expect
+    from dfmigrate.migrations import load_all
+    from dfmigrate.migrations.make import make_migrations
+    from dfmigrate.runner.connections import SqliteConnection
+    from tests.test_fold import by_column_name
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DFMIGRATE_CACHE_DIR", str(tmp_path / "cache"))
+    Path("m.py").write_text("from dfmigrate import model, field\n\n@model\nclass Author:\n    name: str = ''\n")
+    asyncio.run(make_migrations("m.py", "migrations"))
+    Path("m.py").write_text("from dfmigrate import model, field\n\n@model\nclass Author:\n"
+                            "    full_name: str = field(default='', renamed_from='name')\n    bio: str | None = None\n")
+    asyncio.run(make_migrations("m.py", "migrations"))
+    conn = SqliteConnection(sqlite3.connect(tmp_path / "db.sqlite", isolation_level=None))
+    reads = []
+    real = expect._introspect
+
+    async def counted(c: object) -> object:
+        reads.append(1)
+        return await real(c)
+
+    monkeypatch.setattr(expect, "_introspect", counted)
+    tracker = expect.LiveTracker()
+    applied = []
+    for m in load_all("migrations"):
+        asyncio.run(tracker.schema(conn, applied))
+        migration = m.cls()
+        asyncio.run(migration.forward(conn))
+        applied.append(migration)
+    tracked = asyncio.run(tracker.schema(conn, applied))
+    assert len(reads) == 1
+    live = asyncio.run(real(conn))
+    assert by_column_name(tracked) == by_column_name(replace(live, tables=tuple(  # the declared rename
+        replace(t, columns=tuple(replace(c, renamed_from=("name",)) if c.name == "full_name" else c
+                                 for c in t.columns)) for t in live.tables)))
+    assert not expect.mismatches(live, expect.expectations([], tracked, tracked)) and \
+        expect.digest(expect.object_state(tracked, Ref("column", "main", "authors.full_name"))) == \
+        expect.digest(expect.object_state(live, Ref("column", "main", "authors.full_name")))

@@ -115,3 +115,116 @@ def test_classifier(sql: str, dialect: str, expected: tuple[object, ...]) -> Non
 def test_step_is_sql_or_python() -> None:
     with pytest.raises(ValueError):
         Step(None)
+
+
+# ---------------------------------------------------------------- operations as constructor calls
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+
+from dfmigrate.migrations.ops import py_expr, read_back  # noqa: E402
+from tests.strategies import schema_pairs  # noqa: E402
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(schema_pairs("postgresql", views=True))
+def test_every_planned_change_and_step_round_trips_as_python(pair: tuple[object, object]) -> None:
+    from dfmigrate.engine import plan_migration
+    from dfmigrate.migrations.ops import statement_step
+
+    plan = plan_migration(*pair)  # type: ignore[arg-type]
+    for change in plan.changes:
+        assert read_back(py_expr(change)) == change
+    for statement in plan.statements:
+        step = statement_step(statement)
+        assert read_back(py_expr(step)) == step
+
+
+def test_a_change_reads_as_a_constructor_call() -> None:
+    from dfmigrate.changes import AddColumn, AlterColumn, ColumnChange
+    from dfmigrate.schema import Column
+
+    assert py_expr(AddColumn("public", "authors", Column(name="bio", type="text"))) == \
+        'AddColumn("public", "authors", Column(name="bio", type="text"))'
+    alter = AlterColumn("public", "a", Column("x", "int"), Column("x", "bigint", nullable=False),
+                        ColumnChange.TYPE | ColumnChange.NULLABLE)
+    assert "ColumnChange.TYPE | ColumnChange.NULLABLE" in py_expr(alter)
+    assert read_back(py_expr(alter)) == alter
+
+
+# ---------------------------------------------------------------- dialects and offline SQL
+
+import asyncio  # noqa: E402
+import sqlite3  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+MODELS = '''
+from dfmigrate import model, field
+
+@model
+class Author:
+    name: str = field(max_length=100)
+'''
+
+
+def _project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, config: str = "") -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DFMIGRATE_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "models.py").write_text(MODELS)
+    (tmp_path / "pyproject.toml").write_text(f'[tool.dfmigrate]\nmodels = "models.py"\n{config}')
+
+
+def test_dialects_setting_picks_what_files_hold(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dfmigrate.migrations import load_all
+    from dfmigrate.migrations.make import make_migrations
+
+    _project(tmp_path, monkeypatch, 'dialects = ["sqlite"]\n')
+    assert asyncio.run(make_migrations("models.py", "migrations")).status == "written"
+    cls = load_all("migrations")[0].cls
+    assert cls().dialects() == ["sqlite"]
+    with pytest.raises(DfmigrateError, match="has no postgresql operations"):
+        cls().steps("postgresql", "forward")
+    (tmp_path / "pyproject.toml").write_text('[tool.dfmigrate]\ndialects = ["oracle"]\n')
+    with pytest.raises(DfmigrateError, match=r"dialects must be a non-empty list of 'sqlite', 'postgresql'"):
+        asyncio.run(make_migrations("models.py", "migrations2"))
+
+
+def test_a_part_without_frozen_sql_is_rendered_from_its_operations(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from dfmigrate.migration import RenderedFromOperations
+    from dfmigrate.migrations import load_all
+    from dfmigrate.migrations.make import make_migrations
+
+    _project(tmp_path, monkeypatch)
+    asyncio.run(make_migrations("models.py", "migrations"))
+    cls = load_all("migrations")[0].cls
+    frozen = cls().steps("postgresql", "forward")
+    part = cls.postgresql
+    from dataclasses import replace
+
+    cls.postgresql = replace(part, forward=None)
+    with pytest.warns(RenderedFromOperations):
+        assert cls().steps("postgresql", "forward") == frozen
+    with pytest.raises(DfmigrateError, match="--strict refuses"):
+        cls().steps("postgresql", "forward", strict=True)
+
+
+def test_offline_script_brings_a_database_up_to_date(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from dfmigrate.migrations.make import make_migrations
+    from dfmigrate.migrations.offline import offline_script
+    from tests.test_runner import cli
+
+    _project(tmp_path, monkeypatch)
+    asyncio.run(make_migrations("models.py", "migrations"))
+    script = offline_script("migrations", "sqlite")
+    assert script.count("BEGIN;") == script.count("COMMIT;") == 1 and "INSERT INTO dfmigrate_history" in script
+    conn = sqlite3.connect(tmp_path / "app.db")
+    conn.executescript(script)
+    conn.close()
+    capsys.readouterr()
+    assert cli(["migrate", "--database", "sqlite:///app.db"]) == 0
+    assert "Nothing to migrate" in capsys.readouterr().out  # the script's history rows count
+    assert cli(["drift", "--database", "sqlite:///app.db"]) == 0
+    back = offline_script("migrations", "sqlite", "backward")
+    assert "DROP TABLE authors;" in back and "DELETE FROM dfmigrate_history WHERE migration_id = '0001_initial';" in back
+    assert "DROP TABLE public.authors;" in offline_script("migrations", "postgresql", "backward")

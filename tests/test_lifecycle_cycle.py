@@ -182,3 +182,71 @@ def _drift_and_tamper(c: Cycle) -> None:
     for command in ("migrate", "drift", "check"):
         code, _, err = c.run(command)
         assert code == 2 and first.name in err, (command, err)
+
+
+CLOSED = "postgresql://postgres@127.0.0.1:1/x"  # nothing listens on port 1: no server is needed
+
+HAND_WRITTEN = '''
+from dfmigrate.migration import DataMigration, RunPython
+
+
+async def forward(conn):
+    await conn.execute("CREATE TABLE author_emails (email VARCHAR(255) PRIMARY KEY)")
+    rows = await conn.fetch("SELECT email FROM authors ORDER BY email")
+    for row in rows:
+        await conn.execute("INSERT INTO author_emails (email) VALUES ($1)", row["email"])
+
+
+async def backward(conn):
+    await conn.execute("DROP TABLE author_emails")
+
+
+class Migration(DataMigration):
+    id = "0003_emails"
+    description = "emails"
+    dependencies = ["0002_v2"]
+    operations = [RunPython(forward, backward)]  # no state: replayed on a scratch database
+'''
+
+
+def test_one_directory_for_both_dialects(tmp_path: Path, request: pytest.FixtureRequest,
+                                         capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Written from models without naming a dialect or reaching a server; applied to SQLite and
+    PostgreSQL; a declared rename keeps its data on both; drift clean on both; offline SQL."""
+    monkeypatch.setenv("DFMIGRATE_CACHE_DIR", str(tmp_path / "cache"))
+    pg_url = request.getfixturevalue("pg_url")
+    dbs = {"sqlite": "sqlite:///" + request.getfixturevalue("sqlite_path"),
+           "postgresql": request.getfixturevalue("pg_db")("both")}
+    mdir, models = tmp_path / "migrations", tmp_path / "models.py"
+
+    def run(*args: str, database: str | None = None, dev: str | None = CLOSED,
+            lifecycle: bool = True) -> tuple[int, str, str]:
+        opts = ["--dir", str(mdir), "--models", str(models)] if lifecycle else []
+        opts += ["--database", database] if database else []
+        code = cli([*args, *opts, *(["--dev-url", dev] if dev else [])])
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    models.write_text(V1)
+    assert run("makemigrations", "-m", "initial")[0] == 0
+    for url in dbs.values():
+        assert run("migrate", database=url)[0] == 0, url
+        execute(url, "INSERT INTO authors (email, full_name) VALUES ('ann@x.io', 'Ann Lee')")
+    models.write_text(V2)
+    assert run("check", database=dbs["postgresql"])[0] == 1  # pending, found without a server
+    assert run("makemigrations", "-m", "v2")[0] == 0
+    assert run("check", database=dbs["postgresql"])[0] == 0
+    code, script, _ = run("migrate", "--sql", "--dialect", "postgresql", database=CLOSED)
+    assert code == 0 and "ALTER TABLE public.authors RENAME COLUMN full_name TO display_name;" in script
+    assert "INSERT INTO public.dfmigrate_history" in script and "COMMIT;" in script
+    (mdir / "0003_emails.py").write_text(HAND_WRITTEN)
+    assert cli(["rehash", "--dir", str(mdir)]) == 0
+    for dialect, url in dbs.items():
+        code, _, err = run("migrate", database=url, dev=pg_url)
+        assert code == 0, err
+        assert query(url, "SELECT display_name FROM authors") == [("Ann Lee",)]  # the rename kept the data
+        assert query(url, "SELECT email FROM author_emails") == [("ann@x.io",)]
+        assert run("drift", database=url, dev=pg_url)[0] == 0, dialect
+        code, out, _ = run("inspect", f"migrations:{mdir}", "--dialect", dialect, "--format", "sql", dev=pg_url,
+                             lifecycle=False)
+        assert code == 0 and "author_emails" in out

@@ -147,7 +147,6 @@ async def make_migrations(models_spec: str | None, directory: Any = DEFAULT_DIR,
 async def _make_from_models(store: Any, models_spec: str, dialects: list[str], message: str | None,
                             check: bool, dev_url: str | None, legacy: bool) -> MakeResult:
     from dfmigrate.describe import describe
-    from dfmigrate.engine import plan_migration
     from dfmigrate.migrations.replay import schema_of_directory, store_folded
     from dfmigrate.sources.models import load_models
 
@@ -162,6 +161,12 @@ async def _make_from_models(store: Any, models_spec: str, dialects: list[str], m
         if isinstance(result, BaseException):
             raise result
     pairs = {d: (results[2 * i + 1], results[2 * i]) for i, d in enumerate(dialects)}  # (previous, new)
+    from dfmigrate.diff import diff_schemas
+
+    if not any(diff_schemas(prev, new) for prev, new in pairs.values()):
+        return MakeResult("nothing to do")  # the common answer of check: no planner (networkx) needed
+    from dfmigrate.engine import plan_migration
+
     forwards = {d: plan_migration(prev, new) for d, (prev, new) in pairs.items()}
     if all(f.empty for f in forwards.values()):
         return MakeResult("nothing to do")

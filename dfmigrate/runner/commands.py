@@ -361,7 +361,10 @@ async def resolve(cfg: Config, migration_id: str, applied: bool) -> str:
 async def check(cfg: Config) -> dict[str, Any]:
     """Integrity, then models against migrations (when models are configured). The database is
     not opened; its URL only picks the dialect of an empty directory and the scratch server."""
-    load_directory(cfg, against_database=False)
+    from dfmigrate.migrations import load_all, verify
+
+    verify(cfg.dir)  # integrity, then every file loads (without Kailash: check stays fast)
+    load_all(cfg.dir)
     if not cfg.models:
         return {"clean": True, "pending": [], "hazards": [], "models": None}
     from dfmigrate.migrations import directory_dialect

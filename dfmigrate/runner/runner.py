@@ -229,7 +229,13 @@ class DfmigrateRunner(MigrationRunner):
             return
         from dfmigrate.expect import PlanChanged, live_mismatches
 
-        found = await live_mismatches(self.conn, expected)
+        if not hasattr(self, "live"):
+            from dfmigrate.expect import LiveTracker
+
+            self.live = LiveTracker()  # the schema is read once per run, then advanced by each migration
+        applied = [self.files[m.migration].cls() for m in self.reporter.migrations
+                   if m.outcome == "applied" and m.direction == "forward"]
+        found = await live_mismatches(self.conn, expected, self.live, applied)
         report.expectations = {"checked": len(expected), "changed": [str(m) for m in found]}
         if found:
             report.outcome = "refused: planned objects changed"
