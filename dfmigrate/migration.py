@@ -22,7 +22,6 @@ no Kailash, so ``check`` and ``makemigrations`` read files without paying for it
 from __future__ import annotations
 
 import hashlib
-import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -34,11 +33,6 @@ __all__ = ["DataMigration", "ForDialect", "Migration", "RunPython", "RunSQL", "S
            "expectations_of", "kailash_class", "migration_steps", "state_operations"]
 
 DIALECTS = ("sqlite", "postgresql")
-log = logging.getLogger(__name__)
-
-
-class RenderedFromOperations(UserWarning):
-    """A file lacks the frozen SQL of the dialect being run: it is rendered from its operations."""
 
 
 @dataclass(frozen=True)
@@ -156,10 +150,10 @@ class SchemaMigration(Migration):
             return list(frozen)
         if strict:
             raise DfmigrateError(f"{self.id} has no frozen {dialect} SQL and --strict refuses to render it")
-        import warnings
+        import sys
 
-        warnings.warn(f"{self.id}: no frozen {dialect} SQL; rendered from its operations",
-                      RenderedFromOperations, stacklevel=2)
+        print(f"dfmigrate: warning: {self.id} has no frozen {dialect} SQL: rendered from its operations "
+              "(--strict refuses)", file=sys.stderr)
         from dfmigrate.migrations.ops import render_steps
 
         return render_steps(list(part.operations if direction == "forward" else part.reverse), dialect)
