@@ -178,7 +178,7 @@ def render_schema(migration_id: str, description: str, dependencies: Sequence[st
     used = class_names(v for d in values.values() for k in ("operations", "reverse", "forward", "backward")
                        for v in d[k])
     used.setdefault("dfmigrate.migration", set()).update({"ForDialect", "SchemaMigration"})
-    imports = [f"from {module} import {', '.join(sorted(names))}" for module, names in sorted(used.items())]
+    imports = [_import_line(module, sorted(names)) for module, names in sorted(used.items())]
     lines = ['"""' + "\n".join(doc), '"""', *imports, "", "",
              "class Migration(SchemaMigration):",
              f"    id = {py_literal(migration_id)}",
@@ -194,6 +194,13 @@ def render_schema(migration_id: str, description: str, dependencies: Sequence[st
     text = "\n".join(lines) + "\n"
     _check_schema_round_trip(text, migration_id, values)
     return text
+
+
+def _import_line(module: str, names: list[str]) -> str:
+    line = f"from {module} import {', '.join(names)}"
+    if len(line) <= 100:
+        return line
+    return f"from {module} import (\n" + "".join(f"    {n},\n" for n in names) + ")"
 
 
 def _check_schema_round_trip(text: str, migration_id: str, values: dict[str, dict[str, Any]]) -> None:
