@@ -51,17 +51,24 @@ def _dev_url(option: str | None) -> str | None:
 @click.option("--dir", "directory", metavar="D", help="Migrations directory (default: migrations).")
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 when a migration would be generated.")
 @click.option("--empty", is_flag=True, help="Write a skeleton for a hand-written (data) migration.")
+@click.option("--database", metavar="URL", help="The target database: never connected to; its dialect's "
+              "changes are listed first, and a PostgreSQL URL serves as the scratch server.")
 @click.option("--dialect", type=click.Choice(["postgresql", "sqlite"]),
-              help="Dialect of a new migrations directory (default: sqlite); an existing one keeps its own.")
-@click.option("--dev-url", metavar="URL", help="PostgreSQL server for the replay's scratch database.")
+              help="List this dialect's changes first (files hold every dialect of [tool.dfmigrate] dialects).")
+@click.option("--dev-url", metavar="URL", help="PostgreSQL server for scratch databases (only hand-written "
+              "steps without 'state' need one).")
 def makemigrations(message: str | None, models: str | None, directory: str | None, check: bool,
-                   empty: bool, dialect: str | None, dev_url: str | None) -> int:
+                   empty: bool, database: str | None, dialect: str | None, dev_url: str | None) -> int:
     """Write the next migration: the models compared with what the migrations directory produces."""
     from dfmigrate.migrations.make import DEFAULT_DIR, make_migrations
 
     directory = _resolve(directory, "dir", DEFAULT_DIR)
     models = _resolve(models, "models")
-    url = _dev_url(dev_url)
+    if database:
+        from dfmigrate.urls import is_postgres_url
+
+        dialect = dialect or ("postgresql" if is_postgres_url(database) else "sqlite")
+    url = _dev_url(dev_url or (database if database and dialect == "postgresql" else None))
     result = _run(lambda: make_migrations(models, directory, dialect, message=message, check=check,
                                           empty=empty, dev_url=url))
     if result.status == "nothing to do":
