@@ -143,10 +143,10 @@ async def replayed_schema(registry: Any, files: list[Any], all_files: list[Any],
     own runner, into a scratch database the registry owns."""
     from dfmigrate.runner.runner import DfmigrateRunner
 
-    if [f.id for f in files] == [f.id for f in all_files]:
+    if [f.id for f in files] == [f.id for f in all_files[:len(files)]]:  # a prefix: folded, cached by the sum
         from dfmigrate.migrations.replay import schema_of_directory
 
-        return without_ledger(await schema_of_directory(directory, dialect, server_url))
+        return without_ledger(await schema_of_directory(directory, dialect, server_url, upto=len(files)))
     if not files:
         from dfmigrate.migrations.replay import empty_schema
 
