@@ -315,11 +315,16 @@ def _rename_column(s: Schema, c: ch.RenameColumn) -> Schema:
                                   include=_renamed(i.include, old, new)) for i in t.indexes))
 
     s = _with_table(s, c.namespace, c.table, edit)
+
+    def refers(fk: ForeignKey) -> bool:
+        return (fk.ref_namespace, fk.ref_table) == (c.namespace, c.table) and old in fk.ref_columns
+
     # foreign keys elsewhere that reference the column follow it
-    tables = tuple(replace(t, foreign_keys=tuple(
-        replace(fk, ref_columns=_renamed(fk.ref_columns, old, new))
-        if (fk.ref_namespace, fk.ref_table) == (c.namespace, c.table) else fk for fk in t.foreign_keys))
-        for t in s.tables)
+    if not any(refers(fk) for t in s.tables for fk in t.foreign_keys):
+        return s
+    tables = tuple(replace(t, foreign_keys=tuple(replace(fk, ref_columns=_renamed(fk.ref_columns, old, new))
+                                                 if refers(fk) else fk for fk in t.foreign_keys))
+                   if any(refers(fk) for fk in t.foreign_keys) else t for t in s.tables)
     return _set(s, tables=tables)
 
 

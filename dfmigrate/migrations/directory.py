@@ -204,11 +204,14 @@ def declared_dialect(directory: Any, name: str) -> str | None:
     """The ``dialect = "..."`` a migration file declares, read without running the file (and
     without importing Kailash): cheap enough for every command, and for cache look-ups."""
     store = as_dir(directory)
+    data = store.read(name)
+    if b"dialect" not in data:  # files holding every dialect declare none: no need to parse them
+        return None
     try:
-        tree = ast.parse(store.read(name), store.display(name))
+        tree = ast.parse(data, store.display(name))
     except SyntaxError as exc:
         raise DfmigrateError(f"{store.display(name)}:{exc.lineno}: SyntaxError: {exc.msg}") from None
-    for node in ast.walk(tree):
+    for node in tree.body:
         if isinstance(node, ast.ClassDef):
             for item in node.body:
                 target = item.targets[0] if isinstance(item, ast.Assign) and len(item.targets) == 1 else None

@@ -55,7 +55,7 @@ async def schema_of_directory(directory: Any, dialect: str | None = None,
     start, schema = (_cached_prefix(lines, dialect) if use_cache else (0, None))
     if start == len(lines) and schema is not None:
         return schema
-    migrations = [load_migration(store, name) for name, _ in lines[start:]]
+    migrations = [_load(store, name, h) for name, h in lines[start:]]
     folded = _fold(store, migrations, dialect, schema or empty_schema(dialect))
     if folded is None:  # a file that does not say what it changes: replay everything on a database
         folded = await _replay(store, [load_migration(store, name) for name, _ in lines[:start]] + migrations,
@@ -63,6 +63,18 @@ async def schema_of_directory(directory: Any, dialect: str | None = None,
     if use_cache:
         _cache_write(_cache_key(lines[-1][1], dialect), folded)
     return folded
+
+
+_LOADED: dict[tuple[str, str], LoadedMigration] = {}
+
+
+def _load(store: Any, name: str, line_hash: str) -> LoadedMigration:
+    """A file loaded once per process for every dialect replayed (makemigrations and check fold
+    each dialect in turn): keyed by its chained hash, so an edited file is loaded again."""
+    key = (store.display(name), line_hash)
+    if key not in _LOADED:
+        _LOADED[key] = load_migration(store, name)
+    return _LOADED[key]
 
 
 def _fold(store: Any, migrations: list[LoadedMigration], dialect: str, schema: Schema) -> Schema | None:

@@ -363,9 +363,9 @@ async def check(cfg: Config) -> dict[str, Any]:
     not opened; its URL only picks the dialect of an empty directory and the scratch server."""
     from dfmigrate.migrations import load_all, verify
 
-    verify(cfg.dir)  # integrity, then every file loads (without Kailash: check stays fast)
-    load_all(cfg.dir)
+    verify(cfg.dir)  # integrity, then (without Kailash: check stays fast) every file loads
     if not cfg.models:
+        load_all(cfg.dir)  # with models, the replay loads them (or its cache says they loaded)
         return {"clean": True, "pending": [], "hazards": [], "models": None}
     from dfmigrate.migrations import directory_dialect
     from dfmigrate.migrations.make import make_migrations
