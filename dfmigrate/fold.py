@@ -107,32 +107,18 @@ def _ext_key(e: Any) -> str:
     return e.name  # type: ignore[no-any-return]
 
 
-def _create_extension(s: Schema, c: ch.CreateExtension) -> Schema:
-    return _set(s, extensions=_put(s.extensions, c.extension, _ext_key))
+def _put_top(field: str, attr: str, key: Callable[[Any], Any] = _top_key) -> Callable[[Schema, Any], Schema]:
+    """The handler of a change that creates or replaces a top-level object (``change.attr``)."""
+    def apply(s: Schema, c: Any) -> Schema:
+        return _set(s, **{field: _put(getattr(s, field), getattr(c, attr), key)})
+    return apply
 
 
-def _drop_extension(s: Schema, c: ch.DropExtension) -> Schema:
-    return _set(s, extensions=_drop(s.extensions, c.extension.name, _ext_key))
-
-
-def _alter_extension(s: Schema, c: ch.AlterExtensionVersion) -> Schema:
-    return _set(s, extensions=_put(s.extensions, c.new, _ext_key))
-
-
-def _create_collation(s: Schema, c: ch.CreateCollation) -> Schema:
-    return _set(s, collations=_put(s.collations, c.collation, _top_key))
-
-
-def _drop_collation(s: Schema, c: ch.DropCollation) -> Schema:
-    return _set(s, collations=_drop(s.collations, _top_key(c.collation), _top_key))
-
-
-def _create_enum(s: Schema, c: ch.CreateEnum) -> Schema:
-    return _set(s, enums=_put(s.enums, c.enum, _top_key))
-
-
-def _drop_enum(s: Schema, c: ch.DropEnum) -> Schema:
-    return _set(s, enums=_drop(s.enums, _top_key(c.enum), _top_key))
+def _drop_top(field: str, attr: str, key: Callable[[Any], Any] = _top_key) -> Callable[[Schema, Any], Schema]:
+    """The handler of a change that drops a top-level object (``change.attr``)."""
+    def apply(s: Schema, c: Any) -> Schema:
+        return _set(s, **{field: _drop(getattr(s, field), key(getattr(c, attr)), key)})
+    return apply
 
 
 def _current_enum(s: Schema, namespace: str, name: str) -> Any:
@@ -195,44 +181,12 @@ def _rename_enum(s: Schema, c: ch.RenameEnum) -> Schema:
     return _retype_columns(s, _qualified(c.old.namespace, c.old.name), _qualified(c.new.namespace, c.new.name))
 
 
-def _create_domain(s: Schema, c: ch.CreateDomain) -> Schema:
-    return _set(s, domains=_put(s.domains, c.domain, _top_key))
-
-
-def _drop_domain(s: Schema, c: ch.DropDomain) -> Schema:
-    return _set(s, domains=_drop(s.domains, _top_key(c.domain), _top_key))
-
-
-def _alter_domain(s: Schema, c: ch.AlterDomain) -> Schema:
-    return _set(s, domains=_put(s.domains, c.new, _top_key))
-
-
 def _recreate_domain(s: Schema, c: ch.RecreateDomain) -> Schema:
     s = _set(s, domains=_put(_drop(s.domains, _top_key(c.old), _top_key), c.new, _top_key))
     return _type_uses(s, c.columns)
 
 
-def _create_composite(s: Schema, c: ch.CreateCompositeType) -> Schema:
-    return _set(s, composite_types=_put(s.composite_types, c.type, _top_key))
-
-
-def _drop_composite(s: Schema, c: ch.DropCompositeType) -> Schema:
-    return _set(s, composite_types=_drop(s.composite_types, _top_key(c.type), _top_key))
-
-
-def _alter_composite(s: Schema, c: ch.AlterCompositeType) -> Schema:
-    return _set(s, composite_types=_put(s.composite_types, c.new, _top_key))
-
-
 # ---------------------------------------------------------------- sequences
-
-
-def _create_sequence(s: Schema, c: ch.CreateSequence) -> Schema:
-    return _set(s, sequences=_put(s.sequences, c.sequence, _top_key))
-
-
-def _drop_sequence(s: Schema, c: ch.DropSequence) -> Schema:
-    return _set(s, sequences=_drop(s.sequences, _top_key(c.sequence), _top_key))
 
 
 def _alter_sequence(s: Schema, c: ch.AlterSequence) -> Schema:
@@ -247,14 +201,6 @@ def _set_sequence_owner(s: Schema, c: ch.SetSequenceOwner) -> Schema:
 
 
 # ---------------------------------------------------------------- tables
-
-
-def _create_table(s: Schema, c: ch.CreateTable) -> Schema:
-    return _set(s, tables=_put(s.tables, c.table, _top_key))
-
-
-def _drop_table(s: Schema, c: ch.DropTable) -> Schema:
-    return _set(s, tables=_drop(s.tables, _top_key(c.table), _top_key))
 
 
 def _rename_table(s: Schema, c: ch.RenameTable) -> Schema:
@@ -386,22 +332,6 @@ def _part_setter(attr: str, obj_attr: str, drop: bool = False) -> Callable[[Sche
 # ---------------------------------------------------------------- views, functions
 
 
-def _create_view(s: Schema, c: ch.CreateView) -> Schema:
-    return _set(s, views=_put(s.views, c.view, _top_key))
-
-
-def _drop_view(s: Schema, c: ch.DropView) -> Schema:
-    return _set(s, views=_drop(s.views, _top_key(c.view), _top_key))
-
-
-def _create_function(s: Schema, c: ch.CreateFunction) -> Schema:
-    return _set(s, functions=_put(s.functions, c.function, _function_key))
-
-
-def _drop_function(s: Schema, c: ch.DropFunction) -> Schema:
-    return _set(s, functions=_drop(s.functions, _function_key(c.function), _function_key))
-
-
 def _replace_function(s: Schema, c: ch.ReplaceFunction) -> Schema:
     current = next((f for f in s.functions if _function_key(f) == _function_key(c.old)), c.old)
     new = replace(c.new, grants=current.grants, comment=current.comment)
@@ -491,30 +421,30 @@ def _comment(s: Schema, c: ch.SetComment) -> Schema:
 _HANDLERS: dict[type, Callable[[Schema, Any], Schema]] = {
     ch.CreateNamespace: _create_namespace,
     ch.DropNamespace: _drop_namespace,
-    ch.CreateExtension: _create_extension,
-    ch.DropExtension: _drop_extension,
-    ch.AlterExtensionVersion: _alter_extension,
-    ch.CreateCollation: _create_collation,
-    ch.DropCollation: _drop_collation,
-    ch.CreateEnum: _create_enum,
-    ch.DropEnum: _drop_enum,
+    ch.CreateExtension: _put_top("extensions", "extension", _ext_key),
+    ch.DropExtension: _drop_top("extensions", "extension", _ext_key),
+    ch.AlterExtensionVersion: _put_top("extensions", "new", _ext_key),
+    ch.CreateCollation: _put_top("collations", "collation"),
+    ch.DropCollation: _drop_top("collations", "collation"),
+    ch.CreateEnum: _put_top("enums", "enum"),
+    ch.DropEnum: _drop_top("enums", "enum"),
     ch.AddEnumValue: _add_enum_value,
     ch.RenameEnumValue: _rename_enum_value,
     ch.RecreateEnum: _recreate_enum,
     ch.RenameEnum: _rename_enum,
-    ch.CreateDomain: _create_domain,
-    ch.DropDomain: _drop_domain,
-    ch.AlterDomain: _alter_domain,
+    ch.CreateDomain: _put_top("domains", "domain"),
+    ch.DropDomain: _drop_top("domains", "domain"),
+    ch.AlterDomain: _put_top("domains", "new"),
     ch.RecreateDomain: _recreate_domain,
-    ch.CreateCompositeType: _create_composite,
-    ch.DropCompositeType: _drop_composite,
-    ch.AlterCompositeType: _alter_composite,
-    ch.CreateSequence: _create_sequence,
-    ch.DropSequence: _drop_sequence,
+    ch.CreateCompositeType: _put_top("composite_types", "type"),
+    ch.DropCompositeType: _drop_top("composite_types", "type"),
+    ch.AlterCompositeType: _put_top("composite_types", "new"),
+    ch.CreateSequence: _put_top("sequences", "sequence"),
+    ch.DropSequence: _drop_top("sequences", "sequence"),
     ch.AlterSequence: _alter_sequence,
     ch.SetSequenceOwner: _set_sequence_owner,
-    ch.CreateTable: _create_table,
-    ch.DropTable: _drop_table,
+    ch.CreateTable: _put_top("tables", "table"),
+    ch.DropTable: _drop_top("tables", "table"),
     ch.RenameTable: _rename_table,
     ch.AlterTable: _alter_table,
     ch.RebuildTable: _rebuild_table,
@@ -532,10 +462,10 @@ _HANDLERS: dict[type, Callable[[Schema, Any], Schema]] = {
     ch.SetTriggerEnabled: _part_setter("triggers", "trigger"),
     ch.CreatePolicy: _part_setter("policies", "policy"),
     ch.DropPolicy: _part_setter("policies", "policy", drop=True),
-    ch.CreateView: _create_view,
-    ch.DropView: _drop_view,
-    ch.CreateFunction: _create_function,
-    ch.DropFunction: _drop_function,
+    ch.CreateView: _put_top("views", "view"),
+    ch.DropView: _drop_top("views", "view"),
+    ch.CreateFunction: _put_top("functions", "function", _function_key),
+    ch.DropFunction: _drop_top("functions", "function", _function_key),
     ch.ReplaceFunction: _replace_function,
     ch.GrantPrivilege: _grant,
     ch.RevokePrivilege: _revoke,
