@@ -221,8 +221,42 @@ _TABLE_LEVEL = ("unlogged", "rls_enabled", "rls_forced", "options", "comment", "
 
 
 def _alter_table(s: Schema, c: ch.AlterTable) -> Schema:
-    return _with_table(s, c.old.namespace, c.old.name,
-                       lambda t: replace(t, **{f: getattr(c.new, f) for f in _TABLE_LEVEL}))
+    def edit(t: Table) -> Table:
+        columns = t.columns
+        if t.partition_of != c.new.partition_of:
+            # a partition's columns are its parent's, and the model lists them only while the
+            # table stands alone: detached, it keeps them as its own; attached, they are inherited
+            parent = _parent(s, t.partition_of or c.new.partition_of)
+            inherited = parent.columns if parent is not None else ()
+            if c.new.partition_of is None:
+                own = {col.name for col in columns}
+                columns = tuple(col for col in inherited if col.name not in own) + columns
+            else:
+                names = {col.name for col in inherited}
+                columns = tuple(col for col in columns if col.name not in names)
+        if t.inherits != c.new.inherits:
+            # inherited columns are implicit in the model: a parent gained takes them over (the
+            # plan added any the table lacked first), a parent lost leaves them as the table's own
+            lost = [col for p in t.inherits if p not in c.new.inherits for col in _columns_of(s, p)]
+            gained = {col.name for p in c.new.inherits for col in _columns_of(s, p)}
+            own = {col.name for col in columns}
+            columns = tuple(dict((col.name, col) for col in lost if col.name not in own).values()) + columns
+            columns = tuple(col for col in columns if col.name not in gained)
+        return replace(t, columns=columns, **{f: getattr(c.new, f) for f in _TABLE_LEVEL})
+
+    return _with_table(s, c.old.namespace, c.old.name, edit)
+
+
+def _columns_of(s: Schema, qualified: str) -> tuple[Any, ...]:
+    parent = _parent(s, qualified)
+    return parent.columns if parent is not None else ()
+
+
+def _parent(s: Schema, qualified: str | None) -> Table | None:
+    if qualified is None:
+        return None
+    namespace, _, name = qualified.partition(".")
+    return s.table(namespace, name)
 
 
 def _rebuild_table(s: Schema, c: ch.RebuildTable) -> Schema:

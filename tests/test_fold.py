@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
+from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 
 from dfmigrate.engine import plan_migration
 from dfmigrate.fold import fold
 from dfmigrate.schema import Column, PrimaryKey, Schema, Table
+from tests.converge_util import pg_load_and_inspect
+from tests.pg_cases import CASES
 from tests.strategies import schema_pairs
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -55,3 +60,22 @@ def test_declared_renames_fold_on_both_dialects() -> None:
         plan = plan_migration(a, b)
         assert {type(c).__name__ for c in plan.changes} == {"RenameTable", "RenameColumn"}
         assert fold(a, plan.changes) == b
+
+
+# ---------------------------------------------------------------- every PostgreSQL case, introspected
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("direction", ["forward", "backward"])
+@pytest.mark.parametrize("case", [c[0] for c in CASES])
+def test_fold_of_each_postgresql_case(case: str, direction: str, pg_db: Any) -> None:
+    """The hand-written PostgreSQL pairs (types, domains, sequences, functions, triggers,
+    policies, partitions, comments…), introspected from real databases: folding the plan over
+    the first gives a schema the planner finds equal to the second."""
+    _, from_sql, to_sql = next(c for c in CASES if c[0] == case)
+    if direction == "backward":
+        from_sql, to_sql = to_sql, from_sql
+    a = asyncio.run(pg_load_and_inspect(pg_db("fa"), from_sql))
+    b = asyncio.run(pg_load_and_inspect(pg_db("fb"), to_sql))
+    folded = fold(a, plan_migration(a, b).changes)
+    assert plan_migration(folded, b).empty, [str(c) for c in plan_migration(folded, b).changes]

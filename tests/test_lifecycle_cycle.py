@@ -79,7 +79,12 @@ def execute(url: str, sql: str) -> None:
 
 
 def scratch_databases(pg_url: str) -> set[str]:
-    return {r[0] for r in query(pg_url, "SELECT datname FROM pg_database WHERE datname LIKE 'dfm_scratch_%'")}
+    """This process's scratch databases (their names carry the pid: other test workers, and
+    other runs on the same server, create and drop their own meanwhile)."""
+    import os
+
+    return {r[0] for r in query(pg_url, "SELECT datname FROM pg_database WHERE datname LIKE 'dfm_scratch_%'")
+            if r[0].startswith(f"dfm_scratch_{os.getpid()}_")}
 
 
 class Cycle:
