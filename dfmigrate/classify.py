@@ -84,7 +84,7 @@ def _postgres(sql: str) -> Classified:
         if subtypes == {AT.AT_DropConstraint}:
             return of(Op.DROP_CONSTRAINT, target)
         if subtypes == {AT.AT_AddConstraint}:
-            con = st.cmds[0].def_
+            con = (st.cmds or ())[0].def_
             if getattr(con, "contype", None) == ConstrType.CONSTR_FOREIGN:
                 return of(Op.ADD_FOREIGN_KEY_NOT_VALID if con.skip_validation else Op.ADD_FOREIGN_KEY, target)
             if getattr(con, "contype", None) == ConstrType.CONSTR_CHECK:

@@ -86,6 +86,11 @@ def _with_table(schema: Schema, namespace: str, name: str, edit: Callable[[Table
     return _set(schema, tables=_put(schema.tables, edit(table), _top_key))
 
 
+def _fields(name: str, value: Any) -> dict[str, Any]:
+    """One field by name, for ``replace`` (typed, so that a computed field name checks)."""
+    return {name: value}
+
+
 def _set(schema: Schema, **fields: Any) -> Schema:
     return replace(schema, **fields)  # a new instance: its cached lookups start empty
 
@@ -330,7 +335,8 @@ def _add_constraint(s: Schema, c: ch.AddConstraint) -> Schema:
     if isinstance(con, PrimaryKey):
         return _with_table(s, c.namespace, c.table, lambda t: replace(t, primary_key=con))
     field = _constraint_field(con)
-    return _with_table(s, c.namespace, c.table, lambda t: replace(t, **{field: _put(getattr(t, field), con, _name)}))
+    return _with_table(s, c.namespace, c.table,
+                       lambda t: replace(t, **_fields(field, _put(getattr(t, field), con, _name))))
 
 
 def _drop_constraint(s: Schema, c: ch.DropConstraint) -> Schema:
@@ -339,7 +345,7 @@ def _drop_constraint(s: Schema, c: ch.DropConstraint) -> Schema:
         return _with_table(s, c.namespace, c.table, lambda t: replace(t, primary_key=None))
     field = _constraint_field(con)
     return _with_table(s, c.namespace, c.table,
-                       lambda t: replace(t, **{field: _drop(getattr(t, field), con.name, _name)}))
+                       lambda t: replace(t, **_fields(field, _drop(getattr(t, field), con.name, _name))))
 
 
 def _validate_constraint(s: Schema, c: ch.ValidateConstraint) -> Schema:
@@ -347,7 +353,7 @@ def _validate_constraint(s: Schema, c: ch.ValidateConstraint) -> Schema:
 
     def edit(t: Any) -> Any:
         current = next((x for x in getattr(t, field) if x.name == c.constraint.name), c.constraint)
-        return replace(t, **{field: _put(getattr(t, field), replace(current, validated=True), _name)})
+        return replace(t, **_fields(field, _put(getattr(t, field), replace(current, validated=True), _name)))
 
     return _with_table(s, c.namespace, c.table, edit)
 
@@ -357,9 +363,9 @@ def _part_setter(attr: str, obj_attr: str, drop: bool = False) -> Callable[[Sche
         obj = getattr(c, obj_attr)
         if drop:
             return _with_table(s, c.namespace, c.table,
-                               lambda t: replace(t, **{attr: _drop(getattr(t, attr), obj.name, _name)}))
+                               lambda t: replace(t, **_fields(attr, _drop(getattr(t, attr), obj.name, _name))))
         return _with_table(s, c.namespace, c.table,
-                           lambda t: replace(t, **{attr: _put(getattr(t, attr), obj, _name)}))
+                           lambda t: replace(t, **_fields(attr, _put(getattr(t, attr), obj, _name))))
     return apply
 
 
@@ -406,7 +412,8 @@ def _edit_object(s: Schema, ref: Ref, edit: Callable[[Any], Any], namespace_edit
 
 def _edit_part(s: Schema, ref: Ref, edit: Callable[[Any], Any]) -> Schema:
     if ref.kind == "index" and "." not in ref.name:  # indexes are named in their namespace
-        owner = next((t for t in (*s.tables, *s.views) if t.namespace == ref.namespace
+        relations: list[Any] = [*s.tables, *s.views]
+        owner = next((t for t in relations if t.namespace == ref.namespace
                       and any(i.name == ref.name for i in t.indexes)), None)
         assert owner is not None, f"replay: no index {ref}"
         table, part = owner.name, ref.name

@@ -103,7 +103,7 @@ class Migration:
                 text = item.sql if direction == "forward" else item.reverse
                 if text is None:
                     raise DfmigrateError(f"{self.id}: RunSQL step {n} has no reverse SQL")
-                out += _sql_steps(self.id, _for(text, dialect, self.id, "SQL"), dialect)
+                out += _sql_steps(_for(text, dialect, self.id, "SQL"), dialect)
             else:
                 raise DfmigrateError(f"{self.id}: operations lists RunSQL and RunPython steps, "
                                      f"not {type(item).__name__}")
@@ -180,8 +180,8 @@ class SQLMigration(Migration):
             raise DfmigrateError(f"{self.id} is a {self.dialect} migration (written before migrations held "
                                  f"every dialect), but the database is {dialect}")
         sql = self.forward_sql if direction == "forward" else self.backward_sql
-        outside = set(self.non_transactional if direction == "forward" else self.backward_non_transactional)
-        return _sql_steps(self.id, sql, dialect, outside)
+        outside = frozenset(self.non_transactional if direction == "forward" else self.backward_non_transactional)
+        return _sql_steps(sql, dialect, outside)
 
 
 def _for(value: Any, dialect: str, owner: str, what: str) -> Any:
@@ -192,7 +192,7 @@ def _for(value: Any, dialect: str, owner: str, what: str) -> Any:
     return value
 
 
-def _sql_steps(owner: str, sql: SQLText, dialect: str, outside: set[int] = frozenset()) -> list[Step]:  # type: ignore[assignment]
+def _sql_steps(sql: SQLText, dialect: str, outside: frozenset[int] = frozenset()) -> list[Step]:
     from dfmigrate.classify import classify
 
     texts = [sql] if isinstance(sql, str) else list(sql)

@@ -6,8 +6,11 @@ runner and the CLI can check integrity cheaply:
 - ``directory``: which files are migrations, their order, loading them; ``MigrationDir``
 - ``sumfile``: ``dfmigrate.sum`` (``verify``, ``write_sum``, ``rehash``, ``IntegrityError``)
 - ``writer``: migration files through Kailash's ``MigrationGenerator``, extended
-- ``replay``: the schema a directory produces (``schema_of_directory``), cached
+- ``ops``: typed changes written as constructor calls and read back; steps rendered from changes
+- ``replay``: the schema a directory produces (``schema_of_directory``): the fold of its
+  operations, cached
 - ``make``: ``makemigrations``
+- ``offline``: ``migrate --sql`` / ``rollback --sql`` scripts
 """
 
 from dfmigrate.migrations.directory import (

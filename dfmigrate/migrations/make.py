@@ -160,7 +160,8 @@ async def _make_from_models(store: Any, models_spec: str, dialects: list[str], m
     for result in results:
         if isinstance(result, BaseException):
             raise result
-    pairs = {d: (results[2 * i + 1], results[2 * i]) for i, d in enumerate(dialects)}  # (previous, new)
+    schemas = [r for r in results if isinstance(r, Schema)]
+    pairs = {d: (schemas[2 * i + 1], schemas[2 * i]) for i, d in enumerate(dialects)}  # (previous, new)
     from dfmigrate.diff import diff_schemas
 
     if not any(diff_schemas(prev, new) for prev, new in pairs.values()):

@@ -70,7 +70,7 @@ def offline_script(directory: Any, dialect: str, direction: str = "forward",
             python.append(store.display(m.name))
             continue
         checksum = hashlib.sha256(store.read(m.name)).hexdigest()
-        out += [f"-- {m.id}: {m.cls.description} ({direction})", *_transactions(steps, _ledger(
+        out += [f"-- {m.id}: {getattr(m.cls, 'description', '')} ({direction})", *_transactions(steps, _ledger(
             dialect, table, m.id, checksum, direction)), ""]
     if python:
         raise DfmigrateError(f"{', '.join(python)} run Python code, which an offline script cannot hold: "
