@@ -213,12 +213,17 @@ def _rename_table(s: Schema, c: ch.RenameTable) -> Schema:
     assert current is not None, f"replay: no table {c.old.namespace}.{c.old.name}"
     renamed = replace(current, name=c.new.name, renamed_from=c.new.renamed_from)
     tables = _put(_drop(s.tables, _top_key(current), _top_key), renamed, _top_key)
-    # foreign keys that reference the table follow it (the database updates them)
-    tables = tuple(replace(t, foreign_keys=tuple(
-        replace(fk, ref_table=c.new.name) if (fk.ref_namespace, fk.ref_table) == _top_key(current) else fk
-        for fk in t.foreign_keys)) if any((fk.ref_namespace, fk.ref_table) == _top_key(current)
-                                          for fk in t.foreign_keys) else t for t in tables)
-    return _set(s, tables=tables)
+    return _set(s, tables=_references_follow(tables, _top_key(current), c.new.name))
+
+
+def _references_follow(tables: tuple[Table, ...], old: tuple[str, str], new_name: str) -> tuple[Table, ...]:
+    """Foreign keys that reference a renamed table follow it (the database updates them)."""
+    def refers(fk: ForeignKey) -> bool:
+        return (fk.ref_namespace, fk.ref_table) == old
+
+    return tuple(replace(t, foreign_keys=tuple(replace(fk, ref_table=new_name) if refers(fk) else fk
+                                               for fk in t.foreign_keys))
+                 if any(refers(fk) for fk in t.foreign_keys) else t for t in tables)
 
 
 _TABLE_LEVEL = ("unlogged", "rls_enabled", "rls_forced", "options", "comment", "inherits",
@@ -265,7 +270,10 @@ def _parent(s: Schema, qualified: str | None) -> Table | None:
 
 
 def _rebuild_table(s: Schema, c: ch.RebuildTable) -> Schema:
-    return _set(s, tables=_put(_drop(s.tables, _top_key(c.old), _top_key), c.new, _top_key))
+    tables = _put(_drop(s.tables, _top_key(c.old), _top_key), c.new, _top_key)
+    if c.new.name != c.old.name:  # a rebuild that also renames the table
+        tables = _references_follow(tables, _top_key(c.old), c.new.name)
+    return _set(s, tables=tables)
 
 
 def _add_column(s: Schema, c: ch.AddColumn) -> Schema:
