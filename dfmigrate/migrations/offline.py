@@ -30,7 +30,7 @@ def _history(dialect: str) -> tuple[str, str]:
     """(the history table's CREATE statement, its name), as the runner's ledger has them."""
     from dfmigrate.runner.ledger import _DDL, HISTORY_TABLE, _one_line, own_table
 
-    return _one_line(_DDL[dialect]) + ";", own_table(dialect, HISTORY_TABLE)
+    return _one_line(_DDL[dialect].format(table=HISTORY_TABLE)) + ";", own_table(dialect, HISTORY_TABLE)
 
 
 def _range(ids: list[str], start: str | None, stop: str | None) -> tuple[int, int]:
@@ -79,14 +79,13 @@ def offline_script(directory: Any, dialect: str, direction: str = "forward",
 
 
 def _ledger(dialect: str, table: str, migration_id: str, checksum: str, direction: str) -> str:
-    if direction != "forward":
-        return f"DELETE FROM {table} WHERE migration_id = {_quote(migration_id)};"
+    """The history row the runner appends (one per apply and per rollback, as ``ledger.record``)."""
+    from dfmigrate.runner.ledger import _COLUMNS
+
     now = "now()" if dialect == "postgresql" else "strftime('%Y-%m-%dT%H:%M:%f', 'now') || '+00:00'"
     who = "current_user || ' (offline script)'" if dialect == "postgresql" else "'offline script'"
-    return (f"INSERT INTO {table} (migration_id, checksum, applied_at, duration_ms, applied_by, tool_version, "
-            f"direction) VALUES ({_quote(migration_id)}, {_quote(checksum)}, {now}, 0, {who}, {_quote(__version__)}, "
-            "'forward') ON CONFLICT (migration_id) DO UPDATE SET checksum = excluded.checksum, "
-            "applied_at = excluded.applied_at, applied_by = excluded.applied_by;")
+    return (f"INSERT INTO {table} ({_COLUMNS}) VALUES ({_quote(migration_id)}, {_quote(checksum)}, {now}, 0, "
+            f"{who}, {_quote(__version__)}, {_quote(direction)});")
 
 
 def _transactions(steps: list[Step], ledger: str) -> list[str]:
