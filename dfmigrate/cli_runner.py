@@ -300,7 +300,7 @@ def check(database: str | None, dir_: str | None, models: str | None, dev_url: s
     if fmt != "text":
         _render(report, fmt)
         return EXIT_FOUND if report.errors else EXIT_OK
-    lint_lines = [] if not report.findings else ["", "Lint:", *_lint_text(report)]
+    lint_lines = _lint_text(report)
     if data["clean"]:
         _echo("\n".join(["OK: the directory matches its sum" + (" and the models" if data["models"] else "") + ".",
                          *lint_lines]))
@@ -312,14 +312,21 @@ def check(database: str | None, dir_: str | None, models: str | None, dev_url: s
 
 
 def _lint_text(report: Any) -> list[str]:
-    """The lint findings of a check report in the text format, without its summary line."""
+    """The error-level lint findings of a check report in the text format; warnings only counted
+    (they do not fail check: 'dfmigrate lint' shows them)."""
     from dataclasses import replace
 
     from dfmigrate.ci_formats import render
 
-    lint_only = replace(report, findings=[f for f in report.findings if f.rule not in ("migration-due", "integrity")],
-                        notes=[])
-    return ["  " + line for line in render(lint_only, "text").splitlines()]
+    lint = [f for f in report.findings if f.rule not in ("migration-due", "integrity")]
+    errors = [f for f in lint if f.severity == "error"]
+    warnings = sum(1 for f in lint if f.severity == "warning")
+    lines = ["", "Lint:", *("  " + line for line in render(replace(report, findings=errors, notes=[]), "text")
+                            .splitlines())] if errors else []
+    if warnings:
+        lines.append(f"{'  ' if errors else ''}{warnings} lint warning{'s' if warnings != 1 else ''}: "
+                     "see 'dfmigrate lint'.")
+    return lines
 
 
 COMMANDS = (migrate, rollback, status, history, baseline, resolve, drift, check)

@@ -17,6 +17,7 @@ import pytest
 from dfmigrate import cli
 from dfmigrate.ci_formats import Finding, Report, RuleDoc, json_schema, render
 from dfmigrate.migrations import write_sum
+from tests.test_lint import migration
 
 # ::error file=F,line=L,col=C,title=T::message (properties optional, in this order)
 GITHUB_LINE = re.compile(r"^::(error|warning|notice)(?: (?:file=[^,:]+,)?(?:line=\d+,)?(?:col=\d+,)?title=[^,:]+)?::(.+)$")
@@ -133,27 +134,13 @@ def test_github_escaping() -> None:
 # ---------------------------------------------------------------- check and drift
 
 
-SQLITE_MIGRATION = '''from dfmigrate.migration import SQLMigration
-
-
-class Migration(SQLMigration):
-    id = "0001_users"
-    description = "users"
-    dependencies = []
-    dialect = "sqlite"
-    forward_sql = ["CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL)"]
-    backward_sql = ["DROP TABLE users"]
-'''
-
-
 @pytest.fixture
 def drifted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> list[str]:
     """A SQLite database migrated by its directory, then changed by hand: the drift arguments."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DFMIGRATE_CACHE_DIR", str(tmp_path / "cache"))
     mdir = tmp_path / "migrations"
-    mdir.mkdir()
-    (mdir / "0001_users.py").write_text(SQLITE_MIGRATION)
+    migration(mdir, "0001_users", ["CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL)"], dialect="sqlite")
     write_sum(str(mdir))
     args = ["--database", f"sqlite:///{tmp_path / 'app.db'}", "--dir", str(mdir)]
     assert run_cli(capsys, "migrate", *args)[0] == 0

@@ -502,3 +502,36 @@ class Migration(Migration):
     assert [(Path(f["file"]).name, f["rule"], f["line"]) for f in report["findings"]] == [
         ("0001_generated.py", "adding-not-nullable-field", 14),
         ("0002_by_hand.py", "renaming-table", 8)]
+
+
+def test_sqlite_steps_are_judged_by_their_hazard_data(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "m" / "0002_sqlite.py"
+    path.parent.mkdir()
+    path.write_text('''from dfmigrate.migration import ForDialect, SchemaMigration, Step
+
+
+class Migration(SchemaMigration):
+    id = "0002_sqlite"
+    dependencies = []
+
+    sqlite = ForDialect(
+        forward=[
+            Step("CREATE TABLE scratch (id INTEGER)", kind="create-table", target="main.scratch"),
+            Step("DROP TABLE scratch", kind="drop-table", target="main.scratch", hazards=("deletes-data",)),
+            Step("CREATE INDEX users_email ON users (email)", kind="create-index", target="main.users",
+                 hazards=("index-build",)),
+            Step("DROP TABLE legacy", kind="drop-table", target="main.legacy", hazards=("deletes-data",)),
+        ],
+    )
+''')
+    code, report = lint_json(capsys, path)
+    # the lock rules are PostgreSQL's; the drop of a table made in this migration loses nothing
+    assert code == 1 and [(f["rule"], f["line"]) for f in report["findings"]] == [("ban-drop-table", 14)]
+
+
+def test_check_counts_lint_warnings_without_failing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    mdir = tmp_path / "migrations"
+    migration(mdir, "0001_orders", ["CREATE TABLE orders (id serial PRIMARY KEY, placed_at timestamp)"])
+    write_sum(str(mdir))
+    code, out, _ = run_cli(capsys, "check", "--dir", str(mdir), "--database", "postgresql://localhost/unused")
+    assert (code, out) == (0, "OK: the directory matches its sum.\n3 lint warnings: see 'dfmigrate lint'.\n")

@@ -10,7 +10,7 @@ from dfmigrate.errors import DfmigrateError
 from dfmigrate.lint.context import Context
 from dfmigrate.lint.inputs import Chunk, Unit, collect
 from dfmigrate.lint.parse import Position, parse_sql
-from dfmigrate.lint.rules import BY_ID, RULES, Rule, canonical
+from dfmigrate.lint.rules import ANY_DIALECT, BY_ID, RULES, Rule, canonical
 
 SEVERITIES = ("error", "warning")
 
@@ -64,11 +64,12 @@ def lint_paths(paths: list[str], settings: Settings | None = None, command: str 
     report = Report(command, rules={})
     for unit in collect(paths):
         report.files.append(unit.file)
-        if unit.dialect != "postgresql":
+        if unit.dialect != "postgresql" and not any(c.step is not None for c in unit.chunks):
             report.notes.append(f"{unit.file}: a {unit.dialect} migration: not linted (the rules are "
                                 "about PostgreSQL locks and types)")
             continue
-        for finding, rule in lint_unit(unit, settings):
+        found = lint_unit(unit, settings) if unit.dialect == "postgresql" else lint_step_data(unit, settings)
+        for finding, rule in found:
             report.findings.append(finding)
             report.rules[rule.id] = rule.doc
     return report
@@ -102,6 +103,31 @@ def lint_unit(unit: Unit, settings: Settings) -> list[tuple[Finding, Rule]]:
                             at_line, at_column, excerpt = statement.at(offset)
                     found.append((Finding(rule.id, level, message, unit.file, at_line, at_column, excerpt), rule))
             ctx.observe(statement.node)
+    return found
+
+
+def lint_step_data(unit: Unit, settings: Settings) -> list[tuple[Finding, Rule]]:
+    """Another dialect's generated steps, judged by the hazards they carry: data loss and
+    renames matter on every database; the lock rules are PostgreSQL's and stay out. Steps
+    without data are not parsed (the SQL is not PostgreSQL's)."""
+    active = [(rule, _consented(rule, unit) or level) for rule in RULES
+              if rule.id in ANY_DIALECT and (level := settings.severity(rule)) is not None]
+    ctx = Context(migration=True, pg_version=settings.pg_version)
+    found: list[tuple[Finding, Rule]] = []
+    for chunk in unit.chunks:
+        step = chunk.step
+        if step is None:
+            continue
+        for rule, level in active:
+            if rule.id in chunk.ignored or rule.step is None:
+                continue
+            for message in rule.step(step, ctx):
+                if level == "note":
+                    message = _with_consent(message, rule)
+                found.append((Finding(rule.id, level, message, unit.file, chunk.line, chunk.column,
+                                      chunk.sql.strip()), rule))
+        if step.target and step.kind.replace("_", "-").lower() == "create-table":
+            ctx.created_tables.add(step.target.rsplit(".", 1)[-1])
     return found
 
 

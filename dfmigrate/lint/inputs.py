@@ -32,7 +32,7 @@ class Chunk:
     exact_lines: bool = True  # False: the literal is escaped on one line; report its line only
     transactional: bool = True
     isolated: bool = False
-    step: Step | None = None  # a generated step, with its lock and hazards as data
+    step: Step | None = None  # a generated step: its lock and hazards (none: none) are the renderer's word
     ignored: frozenset[str] = frozenset()  # rules suppressed by a Python comment next to it
 
 
@@ -82,7 +82,8 @@ def _read_text(path: str) -> str:
 
 
 def read_migration(path: str) -> Unit:
-    """The forward PostgreSQL SQL of a migration file, without running it.
+    """The forward SQL of a migration file, without running it: its PostgreSQL SQL when it has
+    some, else that of its one dialect.
 
     Read: ``dialect = "…"`` with ``forward_sql = [...]`` (string literals) and
     ``non_transactional = [...]`` (their indexes); ``Step(...)`` calls in a forward attribute,
@@ -121,7 +122,7 @@ def read_migration(path: str) -> Unit:
     dialect = "postgresql" if "postgresql" in dialects else declared or (dialects.pop() if dialects else "postgresql")
     chunks: list[Chunk] = []
     for node, node_dialect, index in found:
-        if node_dialect not in (None, "postgresql"):
+        if node_dialect not in (None, dialect):
             continue
         if isinstance(node, ast.Call):
             chunk = _step_chunk(node, lines, comments)
@@ -201,7 +202,7 @@ def _step_chunk(call: ast.Call, lines: list[str], comments: dict[int, set[str]])
     step = Step(sql_node.value, **values)
     chunk = _literal_chunk(sql_node, lines, comments, transactional=step.transactional)
     return Chunk(chunk.sql, chunk.line, chunk.column, chunk.exact_lines, step.transactional, step.isolated,
-                 step if (step.hazards or step.lock) else None, chunk.ignored | comments.get(call.lineno, set()))
+                 step, chunk.ignored | comments.get(call.lineno, set()))
 
 
 def _data(node: ast.expr) -> Any:

@@ -585,6 +585,8 @@ RULES: tuple[Rule, ...] = (
 )
 
 BY_ID: dict[str, Rule] = {rule.id: rule for rule in RULES}
+# Rules whose step check (hazard data) holds on every dialect: losing data and renaming.
+ANY_DIALECT = frozenset({"ban-drop-column", "ban-drop-table", "renaming-column", "renaming-table"})
 # squawk's ids for the same rules: accepted in suppressions and configuration, so a team moving
 # from squawk keeps them.
 SQUAWK_ALIASES = {"prefer-timestamp-tz": "prefer-timestamptz", "require-lock-timeout": "require-timeout-settings",
