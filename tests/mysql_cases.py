@@ -122,6 +122,11 @@ CREATE TABLE t (id INT PRIMARY KEY, n INT, a INT NOT NULL, b VARCHAR(20), g INT 
 """),
     ("json_column_in_a_converted_table", "CREATE TABLE t (a INT, d JSON, s VARCHAR(5));",
      "CREATE TABLE t (a INT, d JSON, s VARCHAR(5)) DEFAULT CHARSET=latin1;"),
+    ("not_null_beside_a_stored_generated_column_added_in_the_same_plan", """
+CREATE TABLE t3 (id int NOT NULL AUTO_INCREMENT, n int NOT NULL DEFAULT 1, b varchar(20), r int, PRIMARY KEY (id));
+""", """
+CREATE TABLE t3 (id int NOT NULL AUTO_INCREMENT, n int NOT NULL DEFAULT 1, g bigint AS (n + 1) STORED, r int NOT NULL, PRIMARY KEY (id));
+"""),
     ("drop_tables_with_fks", """
 CREATE TABLE p (id INT PRIMARY KEY);
 CREATE TABLE c (id INT PRIMARY KEY, pid INT, CONSTRAINT c_p FOREIGN KEY (pid) REFERENCES p (id));

@@ -104,7 +104,8 @@ def settle(ordered: list[Change], old: Schema, new: Schema) -> list[Change]:
     out = [_placed(c, new, before(c.table)) if isinstance(c, AddColumn)
            else TableDropColumn(c.namespace, c.table, c.column, before(c.table)) if isinstance(c, DropColumn)
            else TableAlterColumn(**{f: getattr(c, f) for f in ("namespace", "table", "old", "new", "changes", "using")},
-                                 before=before(c.table)) if isinstance(c, AlterColumn)
+                                 before=before(c.table), after=new.table(NAMESPACE, c.table))
+           if isinstance(c, AlterColumn)
            else c for c in ordered]
     moved = True
     while moved:

@@ -53,6 +53,9 @@ class TableDropColumn(DropColumn):
 @dataclass(frozen=True)
 class TableAlterColumn(AlterColumn):
     before: Table | None = None  # as for PlacedAddColumn
+    # the table as the migration leaves it: a generated column added earlier in the same plan
+    # already constrains how this change can run
+    after: Table | None = None
 
 
 def _rebuild_lock(before: Table | None) -> str:
@@ -64,6 +67,12 @@ def _instant_blocked(before: Table | None) -> bool:
     """A table with a FULLTEXT index has a hidden ``FTS_DOC_ID`` column that rules out adding
     or dropping a column instantly (InnoDB)."""
     return before is not None and any(i.method == "fulltext" for i in before.indexes)
+
+
+def _has_generated(*tables: Table | None) -> bool:
+    """MariaDB rebuilds a table with generated columns only by copying it (error 1845 for
+    INPLACE), stored ones included."""
+    return any(t is not None and any(c.generated is not None for c in t.columns) for t in tables)
 
 
 def _has_virtual(before: Table | None) -> bool:
@@ -304,6 +313,8 @@ def _alter_column(c: AlterColumn) -> list[Statement]:
         algorithm = _max(algorithm, "INPLACE")
         if not new.nullable:
             hazards.append(Hazard.VALIDATES_ROWS)  # NULLs already there fail the statement
+    if algorithm == "INPLACE" and _has_generated(getattr(c, "before", None), getattr(c, "after", None)):
+        algorithm = "COPY"
     lock = _rebuild_lock(getattr(c, "before", None)) if algorithm == "INPLACE" else None
     return [_alter(c.table, f"MODIFY COLUMN {column_sql(new)}", c, algorithm, tuple(hazards), lock=lock)]
 
