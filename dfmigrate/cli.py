@@ -70,6 +70,10 @@ def _run(make: Callable[[], Awaitable[T]]) -> T:
 
 def _source_options(command: Callable[..., Any]) -> Callable[..., Any]:
     command = click.option(
+        "--include-ledger", is_flag=True,
+        help="Keep dfmigrate's own tables (history, progress, timings) in a live database's schema.",
+    )(command)
+    command = click.option(
         "--privileges", is_flag=True, help="Also read and compare grants (PostgreSQL)."
     )(command)
     command = click.option(
@@ -84,10 +88,11 @@ def _source_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-def _context(dialect: str | None, dev_url: str | None, privileges: bool) -> SourceContext:
+def _context(dialect: str | None, dev_url: str | None, privileges: bool, include_ledger: bool) -> SourceContext:
     from dfmigrate.sources import SourceContext
 
-    return SourceContext(dialect=dialect, dev_url=dev_url, privileges=privileges)  # type: ignore[arg-type]
+    return SourceContext(dialect=dialect, dev_url=dev_url, privileges=privileges,  # type: ignore[arg-type]
+                         include_ledger=include_ledger)
 
 
 def _pair_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -130,11 +135,12 @@ def cli(debug: bool, quiet: bool, verbose: bool) -> None:
 @click.option("--format", "fmt", type=click.Choice(["json", "sql"]), default="json", show_default=True,
               help="json: the schema model; sql: the script that creates it from empty.")
 @_source_options
-def inspect(src: str, fmt: str, dialect: str | None, dev_url: str | None, privileges: bool) -> int:
+def inspect(src: str, fmt: str, dialect: str | None, dev_url: str | None, privileges: bool,
+            include_ledger: bool) -> int:
     """Print the schema of SRC."""
     from dfmigrate.sources import load_source
 
-    ctx = _context(dialect, dev_url, privileges)
+    ctx = _context(dialect, dev_url, privileges, include_ledger)
     schema = _run(lambda: load_source(src, ctx))
     if fmt == "json":
         from dfmigrate.serialize import schema_to_json
@@ -153,9 +159,9 @@ def inspect(src: str, fmt: str, dialect: str | None, dev_url: str | None, privil
               help="sql: the migration script; json: the plan as data; text: statements with hazards and locks.")
 @click.option("--exit-code", is_flag=True, help="Exit 1 when there are differences.")
 def diff(from_spec: str, to_spec: str, fmt: str, exit_code: bool,
-         dialect: str | None, dev_url: str | None, privileges: bool) -> int:
+         dialect: str | None, dev_url: str | None, privileges: bool, include_ledger: bool) -> int:
     """Print the SQL that turns FROM into TO (nothing when they are equal)."""
-    pair = _load_pair(from_spec, to_spec, dialect, dev_url, privileges, preload=True)
+    pair = _load_pair(from_spec, to_spec, dialect, dev_url, privileges, include_ledger, preload=True)
     plan = _plan(*pair)
     _parked.extend((pair, plan))
     if fmt == "sql":
@@ -173,9 +179,9 @@ def diff(from_spec: str, to_spec: str, fmt: str, exit_code: bool,
 @click.option("--format", "fmt", type=click.Choice(["dot", "json"]), default="dot", show_default=True,
               help="dot: Graphviz text; json: networkx node-link data.")
 def graph(from_spec: str, to_spec: str, fmt: str,
-          dialect: str | None, dev_url: str | None, privileges: bool) -> int:
+          dialect: str | None, dev_url: str | None, privileges: bool, include_ledger: bool) -> int:
     """Print the dependency graph of the changes that turn FROM into TO."""
-    pair = _load_pair(from_spec, to_spec, dialect, dev_url, privileges, preload=True)
+    pair = _load_pair(from_spec, to_spec, dialect, dev_url, privileges, include_ledger, preload=True)
     plan = _plan(*pair)
     _parked.extend((pair, plan))
     _echo(_graph_dot(plan.graph) if fmt == "dot" else _graph_json(plan.graph))
@@ -186,13 +192,13 @@ def graph(from_spec: str, to_spec: str, fmt: str,
 
 
 def _load_pair(from_spec: str, to_spec: str, dialect: str | None, dev_url: str | None,
-               privileges: bool, preload: bool = False) -> tuple[Schema, Schema]:
+               privileges: bool, include_ledger: bool, preload: bool = False) -> tuple[Schema, Schema]:
     """Both schemas. With ``preload``, the diff engine (networkx, the comparators, the
     renderers: ~0.25-0.35 s of imports) is imported on a background thread while the sources
     load; loading a database is mostly waiting for PostgreSQL, so the import costs no wall time."""
     from dfmigrate.sources import load_pair, preload_loaders
 
-    ctx = _context(dialect, dev_url, privileges)
+    ctx = _context(dialect, dev_url, privileges, include_ledger)
     # The loaders are imported here first, so the two threads never import the same modules at
     # once (concurrent imports of shared modules in different orders can deadlock).
     kinds = preload_loaders(from_spec, to_spec)

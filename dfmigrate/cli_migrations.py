@@ -22,54 +22,47 @@ def _run(make: Any) -> Any:
     return run(make)
 
 
-def _resolve(option: str | None, key: str, default: str | None = None) -> str | None:
-    """A command-line option, else ``[tool.dfmigrate] <key>`` in ./pyproject.toml, else ``default``."""
-    if option is not None:
-        return option
-    from dfmigrate.migrations.make import project_config
+def _settings(directory: str | None = None, models: str | None = None, dev_url: str | None = None,
+              database: str | None = None) -> Any:
+    from dfmigrate.config import resolve
 
-    return project_config().get(key, default)
+    return resolve(database=database, dir=directory, models=models, dev_url=dev_url)
 
 
-def _dev_url(option: str | None) -> str | None:
-    """Where PostgreSQL replays get their scratch database: --dev-url, then dev_url, then the
-    configured database when it is a PostgreSQL server (the issue's "or the target server")."""
-    from dfmigrate.migrations.make import project_config
+def _dev_url(cfg: Any) -> str | None:
+    """Where PostgreSQL replays get their scratch database: the dev_url setting, else the
+    configured database when it is a PostgreSQL server."""
     from dfmigrate.urls import is_postgres_url
 
-    if option:
-        return option
-    config = project_config()
-    candidates = (config.get("dev_url"), config.get("database"), os.environ.get("DFMIGRATE_DATABASE_URL"))
-    return next((c for c in candidates if c and is_postgres_url(c)), None)
+    return next((c for c in (cfg.dev_url, cfg.database) if c and is_postgres_url(c)), None)
 
 
 @click.command()
 @click.option("-m", "--message", metavar="MESSAGE", help="What the migration does (names the file).")
 @click.option("--models", metavar="M", help="Models: a .py file, models:package.module or dataflow:MODULE:ATTR "
-              "(default: [tool.dfmigrate] models in pyproject.toml).")
-@click.option("--dir", "directory", metavar="D", help="Migrations directory (default: migrations).")
+              "[env DFMIGRATE_MODELS; config 'models'].")
+@click.option("--dir", "directory", metavar="D", help="Migrations directory [env DFMIGRATE_DIR; config 'dir'; "
+              "else migrations].")
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 when a migration would be generated.")
 @click.option("--empty", is_flag=True, help="Write a skeleton for a hand-written (data) migration.")
 @click.option("--database", metavar="URL", help="The target database: never connected to; its dialect's "
               "changes are listed first, and a PostgreSQL URL serves as the scratch server.")
 @click.option("--dialect", type=click.Choice(["postgresql", "sqlite"]),
-              help="List this dialect's changes first (files hold every dialect of [tool.dfmigrate] dialects).")
+              help="List this dialect's changes first (files hold every dialect of the dialects setting).")
 @click.option("--dev-url", metavar="URL", help="PostgreSQL server for scratch databases (only hand-written "
-              "steps without 'state' need one).")
+              "steps without 'state' need one) [env DFMIGRATE_DEV_URL; config 'dev_url'].")
 def makemigrations(message: str | None, models: str | None, directory: str | None, check: bool,
                    empty: bool, database: str | None, dialect: str | None, dev_url: str | None) -> int:
     """Write the next migration: the models compared with what the migrations directory produces."""
-    from dfmigrate.migrations.make import DEFAULT_DIR, make_migrations
+    from dfmigrate.migrations.make import make_migrations
 
-    directory = _resolve(directory, "dir", DEFAULT_DIR)
-    models = _resolve(models, "models")
-    if database:
+    cfg = _settings(directory, models, dev_url, database)
+    if dialect is None and cfg.origin["database"] != "default":
         from dfmigrate.urls import is_postgres_url
 
-        dialect = dialect or ("postgresql" if is_postgres_url(database) else "sqlite")
-    url = _dev_url(dev_url or (database if database and dialect == "postgresql" else None))
-    result = _run(lambda: make_migrations(models, directory, dialect, message=message, check=check,
+        dialect = "postgresql" if is_postgres_url(cfg.database) else "sqlite"
+    url = _dev_url(cfg)
+    result = _run(lambda: make_migrations(cfg.models, cfg.dir, dialect, message=message, check=check,
                                           empty=empty, dev_url=url))
     if result.status == "nothing to do":
         click.echo("No changes detected")
@@ -88,16 +81,15 @@ def makemigrations(message: str | None, models: str | None, directory: str | Non
 
 
 @click.command()
-@click.option("--dir", "directory", metavar="D", help="Migrations directory (default: migrations).")
+@click.option("--dir", "directory", metavar="D", help="Migrations directory [env DFMIGRATE_DIR; config 'dir'; "
+              "else migrations].")
 def rehash(directory: str | None) -> int:
     """Rewrite dfmigrate.sum, accepting deliberate edits to the migrations."""
     from dfmigrate.errors import DfmigrateError
     from dfmigrate.migrations import SUM_FILE, migration_names, write_sum
-    from dfmigrate.migrations.make import DEFAULT_DIR
-
-    directory = _resolve(directory, "dir", DEFAULT_DIR) or DEFAULT_DIR
+    directory = _settings(directory).dir
     if not os.path.isdir(directory):
-        raise DfmigrateError(f"{directory}: no such directory")
+        raise DfmigrateError(f"migrations directory not found: {directory}")
     write_sum(directory)
     count = len(migration_names(directory))
     click.echo(f"Wrote {os.path.join(directory, SUM_FILE)} ({count} migration{'s' if count != 1 else ''})")

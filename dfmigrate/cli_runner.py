@@ -6,20 +6,22 @@ library function in ``dfmigrate.runner.commands`` → print. Errors are ``Dfmigr
 reach ``cli.main``, which prints one masked line and exits 2. Only click and the standard
 library are imported at load time (``--help`` stays fast); Kailash loads inside the command.
 
-Exit codes: 0 success; 1 ``drift`` found drift, or ``check`` found pending model changes;
-2 any error.
+Exit codes: 0 success; 1 ``drift`` found drift, ``check`` found pending model changes, or
+``status --exit-code`` found pending migrations; 2 any error (and ``status --exit-code`` with a
+modified or missing migration).
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import click
 
 T = TypeVar("T")
-EXIT_OK, EXIT_FOUND = 0, 1
+EXIT_OK, EXIT_FOUND, EXIT_ERROR = 0, 1, 2
 
 
 def _run(make: Callable[[], Awaitable[T]]) -> T:
@@ -28,10 +30,26 @@ def _run(make: Callable[[], Awaitable[T]]) -> T:
     return run_once(make)
 
 
-def _config(database: str | None, dir: str | None, models: str | None, dev_url: str | None) -> Any:
+def _config(database: str | None, dir: str | None, models: str | None, dev_url: str | None,
+            *, reads_database: bool = True) -> Any:
+    """The effective settings, refusing what would otherwise pass silently: a migrations
+    directory that does not exist (a typo would read as "nothing to migrate" and create the
+    history tables), and, for a command that only reads the database, a SQLite file that does not
+    exist (opening it would create an empty one). Only ``migrate`` creates a database."""
     from dfmigrate.config import resolve
+    from dfmigrate.errors import DfmigrateError
 
-    return resolve(database, dir, models, dev_url)
+    cfg = resolve(database, dir, models, dev_url)
+    if not os.path.isdir(cfg.dir):
+        raise DfmigrateError(f"migrations directory not found: {cfg.dir} ({cfg.origin['dir']}); "
+                             "'dfmigrate makemigrations' creates it")
+    if reads_database:
+        from dfmigrate.runner.connections import dialect_of, sqlite_path
+
+        if dialect_of(cfg.database) == "sqlite" and not os.path.isfile(sqlite_path(cfg.database)):
+            raise DfmigrateError(f"no SQLite database at {sqlite_path(cfg.database)} "
+                                 f"({cfg.origin['database']}); only 'dfmigrate migrate' creates one")
+    return cfg
 
 
 def _commands() -> Any:
@@ -63,14 +81,17 @@ def _json(data: Any) -> None:
 
 
 def lifecycle_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """``--database``, ``--dir``, ``--models``, ``--dev-url``: each falls back to
-    ``[tool.dfmigrate]`` in pyproject.toml, then DFMIGRATE_DATABASE_URL (database), then the
-    embedded defaults (sqlite:///dfmigrate.db, migrations/)."""
+    """``--database``, ``--dir``, ``--models``, ``--dev-url``. No default is shown: the effective
+    one comes from the environment or the configuration file (``dfmigrate config`` prints it)."""
     for option in reversed((
-        click.option("--database", metavar="URL", help="Target database (default: sqlite:///dfmigrate.db)."),
-        click.option("--dir", "dir_", metavar="DIR", help="Migrations directory (default: migrations)."),
-        click.option("--models", metavar="M", help="Model classes: a .py file, models:package.module or dataflow:MODULE:ATTR."),
-        click.option("--dev-url", metavar="URL", help="PostgreSQL server for scratch databases."),
+        click.option("--database", metavar="URL", help="Target database [env DFMIGRATE_DATABASE_URL; "
+                     "config 'database'; else sqlite:///dfmigrate.db]."),
+        click.option("--dir", "dir_", metavar="DIR", help="Migrations directory [env DFMIGRATE_DIR; config 'dir'; "
+                     "else migrations]."),
+        click.option("--models", metavar="M", help="Model classes: a .py file, models:package.module or "
+                     "dataflow:MODULE:ATTR [env DFMIGRATE_MODELS; config 'models']."),
+        click.option("--dev-url", metavar="URL", help="PostgreSQL server for scratch databases "
+                     "[env DFMIGRATE_DEV_URL; config 'dev_url']."),
     )):
         command = option(command)
     return command
@@ -123,7 +144,7 @@ def migrate(database: str | None, dir_: str | None, models: str | None, dev_url:
     """Apply pending migrations, each in one transaction with its history row."""
     from dfmigrate.guard.options import GuardOptions
 
-    cfg = _config(database, dir_, models, dev_url)
+    cfg = _config(database, dir_, models, dev_url, reads_database=False)
     if offline or strict:
         _offline(cfg, "forward", dialect, from_, to, strict, offline)
         if offline:
@@ -181,7 +202,7 @@ def rollback(database: str | None, dir_: str | None, models: str | None, dev_url
              steps: int | None, to: str | None, dry_run: bool, offline: bool, dialect: str | None,
              from_: str | None) -> int:
     """Roll back applied migrations, newest first."""
-    cfg = _config(database, dir_, models, dev_url)
+    cfg = _config(database, dir_, models, dev_url, reads_database=not offline)  # --sql connects to nothing
     if offline:
         _offline(cfg, "backward", dialect, from_, to, False, True)
         return EXIT_OK
@@ -197,13 +218,19 @@ def rollback(database: str | None, dir_: str | None, models: str | None, dev_url
 @click.command()
 @lifecycle_options
 @_FORMAT
-def status(database: str | None, dir_: str | None, models: str | None, dev_url: str | None, fmt: str) -> int:
+@click.option("--exit-code", is_flag=True,
+              help="Exit 1 when migrations are pending, 2 when one is modified or missing (0: up to date).")
+def status(database: str | None, dir_: str | None, models: str | None, dev_url: str | None, fmt: str,
+           exit_code: bool) -> int:
     """Show applied, pending, modified and missing migrations."""
     cfg = _config(database, dir_, models, dev_url)
     data = _run(lambda: _commands().status(cfg))
+    code = EXIT_OK
+    if exit_code:
+        code = EXIT_ERROR if data["modified"] or data["missing"] else EXIT_FOUND if data["pending"] else EXIT_OK
     if fmt == "json":
         _json(data)
-        return EXIT_OK
+        return code
     lines = [f"database: {data['database']}", f"migrations: {data['dir']}"]
     lines += [f"  applied   {a['migration_id']}  {a['applied_at']}" for a in data["applied"]]
     lines += [f"  pending   {m}" for m in data["pending"]]
@@ -212,7 +239,7 @@ def status(database: str | None, dir_: str | None, models: str | None, dev_url: 
     lines.append(f"{len(data['applied'])} applied, {len(data['pending'])} pending, "
                  f"{len(data['modified'])} modified, {len(data['missing'])} missing")
     _echo("\n".join(lines))
-    return EXIT_OK
+    return code
 
 
 @click.command()
@@ -248,13 +275,15 @@ def baseline(database: str | None, dir_: str | None, models: str | None, dev_url
 @click.argument("migration_id", metavar="ID")
 @click.option("--applied", "state", flag_value="applied", help="Record ID as applied (no SQL runs).")
 @click.option("--rolled-back", "state", flag_value="rolled-back", help="Record ID as rolled back (no SQL runs; the history keeps both rows).")
+@click.option("--force", is_flag=True,
+              help="With --applied: record ID even though its objects are not in the database as it leaves them.")
 def resolve(database: str | None, dir_: str | None, models: str | None, dev_url: str | None,
-            migration_id: str, state: str | None) -> int:
+            migration_id: str, state: str | None, force: bool) -> int:
     """Repair the history by hand."""
     if state is None:
         raise click.UsageError("give --applied or --rolled-back")
     cfg = _config(database, dir_, models, dev_url)
-    _echo(_run(lambda: _commands().resolve(cfg, migration_id, applied=state == "applied")))
+    _echo(_run(lambda: _commands().resolve(cfg, migration_id, applied=state == "applied", force=force)))
     return EXIT_OK
 
 
@@ -289,7 +318,7 @@ def check(database: str | None, dir_: str | None, models: str | None, dev_url: s
     from dfmigrate.errors import DfmigrateError
     from dfmigrate.lint import lint_paths, load_settings
 
-    cfg = _config(database, dir_, models, dev_url)
+    cfg = _config(database, dir_, models, dev_url, reads_database=False)
     try:
         data = _run(lambda: _commands().check(cfg))
     except DfmigrateError as exc:
@@ -329,4 +358,28 @@ def _lint_text(report: Any) -> list[str]:
     return lines
 
 
-COMMANDS = (migrate, rollback, status, history, baseline, resolve, drift, check)
+@click.command("config")
+@lifecycle_options
+@_FORMAT
+def config_command(database: str | None, dir_: str | None, models: str | None, dev_url: str | None,
+                   fmt: str) -> int:
+    """Print the effective settings and where each comes from (passwords masked)."""
+    from dfmigrate.config import resolve
+
+    cfg = resolve(database, dir_, models, dev_url)
+    settings = cfg.settings()
+    if fmt == "json":
+        _json({"file": cfg.file, "settings": {s["key"]: {"value": s["value"], "source": s["source"]}
+                                              for s in settings}})
+        return EXIT_OK
+    lines = [f"config file: {cfg.file or '(none found)'}"]
+    width = max(len(s["key"]) for s in settings)
+    for s in settings:
+        value = "(unset)" if s["value"] is None else json.dumps(s["value"]) if not isinstance(s["value"], str) \
+            else s["value"]
+        lines.append(f"{s['key']:<{width}}  {value}  [{s['source']}]")
+    _echo("\n".join(lines))
+    return EXIT_OK
+
+
+COMMANDS = (migrate, rollback, status, history, baseline, resolve, drift, check, config_command)

@@ -170,13 +170,9 @@ async def live_mismatches(conn: Any, expected: Iterable[Expectation], tracker: L
 
 
 async def _introspect(conn: Any) -> Schema:
-    if conn.dialect == "postgresql":
-        from dfmigrate.sources.postgres import inspect_postgres_connection
+    from dfmigrate.runner.resources import live_schema  # the runner's one introspection path
 
-        return await inspect_postgres_connection(conn.raw)
-    from dfmigrate.sources.sqlite import inspect_sqlite_connection
-
-    return inspect_sqlite_connection(conn.raw)
+    return await live_schema(conn)
 
 
 class LiveTracker:

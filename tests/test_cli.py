@@ -96,7 +96,8 @@ def test_unreachable_database_masks_password() -> None:
 
 def test_missing_model_file(tmp_path: Path) -> None:
     missing = tmp_path / "nope" / "models.py"
-    assert_one_line_error(run("diff", "--from", f"sqlite:///{tmp_path}/a.db", "--to", str(missing)), "not found")
+    a = _make_db(tmp_path / "a.db")
+    assert_one_line_error(run("diff", "--from", a, "--to", str(missing)), "not found")
 
 
 def test_missing_sql_file(tmp_path: Path) -> None:
@@ -188,10 +189,14 @@ def test_differences_and_exit_code(tmp_path: Path) -> None:
     assert flagged.returncode == 1 and flagged.stdout == plain.stdout
 
 
-def test_missing_sqlite_file_is_an_empty_database(tmp_path: Path) -> None:
+def test_missing_sqlite_file_is_an_error_and_is_not_created(tmp_path: Path) -> None:
+    """A mistyped path must not read as an empty database (whose diff would create everything,
+    or drop everything the other way round)."""
     b = _make_db(tmp_path / "b.db", "CREATE TABLE t (id INTEGER PRIMARY KEY)")
-    result = run("diff", "--from", f"sqlite:///{tmp_path}/new.db", "--to", b)
-    assert result.returncode == 0 and "CREATE TABLE" in result.stdout.upper()
+    for args in (("diff", "--from", f"sqlite:///{tmp_path}/new.db", "--to", b),
+                 ("diff", "--from", b, "--to", f"sqlite:///{tmp_path}/new.db"),
+                 ("inspect", f"sqlite:///{tmp_path}/new.db")):
+        assert_one_line_error(run(*args), "no SQLite database at", "new.db")
     assert not (tmp_path / "new.db").exists()
 
 
@@ -216,7 +221,7 @@ def test_graph_formats(tmp_path: Path) -> None:
 
 
 def test_example_models_against_empty_sqlite(tmp_path: Path) -> None:
-    result = run("diff", "--from", f"sqlite:///{tmp_path}/app.db", "--to", str(REPO / "examples/app/models.py"))
+    result = run("diff", "--from", _make_db(tmp_path / "app.db"), "--to", str(REPO / "examples/app/models.py"))
     assert result.returncode == 0, result.stderr
     assert "posts" in result.stdout and "post_tags" in result.stdout
 

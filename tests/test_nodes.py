@@ -378,6 +378,7 @@ def test_schema_mismatch_is_refused(database: tuple[str, str]) -> None:
 
 def test_missing_database_tables_are_refused(tmp_path: Path) -> None:
     spec = _models_file(tmp_path)
+    (tmp_path / "empty.db").touch()  # an empty SQLite database (a missing file is its own error)
     with pytest.raises(SchemaMismatchError, match="members"):
         generate_nodes(spec, f"sqlite:///{tmp_path / 'empty.db'}")
 

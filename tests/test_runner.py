@@ -214,7 +214,9 @@ def test_rollback_then_reapply(target: dict[str, Any]) -> None:
     run(commands.migrate(target["cfg"]))
     assert history_ids(target) == ["0001_users", "0002_posts"]
     assert run(commands.rollback(target["cfg"], to="0001_users")) == ["rolled back 0002_posts"]
-    assert run(commands.rollback(target["cfg"], steps=5)) == ["rolled back 0001_users"]
+    with pytest.raises(DfmigrateError, match=r"cannot roll back 5 migration\(s\): only 1 applied"):
+        run(commands.rollback(target["cfg"], steps=5))  # past the history: an error, nothing undone
+    assert run(commands.rollback(target["cfg"], steps=1)) == ["rolled back 0001_users"]
     assert history_ids(target) == [] and tables(target) == ["dfmigrate_history", "dfmigrate_timings"]
     # the audit trail: every apply and every rollback is a row, who and how long included
     assert audit(target) == [("0001_users", "forward"), ("0002_posts", "forward"), ("0002_posts", "backward"),
@@ -534,15 +536,17 @@ def test_concurrent_run_is_refused_by_the_advisory_lock(pg_db: Any, tmp_path: Pa
 
 
 def test_config_precedence(tmp_path: Path) -> None:
+    """Option > environment > file > default (every key's own environment variable)."""
     env = {"DFMIGRATE_DATABASE_URL": "postgresql://u:secret@h/env"}
     cfg = resolve(cwd=tmp_path, environ={})
     assert (cfg.database, cfg.dir, cfg.models) == ("sqlite:///dfmigrate.db", "migrations", None)
     assert resolve(cwd=tmp_path, environ=env).database.endswith("/env")
     (tmp_path / "pyproject.toml").write_text('[tool.dfmigrate]\ndatabase = "sqlite:///p.db"\n'
                                              'dir = "db/migrations"\nmodels = "app/models.py"\ndev-url = "postgresql://x/y"\n')
-    cfg = resolve(cwd=tmp_path, environ=env)
+    cfg = resolve(cwd=tmp_path, environ={})
     assert (cfg.database, cfg.dir, cfg.models, cfg.dev_url) == ("sqlite:///p.db", "db/migrations", "app/models.py",
                                                                "postgresql://x/y")
+    assert resolve(cwd=tmp_path, environ=env).database == "postgresql://u:secret@h/env"
     cfg = resolve("postgresql://u:secret@h/opt", "d", cwd=tmp_path, environ=env)
     assert (cfg.database, cfg.dir, cfg.origin["database"]) == ("postgresql://u:secret@h/opt", "d", "option")
     assert "secret" not in cfg.describe()

@@ -7,17 +7,15 @@ from __future__ import annotations
 import asyncio
 import os
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any, Literal
 
+from dfmigrate.config import DEFAULT_DIR
 from dfmigrate.errors import DfmigrateError
 from dfmigrate.migrations.directory import as_dir, directory_dialect, migration_names
 from dfmigrate.migrations.sumfile import verify, write_sum
 from dfmigrate.schema import Schema
 
-CONFIG_KEYS = ("database", "models", "dir", "dev_url")  # same keys as dfmigrate/config.py
-DIALECTS = ("sqlite", "postgresql")  # what a new directory targets unless [tool.dfmigrate] dialects says
-DEFAULT_DIR = "migrations"
+DIALECTS = ("sqlite", "postgresql")  # what a new directory targets unless the dialects setting says
 Status = Literal["written", "nothing to do", "changes pending"]
 
 
@@ -29,38 +27,6 @@ class MakeResult:
     hazards: tuple[str, ...] = ()  # "deletes-data (drop column …)", one per hazardous statement
 
 
-def project_config(cwd: str | None = None) -> dict[str, str]:
-    """``[tool.dfmigrate]`` from ``pyproject.toml`` in ``cwd`` (the current directory): only
-    the keys dfmigrate knows, as strings. No file or no table is an empty config."""
-    path = Path(cwd or os.getcwd(), "pyproject.toml")
-    if not path.is_file():
-        return {}
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        try:
-            import tomli as tomllib  # type: ignore[no-redef]
-        except ModuleNotFoundError:
-            raise DfmigrateError("reading [tool.dfmigrate] from pyproject.toml needs Python 3.11 "
-                                 "or the tomli package") from None
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise DfmigrateError(f"cannot read {path.name}: {exc}") from None
-    table = data.get("tool", {}).get("dfmigrate", {})
-    if not isinstance(table, dict):
-        raise DfmigrateError(f"{path.name}: [tool.dfmigrate] must be a table")
-    if "dev-url" in table and "dev_url" not in table:  # TOML users spell keys either way
-        table = {**table, "dev_url": table["dev-url"]}
-    for key in CONFIG_KEYS:
-        if key in table and not isinstance(table[key], str):
-            raise DfmigrateError(f"{path.name}: [tool.dfmigrate] {key} must be a string")
-    found = {k: table[k] for k in CONFIG_KEYS if k in table}
-    if "dialects" in table:
-        found["dialects"] = ",".join(check_dialects(table["dialects"], f"{path.name}: [tool.dfmigrate] dialects"))
-    return found
-
-
 def check_dialects(value: Any, where: str) -> list[str]:
     if not isinstance(value, list) or not value or not all(v in DIALECTS for v in value) \
             or len(set(value)) != len(value):
@@ -69,9 +35,12 @@ def check_dialects(value: Any, where: str) -> list[str]:
 
 
 def configured_dialects(cwd: str | None = None) -> list[str]:
-    """``[tool.dfmigrate] dialects``, or every dialect."""
-    text = project_config(cwd).get("dialects")
-    return text.split(",") if text else list(DIALECTS)
+    """The ``dialects`` setting (read by dfmigrate.config, the one reader), or every dialect."""
+    from dfmigrate.config import resolve
+
+    cfg = resolve(cwd=cwd)
+    value = cfg.get("dialects")
+    return check_dialects(value, f"{cfg.file}: dialects") if value else list(DIALECTS)
 
 
 def reverse_renames(previous: Schema, new: Schema) -> Schema:
@@ -132,8 +101,8 @@ async def make_migrations(models_spec: str | None, directory: Any = DEFAULT_DIR,
         write_sum(store)
         return MakeResult("written", path)
     if not models_spec:
-        raise DfmigrateError("no models given: pass --models, or set models under [tool.dfmigrate] "
-                             "in pyproject.toml")
+        raise DfmigrateError("no models given: pass --models, or set models in the configuration "
+                             "([tool.dfmigrate] in pyproject.toml, or dfmigrate.toml)")
     own = directory_dialect(store)
     if own and dialect and own != dialect:
         raise DfmigrateError(f"{store.display('')} holds {own} migrations; --dialect {dialect} contradicts it")

@@ -56,8 +56,11 @@ class State:
             raise DfmigrateError(f"{f.shown} was modified after it was applied (its checksum differs from the "
                                  f"history's): restore it, or run 'dfmigrate resolve {f.id} --applied' to accept it")
         if self.missing:
-            raise DfmigrateError(f"{self.missing[0]} is recorded as applied but its file is missing: restore it, "
-                                 f"or run 'dfmigrate resolve {self.missing[0]} --rolled-back'")
+            # Never suggest deleting the history row: the usual cause is a wrong --dir or an
+            # old checkout, and the record is what says the schema has the migration's objects.
+            others = f" (and {len(self.missing) - 1} more)" if len(self.missing) > 1 else ""
+            raise DfmigrateError(f"{self.missing[0]}{others} is recorded as applied but its file is missing from "
+                                 f"the migrations directory: check --dir, or restore the file from version control")
 
 
 def load_directory(cfg: Config, *, against_database: bool = True) -> list[Any]:
@@ -229,9 +232,13 @@ async def rollback(cfg: Config, steps: int | None = None, to: str | None = None,
                 raise DfmigrateError(f"{to} is not applied: --to names the migration to keep")
             targets = applied[applied.index(to) + 1:][::-1]
         else:
-            if (steps if steps is not None else 1) < 1:
+            count = steps if steps is not None else 1
+            if count < 1:
                 raise DfmigrateError("--steps must be at least 1")
-            targets = applied[::-1][: steps if steps is not None else 1]
+            if count > len(applied):
+                raise DfmigrateError(f"cannot roll back {count} migration(s): only {len(applied)} applied; "
+                                     "nothing was rolled back")
+            targets = applied[::-1][:count]
         if dry_run:
             # upstream's per-migration plan would see the later ones still applied and refuse
             from kailash.utils.migrations.models import MigrationPlan
@@ -331,23 +338,29 @@ async def baseline(cfg: Config, to: str | None = None) -> list[str]:
     return [f"recorded {f.id} (baseline)" for f in todo]
 
 
-async def resolve(cfg: Config, migration_id: str, applied: bool) -> str:
+async def resolve(cfg: Config, migration_id: str, applied: bool, force: bool = False) -> str:
     """Repair the history by hand: record ``migration_id`` as applied (with its file's current
     checksum) or as rolled back, touching no schema. Either way the progress record of an
-    interrupted run of it is cleared (the user has settled its outside statements by hand)."""
+    interrupted run of it is cleared (the user has settled its outside statements by hand).
+
+    Recording a migration as applied is checked first (unless ``force``): every object it was
+    planned to touch must be in the state the directory's migrations up to it produce; else the
+    history would claim objects the database does not have."""
     from dfmigrate.runner import progress
 
     files = load_directory(cfg)
     by_id = {f.id: f for f in files}
+    if applied and migration_id not in by_id:
+        raise DfmigrateError(f"no migration {migration_id!r} in the directory")
     async with opened(cfg, write=True) as (registry, conn):
         _, state = await _runner(conn, files, write=True, registry=registry, url=cfg.database)
+        if applied and not force:
+            await _refuse_unless_present(registry, conn, cfg, files, by_id[migration_id])
         partial = any(r.migration_id == migration_id for r in await progress.read(conn))
         async with conn.transaction():
             if partial:
                 await progress.clear(conn, migration_id)
             if applied:
-                if migration_id not in by_id:
-                    raise DfmigrateError(f"no migration {migration_id!r} in the directory")
                 await ledger.record(conn, migration_id, by_id[migration_id].checksum, 0, "resolved")
                 return f"recorded {migration_id} as applied"
             if migration_id not in state.recorded:
@@ -356,6 +369,28 @@ async def resolve(cfg: Config, migration_id: str, applied: bool) -> str:
                 raise DfmigrateError(f"{migration_id} is not recorded as applied")
             await ledger.record(conn, migration_id, state.recorded[migration_id].checksum, 0, "resolved-back")
             return f"recorded {migration_id} as rolled back"
+
+
+async def _refuse_unless_present(registry: Any, conn: Any, cfg: Config, files: list[Any], target: Any) -> None:
+    """The objects ``target`` was planned to touch (its recorded expectations), compared between
+    the live database and the schema the migrations up to ``target`` produce. A hand-written
+    migration without expectations has nothing to compare."""
+    from dfmigrate.expect import digest, mismatches, object_state
+    from dfmigrate.schema import Ref
+
+    expected = getattr(target.cls, "expects", None) or ()
+    if not expected:
+        return
+    upto = files[: files.index(target) + 1]
+    after = await resources.replayed_schema(registry, upto, files, cfg.dir, dialect_of(cfg.database),
+                                            cfg.dev_url or _server(cfg))
+    wanted = [(kind, ns, name, digest(object_state(after, Ref(kind, ns, name)))) for kind, ns, name, _ in expected]
+    found = mismatches(await resources.live_schema(conn), wanted)
+    if found:
+        shown = "; ".join(str(m) for m in found[:3]) + (f"; and {len(found) - 3} more" if len(found) > 3 else "")
+        raise DfmigrateError(f"{target.id}'s objects are not in the database as it leaves them ({shown}): "
+                             f"apply it with 'dfmigrate migrate', or pass --force to record it anyway; "
+                             "nothing recorded")
 
 
 async def check(cfg: Config) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from dfmigrate.runner.connections import PgConnection, SqliteConnection, connect, open_sqlite
+from dfmigrate.sources import without_ledger
 from dfmigrate.urls import mask, with_database
 
 SCRATCH_PREFIX = "dfm_scratch_"
@@ -107,19 +108,6 @@ async def session() -> AsyncIterator[Any]:
 
 
 # ---------------------------------------------------------------- schemas the commands compare
-
-
-def without_ledger(schema: Any) -> Any:
-    """The schema minus ``dfmigrate_history``, ``dfmigrate_progress`` and ``dfmigrate_timings``:
-    they are the tool's, not the application's, and a replay or a model never has them."""
-    from dataclasses import replace
-
-    from dfmigrate.runner.ledger import HISTORY_TABLE
-    from dfmigrate.runner.progress import PROGRESS_TABLE
-    from dfmigrate.runner.timings import TIMINGS_TABLE
-
-    ours = {HISTORY_TABLE, PROGRESS_TABLE, TIMINGS_TABLE}
-    return replace(schema, tables=tuple(t for t in schema.tables if t.name not in ours))
 
 
 async def live_schema(conn: PgConnection | SqliteConnection) -> Any:

@@ -20,7 +20,6 @@ than a ``--help`` may take.
 from __future__ import annotations
 
 import asyncio
-import inspect as _inspect
 import os
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
@@ -46,6 +45,7 @@ class SourceContext:
     dialect: Dialect | None = None  # for sources that have none of their own (models, .sql)
     dev_url: str | None = None  # a PostgreSQL or MySQL server for scratch databases (.sql sources)
     privileges: bool = False  # introspect grants too (opt-in: slower, and noisy across roles)
+    include_ledger: bool = False  # keep dfmigrate's own tables (history, progress, timings)
 
 
 def classify(spec: str) -> tuple[SourceKind, str]:
@@ -104,42 +104,69 @@ async def load_source(spec: str, ctx: SourceContext) -> Schema:
     """Read one source. A models or .sql source takes the dialect from ``ctx`` (SQLite when
     unset)."""
     kind, target = classify(spec)
-    dialect: Dialect = source_dialect(spec) or ctx.dialect or DEFAULT_DIALECT
     try:
-        if kind == "postgres":
-            from dfmigrate.sources.postgres import inspect_postgres
-
-            return await inspect_postgres(target, privileges=ctx.privileges)
-        if kind == "sqlite":
-            return await _load_sqlite(target)
-        if kind == "mysql":
-            from dfmigrate.sources.mysql import inspect_mysql
-
-            return await inspect_mysql(target)
-        if kind == "models":
-            _require_file(spec, "model file")
-            from dfmigrate.sources.models import load_models
-
-            # Importing user code is synchronous; a thread lets a database side load meanwhile.
-            return await asyncio.to_thread(load_models, target, dialect)
-        if kind == "dataflow":
-            from dfmigrate.sources.dataflow import load_dataflow
-
-            return await asyncio.to_thread(load_dataflow, target, dialect)
-        if kind == "migrations":
-            return await _load_migrations(target, dialect, ctx.dev_url)
-        _require_file(target, "SQL file")
-        from dfmigrate.sources.sqlfile import load_sql_file
-
-        return await load_sql_file(target, dialect, ctx.dev_url)
+        if kind in _MODEL_KINDS:
+            return await _load_model_kind(spec, kind, target, ctx)
+        schema = await _load_database(kind, target, ctx)
     except DfmigrateError:
         raise
     except (OSError, asyncio.TimeoutError) as exc:
         raise SourceError(f"cannot read {_mask(spec)}: {_describe(exc)}") from exc
     except Exception as exc:
-        if type(exc).__module__.split(".")[0] in ("asyncpg", "sqlite3", "aiosqlite", "asyncmy"):
+        if type(exc).__module__.split(".")[0] in ("asyncpg", "sqlite3", "asyncmy"):
             raise SourceError(f"cannot read {_mask(spec)}: {_describe(exc)}") from exc
         raise
+    return schema if ctx.include_ledger else without_ledger(schema)
+
+
+# Sources that describe a wanted schema; every other kind is a live database.
+_MODEL_KINDS = frozenset({"models", "dataflow", "migrations", "sqlfile"})
+
+
+def without_ledger(schema: Schema) -> Schema:
+    """``schema`` without dfmigrate's own tables (history, progress, timings): they belong to the
+    tool, not to the application, and no model or migration ever declares them, so a migrated
+    database compared with its own models would otherwise "need" them dropped. Every reader of a
+    live database goes through here (``load_source``, and the runner's own introspection)."""
+    from dfmigrate.runner.ledger import HISTORY_TABLE, own_table
+    from dfmigrate.runner.progress import PROGRESS_TABLE
+    from dfmigrate.runner.timings import TIMINGS_TABLE
+
+    ours = {own_table(schema.dialect, name) for name in (HISTORY_TABLE, PROGRESS_TABLE, TIMINGS_TABLE)}
+    kept = tuple(t for t in schema.tables if t.name not in ours and f"{t.namespace}.{t.name}" not in ours)
+    return schema if len(kept) == len(schema.tables) else replace(schema, tables=kept)
+
+
+async def _load_database(kind: SourceKind, target: str, ctx: SourceContext) -> Schema:
+    if kind == "postgres":
+        from dfmigrate.sources.postgres import inspect_postgres
+
+        return await inspect_postgres(target, privileges=ctx.privileges)
+    if kind == "mysql":
+        from dfmigrate.sources.mysql import inspect_mysql
+
+        return await inspect_mysql(target)
+    return await _load_sqlite(target)
+
+
+async def _load_model_kind(spec: str, kind: SourceKind, target: str, ctx: SourceContext) -> Schema:
+    dialect: Dialect = source_dialect(spec) or ctx.dialect or DEFAULT_DIALECT
+    if kind == "models":
+        _require_file(spec, "model file")
+        from dfmigrate.sources.models import load_models
+
+        # Importing user code is synchronous; a thread lets a database side load meanwhile.
+        return await asyncio.to_thread(load_models, target, dialect)
+    if kind == "dataflow":
+        from dfmigrate.sources.dataflow import load_dataflow
+
+        return await asyncio.to_thread(load_dataflow, target, dialect)
+    if kind == "migrations":
+        return await _load_migrations(target, dialect, ctx.dev_url)
+    _require_file(target, "SQL file")
+    from dfmigrate.sources.sqlfile import load_sql_file
+
+    return await load_sql_file(target, dialect, ctx.dev_url)
 
 
 async def _load_migrations(directory: str, dialect: Dialect, dev_url: str | None) -> Schema:
@@ -156,19 +183,11 @@ async def _load_migrations(directory: str, dialect: Dialect, dev_url: str | None
 async def _load_sqlite(path: str) -> Schema:
     from dfmigrate.sources import sqlite as sqlite_source
 
-    if os.path.exists(path):
-        return await sqlite_source.inspect_sqlite(path)
-    # A database that does not exist yet is empty (the first migration creates it). Opening the
-    # path would create the file, so the empty schema comes from a throwaway in-memory database,
-    # which the SQLite source normalizes exactly like a real one.
-    import sqlite3
-
-    conn = sqlite3.connect(":memory:")
-    try:
-        result = sqlite_source.inspect_sqlite_connection(conn)
-        return await result if _inspect.isawaitable(result) else result
-    finally:
-        conn.close()
+    # Opening a path that does not exist would create an empty database and report it as an empty
+    # schema: a typo in a path must be an error, not a "drop everything" diff.
+    if not os.path.isfile(path):
+        raise SourceError(f"no SQLite database at {path} (only 'dfmigrate migrate' creates one)")
+    return await sqlite_source.inspect_sqlite(path)
 
 
 def _require_file(spec: str, what: str) -> None:
