@@ -50,7 +50,7 @@ import textwrap
 import time
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:  # runnable from a checkout without installing dfmigrate
@@ -193,7 +193,7 @@ def _dataflow(url: str, op: str, rows: list[dict[str, Any]]) -> float:
         price: Decimal
         paid: bool = False
         ordered_at: dt.datetime
-        note: Optional[str] = None
+        note: str | None = None
 
     def run(wf: WorkflowBuilder) -> dict[str, Any]:
         with LocalRuntime() as runtime:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Make sure the databases the tests use are up, starting them with the machine's documented
-# commands (docs: /work/.library/env/machines/python-svc.md) when they are not.
+# commands when they are not.
 # PostgreSQL and MariaDB are required (exit 1 if either cannot be started).
 set -euo pipefail
 

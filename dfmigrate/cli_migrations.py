@@ -9,6 +9,7 @@ returns its exit code.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import click
@@ -93,4 +94,71 @@ def rehash(directory: str | None) -> int:
     write_sum(directory)
     count = len(migration_names(directory))
     click.echo(f"Wrote {os.path.join(directory, SUM_FILE)} ({count} migration{'s' if count != 1 else ''})")
+    return EXIT_OK
+
+
+_MODELS_TEMPLATE = '''"""The application's tables, one class per table (DataFlow conventions: class ``Customer`` is
+table ``customers`` with an integer ``id`` key and ``created_at``/``updated_at`` timestamps).
+
+After a change here: ``dfmigrate makemigrations -m "what changed"``, review the file it writes
+under {dir}/, then ``dfmigrate migrate``.
+"""
+
+from dfmigrate import field, model
+
+
+@model
+class Customer:
+    name: str = field(max_length=100)
+    email: str = field(max_length=255, unique=True)
+    is_active: bool = True
+'''
+
+
+@click.command()
+@click.option("--database", metavar="URL", default="sqlite:///app.db", show_default=True,
+              help="The database to write into the configuration (keep passwords in DFMIGRATE_DATABASE_URL).")
+@click.option("--models", metavar="PATH", default="models.py", show_default=True, help="The models file.")
+@click.option("--dir", "directory", metavar="D", default="migrations", show_default=True,
+              help="The migrations directory.")
+def init(database: str, models: str, directory: str) -> int:
+    """Start using dfmigrate here: the configuration, a models file and the migrations directory.
+
+    The settings go to [tool.dfmigrate] in ./pyproject.toml when there is one, else to a new
+    ./dfmigrate.toml. Nothing is overwritten: an existing configuration is refused, an existing
+    models file or directory is kept as it is."""
+    from dfmigrate.config import CONFIG_FILE, PYPROJECT, find_file
+    from dfmigrate.errors import DfmigrateError
+
+    here = os.getcwd()
+    found = find_file(Path(here))
+    if found is not None and found.parent == Path(here):
+        raise DfmigrateError(f"{found.name} already configures dfmigrate here; nothing written "
+                             "('dfmigrate config' shows the settings)")
+    import json  # a JSON string is a valid TOML basic string (quotes and backslashes escaped)
+
+    settings = f"database = {json.dumps(database)}\nmodels = {json.dumps(models)}\ndir = {json.dumps(directory)}\n"
+    pyproject = Path(here, PYPROJECT)
+    if pyproject.is_file():
+        text = pyproject.read_text(encoding="utf-8")
+        target, content = pyproject, text + ("" if text.endswith("\n") or not text else "\n") + \
+            "\n[tool.dfmigrate]\n" + settings
+    else:
+        target, content = Path(here, CONFIG_FILE), settings
+    made = []
+    if not os.path.exists(models):
+        os.makedirs(os.path.dirname(models) or ".", exist_ok=True)
+        Path(models).write_text(_MODELS_TEMPLATE.replace("{dir}", directory), encoding="utf-8")
+        made.append(f"wrote {models} (an example model)")
+    else:
+        made.append(f"kept {models} (already there)")
+    if not os.path.isdir(directory):
+        os.makedirs(directory)
+        made.append(f"created {directory}/")
+    else:
+        made.append(f"kept {directory}/ (already there)")
+    target.write_text(content, encoding="utf-8")
+    made.insert(0, f"{'added [tool.dfmigrate] to' if target == pyproject else 'wrote'} {target.name}")
+    click.echo("\n".join([*made, "next: edit the models, then 'dfmigrate makemigrations -m initial' "
+                                  "and 'dfmigrate migrate'"]))
     return EXIT_OK

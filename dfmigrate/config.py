@@ -164,11 +164,12 @@ def read_file(path: Path, cwd: Path) -> dict[str, Any]:
 
 
 def _checked(path: Path, key: Key, raw: str, value: Any) -> Any:
+    items: list[Any] = list(value) if isinstance(value, list) else [value]
     if not isinstance(value, _TYPES[key.kind]) or (
-            key.kind == "strings" and not all(isinstance(v, str) for v in value)):
+            key.kind == "strings" and not all(isinstance(v, str) for v in items)):
         raise DfmigrateError(f"{path}: {raw} must be {_TYPE_NAMES[key.kind]}")
     if key.choices:
-        for item in value if key.kind == "strings" else [value]:
+        for item in items:
             if item not in key.choices:
                 raise DfmigrateError(f"{path}: {raw}: unknown value {item!r} (one of: {', '.join(key.choices)})")
     return value

@@ -22,9 +22,11 @@ from dfmigrate.schema import (
     ForeignKey,
     Function,
     Index,
+    PrimaryKey,
     Ref,
     Schema,
     Table,
+    UniqueConstraint,
     View,
 )
 
@@ -417,7 +419,7 @@ def _column_dependencies(names: _Names, column: Column) -> set[Ref]:
         refs |= names.mentioned(column.generated)
     if column.collation:
         refs |= names.mentioned(column.collation)
-        for (ns, name), ref in names.collations.items():
+        for (_, name), ref in names.collations.items():
             if column.collation.strip('"') == name:
                 refs.add(ref)
     return refs
@@ -488,7 +490,8 @@ def _foreign_key_targets(schema: Schema, fk: ForeignKey) -> set[Ref]:
     targets = {ref_table, *(column_ref(fk.ref_namespace, fk.ref_table, c) for c in fk.ref_columns)}
     target = schema.table(fk.ref_namespace, fk.ref_table)
     if target is not None:
-        keys = [target.primary_key, *target.uniques] if target.primary_key else list(target.uniques)
+        keys: list[PrimaryKey | UniqueConstraint] = [*([target.primary_key] if target.primary_key else []),
+                                                     *target.uniques]
         for key in keys:
             if set(key.columns) == set(fk.ref_columns):
                 targets.add(constraint_ref(fk.ref_namespace, fk.ref_table, constraint_label(key)))

@@ -96,7 +96,8 @@ def object_state(schema: Schema, ref: Ref) -> Any:
         owner = schema.table(ns, owner_name) or schema.view(ns, owner_name)
         return _part(owner, kind, part) if owner is not None else None
     if kind == "index":
-        for rel in (*schema.tables, *schema.views):
+        relations: tuple[Table | View, ...] = (*schema.tables, *schema.views)
+        for rel in relations:
             if rel.namespace == ns:
                 for idx in rel.indexes:
                     if idx.name == ref.name:

@@ -15,7 +15,8 @@ import hashlib
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, TypeVar, overload
+from typing import Any, TypeVar, overload
+from collections.abc import Callable
 
 __all__ = [
     "MISSING", "FieldSpec", "IndexSpec", "UniqueSpec", "CheckSpec", "ModelOptions", "ModelRegistry",

@@ -372,9 +372,9 @@ def _inherited_column_edges(graph: nx.DiGraph, changes: list[ch.Change], old: Sc
     for i, c in enumerate(changes):
         if isinstance(c, ch.AddColumn):
             for pns, pname in parents.get((c.namespace, c.table), ()):
-                j = drops.get((pns, pname, c.column.name))
-                if j is not None:
-                    graph.add_edge(j, i)
+                dropped_at = drops.get((pns, pname, c.column.name))
+                if dropped_at is not None:
+                    graph.add_edge(dropped_at, i)
 
 
 def _sequence_owner_edges(graph: nx.DiGraph, changes: list[ch.Change], old: Schema) -> None:

@@ -120,7 +120,7 @@ def _decode(value: Any, tp: Any, path: str) -> Any:
             raise ValueError(f"{path}: expected a list, got {type(value).__name__}")
         item_types = _tuple_item_types(tp, len(value))
         return tuple(_decode(v, t, f"{path}[{i}]") for i, (v, t) in enumerate(zip(value, item_types)))
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return _decode_dataclass(value, tp, path)
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         return tp(value)
@@ -139,7 +139,7 @@ def _decode_union(value: Any, options: tuple[Any, ...], path: str) -> Any:
             return None
         raise ValueError(f"{path}: null is not allowed")
     options = tuple(o for o in options if o is not type(None))
-    classes = [o for o in options if dataclasses.is_dataclass(o)]
+    classes: list[type[Any]] = [o for o in options if isinstance(o, type) and dataclasses.is_dataclass(o)]
     if isinstance(value, dict) and len(classes) > 1:
         name = value.get(TYPE_KEY)
         match = next((c for c in classes if c.__name__ == name), None)
@@ -158,7 +158,7 @@ def _decode_union(value: Any, options: tuple[Any, ...], path: str) -> Any:
 def _decode_dataclass(value: Any, cls: type[Any], path: str) -> Any:
     if not isinstance(value, dict):
         raise ValueError(f"{path}: expected an object for {cls.__name__}, got {type(value).__name__}")
-    hints = _hints(cls)
+    hints = _hints(cls)  # type: ignore[arg-type]  # classes are hashable; typeshed says Hashable
     names = {f.name for f in dataclasses.fields(cls) if f.init}
     unknown = set(value) - names - {TYPE_KEY}
     if unknown:

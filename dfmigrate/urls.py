@@ -19,6 +19,13 @@ def is_mysql_url(url: str) -> bool:
     return url.split(":", 1)[0].lower() in ("mysql", "mariadb")
 
 
+def url_dialect(url: str) -> str | None:
+    """The dialect a database URL names, or None for a scheme dfmigrate does not know."""
+    scheme = url.split(":", 1)[0].lower().split("+", 1)[0]
+    return {"postgres": "postgresql", "postgresql": "postgresql", "sqlite": "sqlite",
+            "mysql": "mysql", "mariadb": "mysql"}.get(scheme)
+
+
 def mask(url: str) -> str:
     """``url`` with any password replaced by ``***`` (URL userinfo, query parameters, or a
     libpq key=value string). Anything unparsable is masked wholesale rather than leaked."""

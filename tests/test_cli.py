@@ -134,7 +134,8 @@ def test_mismatched_dialects(tmp_path: Path) -> None:
     "error, code, expected",
     [
         (SourceError("cannot read postgresql://u:pw@h/db: refused"), 2, "dfmigrate: error: cannot read postgresql://u:***@h/db: refused"),
-        (RuntimeError("boom\nsecond line"), 2, "dfmigrate: internal error: RuntimeError: boom second line (run with --debug for the traceback)"),
+        (RuntimeError("boom\nsecond line"), 2,
+         "dfmigrate: internal error: RuntimeError: boom second line (run with --debug for the traceback)"),
         (KeyboardInterrupt(), 130, "dfmigrate: interrupted"),
     ],
 )

@@ -20,10 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, reject, settings
+from hypothesis import HealthCheck, given, settings
 
 from dfmigrate.engine import Plan, plan_migration
-from dfmigrate.errors import DfmigrateError
 from dfmigrate.schema import Schema
 from dfmigrate.sources.models import load_models
 from tests.converge_util import (

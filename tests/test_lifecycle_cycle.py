@@ -19,7 +19,7 @@ import pytest
 from dfmigrate.migrations import write_sum
 from tests.test_runner import cli, query
 
-make = pytest.importorskip("dfmigrate.migrations.make")
+import dfmigrate.migrations.make as make
 
 V1 = '''
 import enum

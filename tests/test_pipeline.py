@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -281,3 +282,116 @@ def test_bad_configuration_is_one_line_naming_the_file(tmp_path: Path, text: str
 def test_help_shows_no_default_that_is_not_the_effective_one(app: Path) -> None:
     text = dfm(app, "migrate", "--help").stdout
     assert "DFMIGRATE_DATABASE_URL" in text and "(default: sqlite" not in text
+
+
+# ---------------------------------------------------------------- integrations
+
+
+def _git(cwd: Path, *args: str) -> None:
+    subprocess.run(["git", "-c", "user.email=ci@example.invalid", "-c", "user.name=ci", *args], cwd=cwd,
+                   check=True, capture_output=True, text=True)
+
+
+@pytest.mark.slow
+def test_pre_commit_hook_passes_when_consistent_and_fails_when_models_are_ahead(tmp_path: Path) -> None:
+    """``pre-commit try-repo`` installs dfmigrate from this repository into a fresh environment
+    (pip, from the local path: no network) and runs the hook in a sample app's git checkout."""
+    hooks = tmp_path / "dfmigrate-src"  # this working tree as one commit: one environment for both runs
+    shutil.copytree(REPO, hooks, ignore=shutil.ignore_patterns(
+        ".git", ".ci-venv", "__pycache__", "*.pyc", ".pytest_cache", ".hypothesis", "*.db", "build", "dist",
+        "*.egg-info", ".mypy_cache", ".ruff_cache"))
+    _git(hooks, "init", "-q")
+    _git(hooks, "add", "-A")
+    _git(hooks, "commit", "-qm", "dfmigrate")
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "models.py").write_text(MODELS)
+    (app / "pyproject.toml").write_text('[tool.dfmigrate]\ndatabase = "sqlite:///app.db"\nmodels = "models.py"\n')
+    assert dfm(app, "makemigrations", "-m", "initial").returncode == 0
+    _git(app, "init", "-q")
+    _git(app, "add", "-A")
+    _git(app, "commit", "-qm", "app")
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home")}
+    env.pop("PYTHONPATH", None)  # the hook must run the dfmigrate pre-commit installed
+
+    def try_repo() -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "pre_commit", "try-repo", str(hooks), "dfmigrate-check",
+                               "--all-files"], cwd=app, env=env, capture_output=True, text=True, timeout=900)
+
+    passed = try_repo()
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    assert "dfmigrate check" in passed.stdout and "Passed" in passed.stdout
+    add_note_field(app)
+    failed = try_repo()
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "Failed" in failed.stdout and "invoices.note" in failed.stdout
+
+
+def test_pre_commit_hooks_manifest() -> None:
+    import yaml
+
+    hooks = {h["id"]: h for h in yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())}
+    assert hooks["dfmigrate-check"]["entry"] == "dfmigrate check"
+    assert hooks["dfmigrate-lint"]["entry"] == "dfmigrate lint"
+    assert all(h["language"] == "python" and h["pass_filenames"] is False for h in hooks.values())
+
+
+def test_github_action_is_composite_and_runs_the_commands_with_annotations() -> None:
+    import yaml
+
+    action = yaml.safe_load((REPO / "action.yml").read_text())
+    assert action["runs"]["using"] == "composite"
+    script = "\n".join(step.get("run", "") for step in action["runs"]["steps"])
+    assert "pip install" in script
+    assert 'dfmigrate "$@" --format github' in script
+    for command in ("check", "lint", "drift"):
+        assert f'if [ "$RUN_{command.upper()}" = "true" ]; then run {command}; fi' in script
+    assert {"check", "lint", "drift", "database-url"} <= set(action["inputs"])
+
+
+def test_init_scaffolds_a_working_project_and_never_overwrites(tmp_path: Path) -> None:
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    made = dfm(fresh, "init")
+    assert made.returncode == 0, made.stderr
+    assert sorted(p.name for p in fresh.iterdir()) == ["dfmigrate.toml", "migrations", "models.py"]
+    assert dfm(fresh, "check").returncode == 1  # the example model needs its first migration
+    assert dfm(fresh, "makemigrations", "-m", "initial").returncode == 0
+    assert dfm(fresh, "migrate").returncode == 0
+    assert dfm(fresh, "status", "--exit-code").returncode == 0
+    before = (fresh / "dfmigrate.toml").read_text(), (fresh / "models.py").read_text()
+    one_error(dfm(fresh, "init"), "dfmigrate.toml already configures dfmigrate")
+    assert ((fresh / "dfmigrate.toml").read_text(), (fresh / "models.py").read_text()) == before
+
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text('[project]\nname = "p"\nversion = "0"\n')
+    (project / "models.py").write_text(MODELS)
+    made = dfm(project, "init", "--database", 'sqlite:///we"ird.db')
+    assert made.returncode == 0 and "kept models.py" in made.stdout
+    assert (project / "models.py").read_text() == MODELS
+    shown = json.loads(dfm(project, "config", "--format", "json").stdout)["settings"]
+    assert shown["database"]["value"] == 'sqlite:///we"ird.db' and shown["models"]["value"] == "models.py"
+    one_error(dfm(project, "init"), "pyproject.toml already configures dfmigrate")
+
+
+def test_python_dash_m_and_shell_completion(tmp_path: Path) -> None:
+    assert dfm(tmp_path, "--version").stdout.startswith("dfmigrate, version ")
+    env = {**os.environ, "_DFMIGRATE_COMPLETE": "bash_source", "PYTHONPATH": str(REPO)}
+    script = subprocess.run([sys.executable, "-c", "from dfmigrate.cli import main; main()"], env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert "_dfmigrate_completion" in script.stdout, script.stderr
+
+
+def test_postgres_fixture_fails_under_ci_instead_of_skipping(tmp_path: Path) -> None:
+    """The one PostgreSQL fixture: with no server, a test that needs one skips on a developer's
+    machine and fails under CI (the render and inspect suites included)."""
+    closed = {"DFMIGRATE_TEST_PG_URL": "postgresql://postgres@127.0.0.1:1/postgres", "PYTHONPATH": str(REPO)}
+    base = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", "-x",
+            "tests/test_postgres_render.py", "tests/test_postgres_inspect.py", "-k", "masks_password or Enum"]
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    local = subprocess.run(base, cwd=REPO, env={**env, **closed}, capture_output=True, text=True, timeout=300)
+    assert local.returncode == 0 and "3 skipped" in local.stdout, local.stdout
+    ci = subprocess.run(base, cwd=REPO, env={**env, **closed, "CI": "true"}, capture_output=True, text=True,
+                        timeout=300)
+    assert ci.returncode == 1 and "CI is set" in ci.stdout, ci.stdout

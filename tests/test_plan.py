@@ -33,7 +33,7 @@ def _cycle() -> Schema:
 
 def test_foreign_key_cycle_is_broken_by_adding_constraints_after_both_tables():
     order = _ordered(_pg(), _cycle())
-    last_table = max(_index(order, ch.CreateTable, lambda c: c.table.name == n) for n in "ab")
+    last_table = max(_index(order, ch.CreateTable, lambda c, n=n: c.table.name == n) for n in "ab")
     first_fk = min(i for i, c in enumerate(order) if isinstance(c, ch.AddConstraint))
     assert last_table < first_fk
 

@@ -1,8 +1,8 @@
 """PostgreSQL live introspection against a real server (no mocks).
 
 Every test gets its own scratch database ``dfm_h1_<hex>`` (dropped afterwards). The server comes
-from ``DFMIGRATE_TEST_PG_URL`` (default: local trust-auth postgres); the tests skip if it is
-unreachable.
+from conftest's ``pg_url`` (``DFMIGRATE_TEST_PG_URL``), which skips when it is unreachable and
+fails under ``CI``.
 """
 
 from __future__ import annotations
@@ -24,12 +24,10 @@ from dfmigrate.schema import (
 )
 from dfmigrate.sources.postgres import inspect_postgres, inspect_postgres_connection
 from dfmigrate.sources.sqlfile import NEEDS_DEV_URL, load_sql_file
-from dfmigrate.urls import mask, with_database
+from dfmigrate.urls import with_database
 
 
 
-SERVER_URL = os.environ.get("DFMIGRATE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "migra"
 EVIL_LABEL = "it's'; DROP TABLE x; --"
 
 DDL = f"""
@@ -88,8 +86,8 @@ def run(coro):  # pytest-asyncio is not a dependency; each test drives its own l
     return asyncio.run(coro)
 
 
-async def _admin(sql: str) -> None:
-    conn = await asyncpg.connect(SERVER_URL)
+async def _admin(server: str, sql: str) -> None:
+    conn = await asyncpg.connect(server)
     try:
         await conn.execute(sql)
     finally:
@@ -97,21 +95,18 @@ async def _admin(sql: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def server() -> str:
-    try:
-        run(_admin("SELECT 1"))
-    except (OSError, asyncpg.PostgresError) as exc:
-        pytest.skip(f"no PostgreSQL at {mask(SERVER_URL)}: {exc}")
-    return SERVER_URL
+def server(pg_url: str) -> str:
+    """conftest's ``pg_url``: the one fixture that skips locally and fails under CI."""
+    return pg_url
 
 
 def _fresh_database(server: str) -> Iterator[str]:
     name = f"dfm_h1_{secrets.token_hex(5)}"
-    run(_admin(f'CREATE DATABASE "{name}"'))
+    run(_admin(server, f'CREATE DATABASE "{name}"'))
     try:
         yield with_database(server, name)
     finally:
-        run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        run(_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture
@@ -273,9 +268,9 @@ def test_connection_failure_masks_password(server: str) -> None:
     assert "\n" not in str(err.value)
 
 
-def _scratch_dbs() -> set[str]:
+def _scratch_dbs(server: str) -> set[str]:
     async def go() -> set[str]:
-        conn = await asyncpg.connect(SERVER_URL)
+        conn = await asyncpg.connect(server)
         try:
             # only this process's: other xdist workers and sessions share the server
             rows = await conn.fetch("SELECT datname FROM pg_database WHERE datname LIKE $1",
@@ -291,7 +286,7 @@ def test_load_sql_file_ok_and_failing(server: str, tmp_path: Path) -> None:
     good.write_text("create table t (id int primary key);\ncreate view v as select id from t;\n")
     bad = tmp_path / "bad.sql"
     bad.write_text("create table t (id int);\n\ncreate tabel oops (x int);\n")
-    before = _scratch_dbs()
+    before = _scratch_dbs(server)
     s = run(load_sql_file(str(good), "postgresql", server))
     assert [t.name for t in s.tables] == ["t"] and [v.name for v in s.views] == ["v"]
     with pytest.raises(SourceError, match=r"bad\.sql:3: syntax error"):
@@ -301,13 +296,13 @@ def test_load_sql_file_ok_and_failing(server: str, tmp_path: Path) -> None:
     with pytest.raises(SourceError) as err:
         run(load_sql_file(str(good), "postgresql", None))
     assert str(err.value) == NEEDS_DEV_URL
-    assert _scratch_dbs() == before  # dropped on success and on failure
+    assert _scratch_dbs(server) == before  # dropped on success and on failure
 
 
 def test_load_sql_file_cancelled_still_drops(server: str, tmp_path: Path) -> None:
     slow = tmp_path / "slow.sql"
     slow.write_text("create table t (id int);\nselect pg_sleep(30);\n")
-    before = _scratch_dbs()
+    before = _scratch_dbs(server)
 
     async def go() -> None:
         task = asyncio.ensure_future(load_sql_file(str(slow), "postgresql", server))
@@ -317,7 +312,7 @@ def test_load_sql_file_cancelled_still_drops(server: str, tmp_path: Path) -> Non
             await task
 
     run(go())
-    assert _scratch_dbs() == before
+    assert _scratch_dbs(server) == before
 
 
 def _roles(case: Path) -> list[str]:
@@ -325,17 +320,17 @@ def _roles(case: Path) -> list[str]:
     return json.loads(meta.read_text()).get("roles", []) if meta.exists() else []
 
 
-@pytest.mark.skipif(not CORPUS.is_dir(), reason="shared corpus not present")
-def test_corpus_introspects(pgdb: str) -> None:
+def test_corpus_introspects(server: str, pgdb: str, shared_dir: Path) -> None:
     """Every migra fixture file loads and introspects. One database is reset between files
     (dropping every user schema and extension) because CREATE DATABASE per file would take
     most of this file's time budget; load_sql_file's own path is covered above."""
-    files = sorted(CORPUS.glob("*/[ab].sql"))
+    files = sorted((shared_dir / "corpus" / "migra").glob("*/[ab].sql"))
+    assert files, f"no migra fixtures under {shared_dir}"
     roles = sorted({r for f in files for r in _roles(f.parent)})
 
     async def go() -> int:
         for role in roles:
-            await _admin(f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') "
+            await _admin(server, f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') "
                          f"THEN CREATE ROLE \"{role}\"; END IF; END $$")
         conn = await asyncpg.connect(pgdb)
         try:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -106,7 +105,6 @@ from dfmigrate.schema import (
 )
 from dfmigrate.statement import Hazard, Statement
 
-PG_URL = os.environ.get("DFMIGRATE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 MALICIOUS = "it's'; DROP TABLE x; --"
 
 
@@ -137,14 +135,13 @@ def _with_database(url: str, name: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def database() -> Iterator[Db]:
+def database(pg_url: str) -> Iterator[Db]:
+    """One scratch database for the module. The server comes from conftest's ``pg_url``, the one
+    fixture that decides whether a missing server skips (locally) or fails (under CI)."""
     name = f"dfm_h2_render_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = Db(PG_URL)
-    except (OSError, asyncpg.PostgresError) as exc:  # pragma: no cover - environment
-        pytest.skip(f"no PostgreSQL at {PG_URL}: {exc}")
+    admin = Db(pg_url)
     admin.execute(f"CREATE DATABASE {name}")
-    db = Db(_with_database(PG_URL, name))
+    db = Db(_with_database(pg_url, name))
     try:
         yield db
     finally:

@@ -66,7 +66,7 @@ def alter_column(namespace: str, table: str, old: Column, new: Column,
 def _single(namespace: str, table: str, old: Column, new: Column, enums: frozenset[str]) -> list[AlterColumn]:
     flags = column_changes(old, new)
     # renamed_from is a declaration, not column state
-    if flags == ColumnChange.NONE:
+    if not flags:  # ColumnChange.NONE
         return []
     using = _using(old, new, enums) if flags & ColumnChange.TYPE else None
     return [AlterColumn(namespace, table, old, new, flags, using)]

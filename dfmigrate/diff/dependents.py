@@ -136,13 +136,13 @@ def _drop_and_recreate(ref: Ref, old: Schema, new: Schema, replaced: dict, out: 
         o, n = old.view(ref.namespace, ref.name), new.view(ref.namespace, ref.name)
         return [DropView(o), *create_view(n)] if o and n else None
     if ref.kind == "function":
-        o = next((f for f in old.functions if function_ref(f) == ref), None)
-        n = next((f for f in new.functions if function_ref(f) == ref), None)
-        if not (o and n):
+        old_fn = next((f for f in old.functions if function_ref(f) == ref), None)
+        new_fn = next((f for f in new.functions if function_ref(f) == ref), None)
+        if not (old_fn and new_fn):
             return None
         if ref in replaced:
             out.remove(replaced[ref])
-        return [DropFunction(o), CreateFunction(n)]
+        return [DropFunction(old_fn), CreateFunction(new_fn)]
     table_name, _, obj_name = ref.name.partition(".")
     ot = old.table(ref.namespace, table_name) or old.view(ref.namespace, table_name)
     nt = new.table(ref.namespace, table_name) or new.view(ref.namespace, table_name)
@@ -151,7 +151,7 @@ def _drop_and_recreate(ref: Ref, old: Schema, new: Schema, replaced: dict, out: 
     if ref.kind == "trigger":
         o, n = _named(ot.triggers, obj_name), _named(nt.triggers, obj_name)
         return [DropTrigger(ref.namespace, table_name, o), CreateTrigger(ref.namespace, table_name, n)] if o and n else None
-    if not isinstance(ot, Table):
+    if not isinstance(ot, Table) or not isinstance(nt, Table):
         return None
     if ref.kind == "policy":
         o, n = _named(ot.policies, obj_name), _named(nt.policies, obj_name)

@@ -173,7 +173,7 @@ def _key_column(info: dict[str, Any], table: str, ns: str,
                 dialect: Dialect) -> tuple[Column, Sequence | None]:
     # engine.py:6647: only an `id: str` annotation (exactly str, not Optional[str]) gives a text
     # key; every other model, whatever its `id` says, gets DataFlow's generated integer key.
-    if info.get("type") == str:
+    if info.get("type") is str:
         if dialect == "mysql":  # VARCHAR(255) PRIMARY KEY
             return Column("id", "varchar(255)", nullable=False), None
         # SQLite lets a non-INTEGER PRIMARY KEY column hold NULL, and its catalog says so.

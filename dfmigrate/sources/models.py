@@ -252,7 +252,8 @@ def column_type(info: ModelInfo, f: FieldInfo, dialect: Dialect) -> str:
 # database. Anything else must already be spelled the way format_type() prints it.
 _PG_ALIASES = {
     "int": "integer", "int4": "integer", "int8": "bigint", "int2": "smallint", "bool": "boolean",
-    "float8": "double precision", "float": "double precision", "float4": "real", "varchar": "character varying", "char": "character", "decimal": "numeric",
+    "float8": "double precision", "float": "double precision", "float4": "real", "varchar": "character varying",
+    "char": "character", "decimal": "numeric",
     "timestamptz": "timestamp with time zone", "timestamp": "timestamp without time zone",
     "time": "time without time zone", "timetz": "time with time zone",
 }

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence as Seq
-from functools import lru_cache
+from functools import cache
 from importlib import import_module
 from importlib.resources import files
 from typing import TYPE_CHECKING, Any
@@ -53,7 +53,7 @@ SERVER_SETTINGS = {"search_path": "", "application_name": "dfmigrate"}
 Records = Mapping[str, Seq[Any]]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _query(name: str, server_version: int) -> str:
     text = (files("dfmigrate.dialects.postgres") / "queries" / f"{name}.sql").read_text("utf-8")
     # indnullsnotdistinct exists from PostgreSQL 15; before it every index treats NULLs as distinct.
@@ -96,7 +96,7 @@ EARLY_MAPPERS: dict[str, tuple[str, str]] = {
 MAPPING_MODULES = ("dfmigrate.sources._pg_tables", "dfmigrate.sources._pg_objects")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _early_mapper(name: str) -> Callable[[Seq[Any]], Any] | None:
     spec = EARLY_MAPPERS.get(name)
     return getattr(import_module(f"dfmigrate.sources.{spec[0]}"), spec[1]) if spec else None

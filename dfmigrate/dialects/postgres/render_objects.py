@@ -115,7 +115,7 @@ _COMMENT_TARGETS: dict[str, Callable[[Ref], str]] = {
     "function": lambda r: f"ROUTINE {_routine(r)}",  # ROUTINE: function or procedure alike
     "namespace": lambda r: f"SCHEMA {quote_ident(r.name or r.namespace)}",
     "extension": lambda r: f"EXTENSION {quote_ident(r.name)}",
-    "column": lambda r: "COLUMN {0}.{1}".format(*_table_scoped(r)),
+    "column": lambda r: "COLUMN {}.{}".format(*_table_scoped(r)),
     "constraint": lambda r: "CONSTRAINT {1} ON {0}".format(*_table_scoped(r)),
     "trigger": lambda r: "TRIGGER {1} ON {0}".format(*_table_scoped(r)),
     "policy": lambda r: "POLICY {1} ON {0}".format(*_table_scoped(r)),
