@@ -59,6 +59,7 @@ KEYS: dict[str, Key] = {k.name: k for k in (
         None, "DFMIGRATE_DEV_URL"),
     Key("dialects", "strings", "The dialects a migrations directory holds SQL for.",
         None, None, ("postgresql", "sqlite", "mysql")),
+    Key("online", "bool", "PostgreSQL plans in their online-safe form (false: the plain plan).", True),
     Key("lint", "table", "Settings of 'dfmigrate lint' (a sub-table)."),
 )}
 
@@ -82,6 +83,10 @@ class Config:
             raise KeyError(f"{key!r} is not a dfmigrate setting (add it to dfmigrate.config.KEYS)")
         value = self.values.get(key)
         return default if value is None else value
+
+    @property
+    def online(self) -> bool:
+        return self.values.get("online") is not False
 
     def describe(self) -> str:
         return f"database {mask(self.database)} ({self.origin['database']}), migrations {self.dir}"
@@ -131,6 +136,11 @@ def section(name: str, cwd: str | os.PathLike[str] | None = None) -> dict[str, A
     if KEYS[name].kind != "table":
         raise KeyError(f"{name!r} is not a sub-table setting")
     return dict(resolve(cwd=cwd).get(name) or {})
+
+
+def online_default(cwd: str | os.PathLike[str] | None = None) -> bool:
+    """The ``online`` setting (true unless the configuration says false)."""
+    return resolve(cwd=cwd).online
 
 
 def find_file(start: Path) -> Path | None:
