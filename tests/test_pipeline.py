@@ -395,3 +395,29 @@ def test_postgres_fixture_fails_under_ci_instead_of_skipping(tmp_path: Path) -> 
     ci = subprocess.run(base, cwd=REPO, env={**env, **closed, "CI": "true"}, capture_output=True, text=True,
                         timeout=300)
     assert ci.returncode == 1 and "CI is set" in ci.stdout, ci.stdout
+
+
+def test_postgres_container_fallback_serves_or_steps_aside() -> None:
+    """Where a Docker engine runs, the fixture's fallback starts a PostgreSQL that answers; where
+    none does (this machine), it says so and starts nothing."""
+    import asyncio
+
+    import asyncpg
+
+    from tests.conftest import _start_container
+
+    container, why_not = _start_container()
+    if container is None:
+        assert why_not.startswith(("no Docker engine", "testcontainers is not installed")), why_not
+        return
+    try:
+        async def answer() -> int:
+            conn = await asyncpg.connect(container.get_connection_url(driver=None))
+            try:
+                return await conn.fetchval("SELECT 1")
+            finally:
+                await conn.close()
+
+        assert asyncio.run(answer()) == 1
+    finally:
+        container.stop()
