@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -90,8 +91,6 @@ def consent(directory: Path) -> None:
 def scratch_databases(pg_url: str) -> set[str]:
     """This process's scratch databases (their names carry the pid: other test workers, and
     other runs on the same server, create and drop their own meanwhile)."""
-    import os
-
     return {r[0] for r in query(pg_url, "SELECT datname FROM pg_database WHERE datname LIKE 'dfm_scratch_%'")
             if r[0].startswith(f"dfm_scratch_{os.getpid()}_")}
 

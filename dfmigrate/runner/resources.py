@@ -12,6 +12,7 @@ before dropping the database (``WITH (FORCE)`` as a second guard), never two res
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -80,7 +81,8 @@ def scratch_factory(dialect: str, server_url: str | None) -> Any:
                 from dfmigrate.errors import DfmigrateError
 
                 raise DfmigrateError("a PostgreSQL scratch database needs a server: pass --dev-url")
-            name = SCRATCH_PREFIX + uuid.uuid4().hex[:16]
+            # the process id, as in dfmigrate.scratch: a run can tell its own leftovers from others'
+            name = f"{SCRATCH_PREFIX}{os.getpid()}_{uuid.uuid4().hex[:12]}"
             await _admin(server_url, f'CREATE DATABASE "{name}"')
             try:
                 conn = await connect(with_database(server_url, name))
