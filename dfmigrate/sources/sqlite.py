@@ -112,7 +112,7 @@ def _table(conn: sqlite3.Connection, name: str, sql: str,
     column_names = {r[0].lower() for r in rows}
     pk_cols = tuple(r[0] for r in sorted((r for r in rows if r[4]), key=lambda r: r[4]))
     columns = []
-    for col_name, col_type, notnull, default, pk, hidden in rows:
+    for col_name, col_type, notnull, default, _pk, hidden in rows:
         if hidden == 1:  # hidden columns of virtual tables
             continue
         info = ddl.columns.get(col_name.lower())
