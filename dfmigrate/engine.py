@@ -104,7 +104,7 @@ def plan_migration(old: Schema, new: Schema) -> Plan:
     if adapt is not None:
         changes = adapt.adapt_changes(changes, old, new)
     ordered, graph = order_changes(changes, old, new, deps_old, dependencies(new))
-    if hasattr(adapt, "settle"):
+    if adapt is not None and hasattr(adapt, "settle"):
         ordered = adapt.settle(ordered, old, new)
     dialect = renderer(new.dialect)
     hints = rename_hints(ordered)

@@ -54,7 +54,7 @@ def table_sql(draw: Any, name: str) -> list[str]:
             items.append(f"{col} {draw(st.sampled_from(variants))}")
             names.add(col)
     items.append("PRIMARY KEY (id)")
-    for suffix, needs, variants in INDEXES:
+    for _suffix, needs, variants in INDEXES:
         if set(needs) <= names and draw(st.booleans()):
             items.append(draw(st.sampled_from(variants)).format(t=name))
     if draw(st.booleans()):

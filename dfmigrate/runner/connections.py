@@ -18,7 +18,7 @@ from typing import Any
 
 from dfmigrate.aio import sqlite_write_transaction
 from dfmigrate.errors import DfmigrateError
-from dfmigrate.urls import is_postgres_url, mask
+from dfmigrate.urls import mask, url_dialect
 
 _DOLLAR_PARAM = re.compile(r"\$(\d+)")
 
@@ -28,10 +28,10 @@ class ConnectionError_(DfmigrateError):
 
 
 def dialect_of(url: str) -> str:
-    if is_postgres_url(url):
-        return "postgresql"
-    if url.startswith("sqlite:"):
-        return "sqlite"
+    """The dialect of a database the runner can apply to."""
+    dialect = url_dialect(url)
+    if dialect in ("postgresql", "sqlite"):
+        return dialect
     raise DfmigrateError(f"unsupported database URL '{mask(url)}': expected postgresql://… or sqlite:///path")
 
 

@@ -647,7 +647,7 @@ def _fk_action(info: ModelInfo, f: FieldInfo, word: str | None) -> Any:
 
 def _table_constraints(build: _Build, info: ModelInfo, uniques: list[UniqueConstraint],
                        checks: list[CheckConstraint]) -> None:
-    ns, pg = build.ns(info), build.dialect == "postgresql"
+    ns = build.ns(info)
     for spec in info.constraints:
         if isinstance(spec, UniqueSpec):
             _require_columns(info, spec.columns)

@@ -116,18 +116,18 @@ def settle(ordered: list[Change], old: Schema, new: Schema) -> list[Change]:
 def _settle_once(out: list[Change]) -> bool:
     for i, c in enumerate(out):
         if isinstance(c, PlacedAddColumn) and c.after and not c.appended:
-            j = _last(out, lambda x: (isinstance(x, AddColumn) and x.table == c.table and x.column.name == c.after)
+            j = _last(out, lambda x, c=c: (isinstance(x, AddColumn) and x.table == c.table and x.column.name == c.after)
                       or (isinstance(x, RenameColumn) and x.table == c.table and x.new.name == c.after))
             if j is not None and j > i:
                 out.insert(j, out.pop(i))
                 return True
         if isinstance(c, AddConstraint) and isinstance(c.constraint, ForeignKey):
-            j = _last(out, lambda x: isinstance(x, CreateIndex) and x.table == c.table)
+            j = _last(out, lambda x, c=c: isinstance(x, CreateIndex) and x.table == c.table)
             if j is not None and j > i:
                 out.insert(j, out.pop(i))
                 return True
         if isinstance(c, DropConstraint) and isinstance(c.constraint, ForeignKey):
-            j = _first(out, lambda x: isinstance(x, DropIndex) and x.table == c.table)
+            j = _first(out, lambda x, c=c: isinstance(x, DropIndex) and x.table == c.table)
             if j is not None and j < i:
                 out.insert(j, out.pop(i))
                 return True
