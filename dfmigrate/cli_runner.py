@@ -274,7 +274,8 @@ def baseline(database: str | None, dir_: str | None, models: str | None, dev_url
 @lifecycle_options
 @click.argument("migration_id", metavar="ID")
 @click.option("--applied", "state", flag_value="applied", help="Record ID as applied (no SQL runs).")
-@click.option("--rolled-back", "state", flag_value="rolled-back", help="Record ID as rolled back (no SQL runs; the history keeps both rows).")
+@click.option("--rolled-back", "state", flag_value="rolled-back",
+              help="Record ID as rolled back (no SQL runs; the history keeps both rows).")
 @click.option("--force", is_flag=True,
               help="With --applied: record ID even though its objects are not in the database as it leaves them.")
 def resolve(database: str | None, dir_: str | None, models: str | None, dev_url: str | None,

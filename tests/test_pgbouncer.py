@@ -22,7 +22,7 @@ import pytest
 
 from tests.conftest import unavailable
 from tests.test_guard import dfmigrate, three_migrations
-from tests.test_runner import query, write_migration
+from tests.test_runner import query
 
 
 def _free_port() -> int:
