@@ -81,7 +81,8 @@ def django_migration(step: int, models: int) -> str:
     head = ["from django.db import migrations, models", "", "", "class Migration(migrations.Migration):"]
     if step == 0:
         ops = [f"        migrations.CreateModel(name='M{m}', fields=[('id', models.BigAutoField(auto_created=True, "
-               f"primary_key=True, serialize=False, verbose_name='ID')), ('name', models.CharField(max_length=80))])," for m in range(models)]
+               f"primary_key=True, serialize=False, verbose_name='ID')), ('name', models.CharField(max_length=80))]),"
+               for m in range(models)]
         return "\n".join(head + ["    initial = True", "    dependencies = []", "    operations = [", *ops, "    ]"]) + "\n"
     before, after = columns_at(step - 1, models), columns_at(step, models)
     op = ""

@@ -58,10 +58,10 @@ def makemigrations(message: str | None, models: str | None, directory: str | Non
     from dfmigrate.migrations.make import make_migrations
 
     cfg = _settings(directory, models, dev_url, database)
-    if dialect is None and cfg.origin["database"] != "default":
-        from dfmigrate.urls import is_postgres_url
+    if dialect is None and cfg.origin["database"] != "default":  # the configured database's first
+        from dfmigrate.urls import url_dialect
 
-        dialect = "postgresql" if is_postgres_url(cfg.database) else "sqlite"
+        dialect = url_dialect(cfg.database) if url_dialect(cfg.database) in ("postgresql", "sqlite") else None
     url = _dev_url(cfg)
     result = _run(lambda: make_migrations(cfg.models, cfg.dir, dialect, message=message, check=check,
                                           empty=empty, dev_url=url))
