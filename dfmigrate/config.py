@@ -57,8 +57,7 @@ KEYS: dict[str, Key] = {k.name: k for k in (
         None, "DFMIGRATE_MODELS"),
     Key("dev_url", "url", "A PostgreSQL server for scratch databases (replays of a directory, .sql sources).",
         None, "DFMIGRATE_DEV_URL"),
-    Key("dialects", "strings", "The dialects a migrations directory holds SQL for.",
-        None, None, ("postgresql", "sqlite", "mysql")),
+    Key("dialects", "strings", "The dialects a migrations directory holds SQL for (makemigrations checks the values)."),
     Key("online", "bool", "PostgreSQL plans in their online-safe form (false: the plain plan).", True),
     Key("lint", "table", "Settings of 'dfmigrate lint' (a sub-table)."),
 )}

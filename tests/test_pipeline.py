@@ -270,7 +270,7 @@ def test_dfmigrate_toml_paths_are_relative_to_the_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize("text, fragment", [
     ('[tool.dfmigrate]\ndatbase = "x"\n', "unknown key 'datbase'"),
     ('[tool.dfmigrate]\ndir = 3\n', "dir must be a string"),
-    ('[tool.dfmigrate]\ndialects = ["sqlite", "oracle"]\n', "'oracle'"),
+    ('[tool.dfmigrate]\ndialects = "sqlite"\n', "dialects must be a list of strings"),
     ('[tool.dfmigrate\n', "cannot read"),
 ])
 def test_bad_configuration_is_one_line_naming_the_file(tmp_path: Path, text: str, fragment: str) -> None:

@@ -378,7 +378,9 @@ async def _refuse_unless_present(registry: Any, conn: Any, cfg: Config, files: l
     from dfmigrate.expect import digest, mismatches, object_state
     from dfmigrate.schema import Ref
 
-    expected = getattr(target.cls, "expects", None) or ()
+    from dfmigrate.migration import expectations_of
+
+    expected = expectations_of(target.cls(), dialect_of(cfg.database))
     if not expected:
         return
     upto = files[: files.index(target) + 1]
