@@ -152,11 +152,14 @@ def inspect(src: str, fmt: str, dialect: str | None, dev_url: str | None, privil
 @click.option("--format", "fmt", type=click.Choice(["sql", "json", "text"]), default="sql", show_default=True,
               help="sql: the migration script; json: the plan as data; text: statements with hazards and locks.")
 @click.option("--exit-code", is_flag=True, help="Exit 1 when there are differences.")
-def diff(from_spec: str, to_spec: str, fmt: str, exit_code: bool,
+@click.option("--online", is_flag=True,
+              help="PostgreSQL: the online-safe plan migrate runs (CONCURRENTLY indexes, NOT VALID then "
+                   "VALIDATE, batched backfills) instead of the plain one.")
+def diff(from_spec: str, to_spec: str, fmt: str, exit_code: bool, online: bool,
          dialect: str | None, dev_url: str | None, privileges: bool) -> int:
     """Print the SQL that turns FROM into TO (nothing when they are equal)."""
     pair = _load_pair(from_spec, to_spec, dialect, dev_url, privileges, preload=True)
-    plan = _plan(*pair)
+    plan = _plan(*pair, online=online)
     _parked.extend((pair, plan))
     if fmt == "sql":
         if plan.statements:
@@ -224,10 +227,10 @@ def _start_engine_import(postgres: bool) -> Any:
     return thread
 
 
-def _plan(old: Schema, new: Schema) -> Any:
+def _plan(old: Schema, new: Schema, online: bool = False) -> Any:
     from dfmigrate.engine import plan_migration
 
-    return plan_migration(old, new)
+    return plan_migration(old, new, online=online)
 
 
 def _empty_like(schema: Schema) -> Schema:
