@@ -161,6 +161,8 @@ def diff(from_spec: str, to_spec: str, fmt: str, exit_code: bool, online: bool,
     pair = _load_pair(from_spec, to_spec, dialect, dev_url, privileges, preload=True)
     plan = _plan(*pair, online=online)
     _parked.extend((pair, plan))
+    if fmt != "sql" and plan.statements:  # the runbook views: grade each table FROM already has
+        plan.sizes = _run(lambda: _live_sizes(from_spec, plan))
     if fmt == "sql":
         if plan.statements:
             _echo(plan.sql())
@@ -231,6 +233,23 @@ def _plan(old: Schema, new: Schema, online: bool = False) -> Any:
     from dfmigrate.engine import plan_migration
 
     return plan_migration(old, new, online=online)
+
+
+async def _live_sizes(spec: str, plan: Any) -> dict[str, Any]:
+    """Table sizes from a live PostgreSQL FROM (an empty dict for any other source)."""
+    from dfmigrate.urls import is_postgres_url
+
+    if not is_postgres_url(spec):
+        return {}
+    import asyncpg
+
+    from dfmigrate.safety.sizes import table_sizes
+
+    conn = await asyncpg.connect(spec, timeout=10)
+    try:
+        return await table_sizes(conn, (s.lock_target for s in plan.statements))
+    finally:
+        await conn.close()
 
 
 def _empty_like(schema: Schema) -> Schema:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from importlib import import_module
 from typing import Any
 
@@ -35,6 +35,17 @@ class Plan:
     changes: list[Change]  # in execution order
     statements: list[Statement]
     graph: nx.DiGraph
+    # live table sizes ("namespace.name" → safety.sizes.TableSize), when a database was given
+    sizes: dict[str, Any] = field(default_factory=dict)
+
+    def size_of(self, s: Statement) -> tuple[Any, float] | None:
+        """(the size of the table ``s`` locks, its estimated duration), when sizes are known."""
+        size = self.sizes.get(s.lock_target) if s.lock_target else None
+        if size is None:
+            return None
+        from dfmigrate.safety.sizes import estimate_seconds
+
+        return size, estimate_seconds([h.value for h in s.hazards], size, concurrently=not s.transactional)
 
     @property
     def empty(self) -> bool:
@@ -61,10 +72,15 @@ class Plan:
                     "reverse": list(s.reverse),
                     **({"algorithm": s.algorithm} if s.algorithm else {}),
                     **({"comment": s.comment} if s.comment else {}),
+                    **self._size_dict(s),
                 }
                 for s in self.statements
             ],
         }
+
+    def _size_dict(self, s: Statement) -> dict[str, Any]:
+        known = self.size_of(s)
+        return {} if known is None else {"table_size": known[0].to_dict(), "estimated_s": known[1]}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
@@ -84,6 +100,11 @@ class Plan:
                              + (f" (blocks {' and '.join(blocks)})" if blocks else ""))
             if s.hazards:
                 lines.append("     hazards: " + ", ".join(h.value for h in s.hazards))
+            known = self.size_of(s)
+            if known is not None:
+                from dfmigrate.safety.sizes import describe as describe_size
+
+                lines.append(f"     table: {describe_size(*known)}")
             if not s.transactional:
                 lines.append("     runs outside a transaction" + (f"; rerun: {s.resume}" if s.resume else ""))
             elif s.isolated:

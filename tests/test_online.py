@@ -228,3 +228,20 @@ def test_diff_online_prints_a_pipeable_script(pg_db: Any) -> None:
                    check=True, capture_output=True)
     again = subprocess.run([*cmd, "--online"], capture_output=True, text=True, check=True).stdout
     assert again == ""
+
+
+def test_diff_grades_each_table_from_live_statistics(pg_db: Any) -> None:
+    import json
+
+    from_url, to_url = pg_db("from"), pg_db("to")
+    asyncio.run(pg_load_and_inspect(from_url, BASE + SEED + "ANALYZE;"))
+    asyncio.run(pg_load_and_inspect(to_url, BASE + "CREATE INDEX t_code ON t (code);"
+                                    "ALTER TABLE t ALTER COLUMN n TYPE bigint;"))
+    cmd = [sys.executable, "-m", "dfmigrate", "diff", "--from", from_url, "--to", to_url]
+    data = json.loads(subprocess.run([*cmd, "--format", "json"], capture_output=True, text=True, check=True).stdout)
+    retype = next(s for s in data["statements"] if "TYPE bigint" in s["sql"])
+    assert retype["table_size"]["rows"] == 12000 and retype["table_size"]["grade"] == "small"
+    assert retype["blocks"] == ["reads", "writes"] and retype["estimated_s"] > 0
+    text = subprocess.run([*cmd, "--format", "text", "--online"], capture_output=True, text=True, check=True).stdout
+    assert "table: ~12,000 rows" in text and "(small); est." in text
+    assert "lock: SHARE UPDATE EXCLUSIVE on public.t" in text  # the concurrent build blocks nothing
