@@ -63,24 +63,6 @@ CASES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
 }
 
 
-def _apply_in_groups(conn: Any, plan: Plan) -> Any:
-    """Run ``plan`` as the executor does: consecutive transactional statements commit together,
-    an ``isolated`` one starts a new transaction, a non-transactional one runs alone."""
-
-    async def go() -> None:
-        from dfmigrate.step import transaction_groups
-
-        for group in transaction_groups(plan.statements):  # type: ignore[arg-type]
-            if not group[0].transactional:
-                await conn.execute(group[0].sql)
-                continue
-            async with conn.transaction():
-                for s in group:
-                    await conn.execute(s.sql)
-
-    return go()
-
-
 def _online_vs_plain(pg_db: Any, target_sql: str, seed: str = SEED) -> tuple[Plan, Plan, str, str]:
     """Migrate one copy of BASE+seed with the plain plan and another with the online plan;
     both must converge to the target, and their dumps must be equal."""
@@ -95,10 +77,7 @@ def _online_vs_plain(pg_db: Any, target_sql: str, seed: str = SEED) -> tuple[Pla
                 await pg_execute_script(conn, BASE + seed)
                 before = await pg_inspect(conn)
                 plan = plan_migration(before, target, online=online)
-                if online:
-                    await _apply_in_groups(conn, plan)
-                else:
-                    await pg_apply(conn, plan)
+                await pg_apply(conn, plan)
                 assert_converged(await pg_inspect(conn), target, plan)
                 plans.append(plan)
             finally:
@@ -201,7 +180,7 @@ def test_a_backfill_expression_fills_a_required_column(pg_db: Any) -> None:
             old = await pg_inspect(conn)
             new = await pg_load_and_inspect(target_url, BASE.replace("n int,", "n int, score int NOT NULL,"))
             plan = plan_migration(old, new, online=True, backfills={("public", "t", "score"): "n * 2"})
-            await _apply_in_groups(conn, plan)
+            await pg_apply(conn, plan)
             assert_converged(await pg_inspect(conn), new, plan)
             assert [tuple(r) for r in await conn.fetch("SELECT count(*) FROM t WHERE score <> n * 2")] == [(0,)]
             return plan.statements
