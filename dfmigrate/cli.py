@@ -158,12 +158,17 @@ def inspect(src: str, fmt: str, dialect: str | None, dev_url: str | None, privil
 @click.option("--format", "fmt", type=click.Choice(["sql", "json", "text"]), default="sql", show_default=True,
               help="sql: the migration script; json: the plan as data; text: statements with hazards and locks.")
 @click.option("--exit-code", is_flag=True, help="Exit 1 when there are differences.")
-def diff(from_spec: str, to_spec: str, fmt: str, exit_code: bool,
+@click.option("--online", is_flag=True,
+              help="PostgreSQL: the online-safe plan migrate runs (CONCURRENTLY indexes, NOT VALID then "
+                   "VALIDATE, batched backfills) instead of the plain one.")
+def diff(from_spec: str, to_spec: str, fmt: str, exit_code: bool, online: bool,
          dialect: str | None, dev_url: str | None, privileges: bool, include_ledger: bool) -> int:
     """Print the SQL that turns FROM into TO (nothing when they are equal)."""
     pair = _load_pair(from_spec, to_spec, dialect, dev_url, privileges, include_ledger, preload=True)
-    plan = _plan(*pair)
+    plan = _plan(*pair, online=online)
     _parked.extend((pair, plan))
+    if fmt != "sql" and plan.statements:  # the runbook views: grade each table FROM already has
+        plan.sizes = _run(lambda: _live_sizes(from_spec, plan))
     if fmt == "sql":
         if plan.statements:
             _echo(plan.sql())
@@ -230,10 +235,27 @@ def _start_engine_import(postgres: bool) -> Any:
     return thread
 
 
-def _plan(old: Schema, new: Schema) -> Any:
+def _plan(old: Schema, new: Schema, online: bool = False) -> Any:
     from dfmigrate.engine import plan_migration
 
-    return plan_migration(old, new)
+    return plan_migration(old, new, online=online)
+
+
+async def _live_sizes(spec: str, plan: Any) -> dict[str, Any]:
+    """Table sizes from a live PostgreSQL FROM (an empty dict for any other source)."""
+    from dfmigrate.urls import is_postgres_url
+
+    if not is_postgres_url(spec):
+        return {}
+    import asyncpg
+
+    from dfmigrate.safety.sizes import table_sizes
+
+    conn = await asyncpg.connect(spec, timeout=10)
+    try:
+        return await table_sizes(conn, (s.lock_target for s in plan.statements))
+    finally:
+        await conn.close()
 
 
 def _empty_like(schema: Schema) -> Schema:

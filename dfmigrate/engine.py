@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from importlib import import_module
 from typing import Any
 
@@ -34,6 +35,17 @@ class Plan:
     changes: list[Change]  # in execution order
     statements: list[Statement]
     graph: nx.DiGraph
+    # live table sizes ("namespace.name" → safety.sizes.TableSize), when a database was given
+    sizes: dict[str, Any] = field(default_factory=dict)
+
+    def size_of(self, s: Statement) -> tuple[Any, float] | None:
+        """(the size of the table ``s`` locks, its estimated duration), when sizes are known."""
+        size = self.sizes.get(s.lock_target) if s.lock_target else None
+        if size is None:
+            return None
+        from dfmigrate.safety.sizes import estimate_seconds
+
+        return size, estimate_seconds([h.value for h in s.hazards], size, concurrently=not s.transactional)
 
     @property
     def empty(self) -> bool:
@@ -54,13 +66,21 @@ class Plan:
                     "lock": s.lock,
                     "lock_target": s.lock_target,
                     "transactional": s.transactional,
+                    "isolated": s.isolated,
+                    "resume": s.resume,
+                    "blocks": list(blocked_by(s)),
                     "reverse": list(s.reverse),
                     **({"algorithm": s.algorithm} if s.algorithm else {}),
                     **({"comment": s.comment} if s.comment else {}),
+                    **self._size_dict(s),
                 }
                 for s in self.statements
             ],
         }
+
+    def _size_dict(self, s: Statement) -> dict[str, Any]:
+        known = self.size_of(s)
+        return {} if known is None else {"table_size": known[0].to_dict(), "estimated_s": known[1]}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
@@ -75,17 +95,35 @@ class Plan:
             if s.algorithm:
                 lines.append(f"     algorithm: {s.algorithm}")
             if s.lock:
-                lines.append(f"     lock: {s.lock}" + (f" on {s.lock_target}" if s.lock_target else ""))
+                blocks = blocked_by(s)
+                lines.append(f"     lock: {s.lock}" + (f" on {s.lock_target}" if s.lock_target else "")
+                             + (f" (blocks {' and '.join(blocks)})" if blocks else ""))
             if s.hazards:
                 lines.append("     hazards: " + ", ".join(h.value for h in s.hazards))
+            known = self.size_of(s)
+            if known is not None:
+                from dfmigrate.safety.sizes import describe as describe_size
+
+                lines.append(f"     table: {describe_size(*known)}")
             if not s.transactional:
-                lines.append("     runs outside a transaction")
+                lines.append("     runs outside a transaction" + (f"; rerun: {s.resume}" if s.resume else ""))
+            elif s.isolated:
+                lines.append("     starts a transaction of its own")
             if s.comment:
                 lines.append(f"     note: {s.comment}")
             lines.extend("     | " + part for part in s.sql.splitlines())
             if s.reverse:
                 lines.append("     rollback: " + "; ".join(s.reverse))
         return "\n".join(lines) + "\n"
+
+
+def blocked_by(statement: Statement) -> tuple[str, ...]:
+    """What other sessions cannot do on the locked relation while the statement runs."""
+    if statement.lock is None:
+        return ()
+    from dfmigrate.dialects.postgres.hazards import BLOCKS
+
+    return BLOCKS.get(statement.lock, ("reads", "writes"))
 
 
 def _with_hint(statement: Statement, hint: str | None) -> Statement:
@@ -95,7 +133,12 @@ def _with_hint(statement: Statement, hint: str | None) -> Statement:
     return replace(statement, comment=comment)
 
 
-def plan_migration(old: Schema, new: Schema) -> Plan:
+def plan_migration(old: Schema, new: Schema, *, online: bool = False, server_version: int | None = None,
+                   backfills: Mapping[tuple[str, str, str], str] | None = None) -> Plan:
+    """The plan from ``old`` to ``new``. ``online`` (PostgreSQL) renders changes to tables that
+    exist in ``old`` in their online-safe forms (``dialects/postgres/online.py``);
+    ``server_version`` (``server_version_num``) picks forms by server version, ``backfills``
+    maps ``(namespace, table, column)`` to the expression filling a new column's existing rows."""
     deps_old = dependencies(old)
     changes = diff_schemas(old, new, deps_old)
     if not changes:
@@ -108,7 +151,15 @@ def plan_migration(old: Schema, new: Schema) -> Plan:
         ordered = adapt.settle(ordered, old, new)
     dialect = renderer(new.dialect)
     hints = rename_hints(ordered)
-    statements = [_with_hint(s, hints.get(id(c))) for c in ordered for s in dialect.render_change(c)]
+    render = dialect.render_change
+    if online and new.dialect == "postgresql":
+        from dfmigrate.dialects.postgres import online as online_forms
+
+        ctx = online_forms.online_context(old, ordered, server_version=server_version, backfills=backfills)
+
+        def render(change: Change) -> list[Statement]:
+            return online_forms.render(change, ctx, dialect.render_change)
+    statements = [_with_hint(s, hints.get(id(c))) for c in ordered for s in render(c)]
     if new.dialect == "sqlite":
         # the runner must see the foreign_keys OFF/ON steps a table rebuild needs, not just sql()
         statements = dialect.with_foreign_key_guard(statements)

@@ -18,9 +18,15 @@ class Hazard(enum.Enum):
     NON_TRANSACTIONAL = "non-transactional"  # cannot run inside a transaction
     RECREATES_DEPENDENTS = "recreates-dependents"  # views/functions dropped and recreated
     UNTRACKABLE_DEPENDENCIES = "untrackable-dependencies"  # function bodies
-    BREAKS_CLIENTS = "breaks-clients"  # renames: running code that uses the old name fails
+    BREAKS_CLIENTS = "breaks-clients"  # running code fails: renames, drops, NOT NULL without a default
     TABLE_COPY = "table-copy"  # MySQL ALGORITHM=COPY: rows copied to a new table, writes blocked
     METADATA_LOCK = "metadata-lock"  # MySQL: waits for open transactions; queries queue behind it
+    FAILS_ON_DATA = "fails-on-data"  # may fail on existing rows: new unique, NOT NULL, check, FK
+    UPDATES_ROWS = "updates-rows"  # a backfill writes every existing row (in committed batches)
+
+
+# Hazards that cost data or break the release still running: applying one needs consent.
+DESTRUCTIVE = frozenset({Hazard.DELETES_DATA, Hazard.BREAKS_CLIENTS})
 
 
 @dataclass(frozen=True)
@@ -36,4 +42,6 @@ class Statement:
     algorithm: str | None = None  # MySQL ALGORITHM the statement requests: INSTANT, INPLACE, COPY
     kind: str = ""  # what it does, e.g. "add-column"; "" = named after the change that produced it
     isolated: bool = False  # must begin a transaction of its own (commit what came before)
-    resume: str | None = None  # how a rerun tells an outside statement already took effect
+    # how a rerun tells an outside statement already took effect: "index:ns.name" (built and valid;
+    # an invalid leftover is dropped and rebuilt), "no-index:ns.name" (gone), "rerun" (idempotent)
+    resume: str | None = None

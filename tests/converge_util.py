@@ -4,7 +4,8 @@ The runner contract these helpers follow (and so check the plans against):
 
 - PostgreSQL: the script header (``SET check_function_bodies = off``) for the session, then the
   plan's transactional statements in one transaction; a statement with ``transactional=False``
-  runs between transactions (the open one is committed first and a new one opened after it).
+  runs between transactions (the open one is committed first and a new one opened after it),
+  and one with ``isolated=True`` commits the open transaction and starts a new one.
 - SQLite: the same, with the ``PRAGMA foreign_keys=OFF/ON`` statements that
   ``with_foreign_key_guard`` adds running outside the transaction, and any
   ``PRAGMA foreign_key_check`` that returns rows failing the run (rolled back).
@@ -105,6 +106,9 @@ async def pg_apply(conn: Any, plan: Plan) -> None:
                     tx = None
                 await conn.execute(current.sql)
                 continue
+            if tx is not None and current.isolated:  # it starts a transaction of its own
+                await tx.commit()
+                tx = None
             if tx is None:
                 tx = conn.transaction()
                 await tx.start()

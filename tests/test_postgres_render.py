@@ -316,7 +316,7 @@ def test_create_table_everything(db: Db) -> None:
     assert statements[0].hazards == () and statements[0].reverse == (f"DROP TABLE {db.ns}.orders",)
 
     drop = render_change(DropTable(table))
-    assert drop[0].hazards == (Hazard.DELETES_DATA,) and drop[0].lock == "ACCESS EXCLUSIVE"
+    assert drop[0].hazards == (Hazard.DELETES_DATA, Hazard.BREAKS_CLIENTS) and drop[0].lock == "ACCESS EXCLUSIVE"
     assert drop[0].lock_target == f"{db.ns}.orders"
     db.execute(render_script(drop))
     assert not table_exists(db, db.ns, "orders")
@@ -422,7 +422,7 @@ def test_add_drop_rename_column(db: Db) -> None:
     assert Hazard.TABLE_REWRITE in add[0].hazards and Hazard.TABLE_REWRITE not in add[2].hazards
     assert columns(db, ns, "t")["uid"][:3] == ("uuid", True, "gen_random_uuid()")
     drop = apply(db, DropColumn(ns, "t", plain))
-    assert drop[0].hazards == (Hazard.DELETES_DATA,)
+    assert drop[0].hazards == (Hazard.DELETES_DATA, Hazard.BREAKS_CLIENTS)
     undo(db, drop)
     assert columns(db, ns, "t")["flag"] == ("boolean", True, "false", "", "", None)
     rename = apply(db, RenameColumn(ns, "t", uid, Column("key", "uuid")))

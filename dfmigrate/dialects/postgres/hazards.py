@@ -18,6 +18,18 @@ ACCESS_EXCLUSIVE = "ACCESS EXCLUSIVE"
 SHARE_ROW_EXCLUSIVE = "SHARE ROW EXCLUSIVE"
 SHARE_UPDATE_EXCLUSIVE = "SHARE UPDATE EXCLUSIVE"
 SHARE = "SHARE"
+ROW_EXCLUSIVE = "ROW EXCLUSIVE"
+
+# What other sessions cannot do on the relation while each lock is held (table 13.2): reads are
+# SELECT, writes are INSERT/UPDATE/DELETE. SHARE UPDATE EXCLUSIVE only excludes other DDL/VACUUM.
+BLOCKS: dict[str, tuple[str, ...]] = {
+    ACCESS_EXCLUSIVE: ("reads", "writes"),
+    "EXCLUSIVE": ("writes",),
+    SHARE_ROW_EXCLUSIVE: ("writes",),
+    SHARE: ("writes",),
+    SHARE_UPDATE_EXCLUSIVE: (),
+    ROW_EXCLUSIVE: (),
+}
 
 
 class Op(enum.Enum):
@@ -63,6 +75,13 @@ class Op(enum.Enum):
 
     CREATE_INDEX = "create-index"
     DROP_INDEX = "drop-index"
+
+    # the online forms (dfmigrate/dialects/postgres/online.py)
+    CREATE_INDEX_CONCURRENTLY = "create-index-concurrently"
+    DROP_INDEX_CONCURRENTLY = "drop-index-concurrently"
+    ADD_CONSTRAINT_USING_INDEX = "add-constraint-using-index"  # over an index built concurrently
+    SET_NOT_NULL_CHECKED = "set-not-null-checked"  # a validated CHECK (c IS NOT NULL) proves it
+    BACKFILL = "backfill"  # UPDATE in committed batches by key range
     CREATE_TRIGGER = "create-trigger"
     DROP_TRIGGER = "drop-trigger"
     SET_TRIGGER_ENABLED = "set-trigger-enabled"
@@ -93,7 +112,8 @@ RISKS: dict[Op, Risk] = {
     Op.GRANT: Risk(),
     Op.COMMENT: Risk(SHARE_UPDATE_EXCLUSIVE),
     Op.CREATE_TABLE: Risk(),  # a new table: nobody else can be waiting on it
-    Op.DROP_TABLE: Risk(ACCESS_EXCLUSIVE, (H.DELETES_DATA,)),
+    # running code that reads a dropped table or column fails: both need consent
+    Op.DROP_TABLE: Risk(ACCESS_EXCLUSIVE, (H.DELETES_DATA, H.BREAKS_CLIENTS)),
     Op.RENAME_TABLE: Risk(ACCESS_EXCLUSIVE, (H.BREAKS_CLIENTS,)),
     Op.SET_LOGGED: Risk(ACCESS_EXCLUSIVE, _LONG_EXCLUSIVE),
     Op.ALTER_TABLE: Risk(ACCESS_EXCLUSIVE),
@@ -103,28 +123,36 @@ RISKS: dict[Op, Risk] = {
     Op.DETACH_PARTITION: Risk(ACCESS_EXCLUSIVE),
     Op.ADD_COLUMN: Risk(ACCESS_EXCLUSIVE),
     Op.ADD_COLUMN_REWRITE: Risk(ACCESS_EXCLUSIVE, _LONG_EXCLUSIVE),
-    Op.DROP_COLUMN: Risk(ACCESS_EXCLUSIVE, (H.DELETES_DATA,)),
+    Op.DROP_COLUMN: Risk(ACCESS_EXCLUSIVE, (H.DELETES_DATA, H.BREAKS_CLIENTS)),
     Op.RENAME_COLUMN: Risk(ACCESS_EXCLUSIVE, (H.BREAKS_CLIENTS,)),
     Op.ALTER_COLUMN: Risk(ACCESS_EXCLUSIVE),
     Op.ALTER_COLUMN_TYPE: Risk(ACCESS_EXCLUSIVE, _LONG_EXCLUSIVE),
     Op.ALTER_COLUMN_TYPE_NO_REWRITE: Risk(ACCESS_EXCLUSIVE),
     # a new collation keeps the heap but rebuilds every index on the column
     Op.ALTER_COLUMN_COLLATION: Risk(ACCESS_EXCLUSIVE, (H.INDEX_BUILD, H.ACCESS_EXCLUSIVE_LOCK)),
-    Op.SET_NOT_NULL: Risk(ACCESS_EXCLUSIVE, _SCAN_EXCLUSIVE),
+    Op.SET_NOT_NULL: Risk(ACCESS_EXCLUSIVE, (*_SCAN_EXCLUSIVE, H.FAILS_ON_DATA)),
     # values are recomputed, not lost, but the whole table is rewritten
     Op.REGENERATE_COLUMN: Risk(ACCESS_EXCLUSIVE, _LONG_EXCLUSIVE),
     Op.ADD_INDEXED_CONSTRAINT: Risk(
-        ACCESS_EXCLUSIVE, (H.INDEX_BUILD, H.VALIDATES_ROWS, H.ACCESS_EXCLUSIVE_LOCK)),
-    Op.ADD_CHECK: Risk(ACCESS_EXCLUSIVE, _SCAN_EXCLUSIVE),
+        ACCESS_EXCLUSIVE, (H.INDEX_BUILD, H.VALIDATES_ROWS, H.ACCESS_EXCLUSIVE_LOCK, H.FAILS_ON_DATA)),
+    Op.ADD_CHECK: Risk(ACCESS_EXCLUSIVE, (*_SCAN_EXCLUSIVE, H.FAILS_ON_DATA)),
     Op.ADD_CHECK_NOT_VALID: Risk(ACCESS_EXCLUSIVE),
     # also SHARE ROW EXCLUSIVE on the referenced table
-    Op.ADD_FOREIGN_KEY: Risk(SHARE_ROW_EXCLUSIVE, (H.VALIDATES_ROWS,)),
+    Op.ADD_FOREIGN_KEY: Risk(SHARE_ROW_EXCLUSIVE, (H.VALIDATES_ROWS, H.FAILS_ON_DATA)),
     Op.ADD_FOREIGN_KEY_NOT_VALID: Risk(SHARE_ROW_EXCLUSIVE),
     Op.DROP_CONSTRAINT: Risk(ACCESS_EXCLUSIVE),
     Op.DROP_INDEXED_CONSTRAINT: Risk(ACCESS_EXCLUSIVE, (H.INDEX_DROPPED,)),
-    Op.VALIDATE_CONSTRAINT: Risk(SHARE_UPDATE_EXCLUSIVE, (H.VALIDATES_ROWS,)),
+    Op.VALIDATE_CONSTRAINT: Risk(SHARE_UPDATE_EXCLUSIVE, (H.VALIDATES_ROWS, H.FAILS_ON_DATA)),
     Op.CREATE_INDEX: Risk(SHARE, (H.INDEX_BUILD, H.SHARE_LOCK)),
     Op.DROP_INDEX: Risk(ACCESS_EXCLUSIVE, (H.INDEX_DROPPED,)),
+    # waits for running transactions, then builds without blocking writes
+    Op.CREATE_INDEX_CONCURRENTLY: Risk(SHARE_UPDATE_EXCLUSIVE, (H.INDEX_BUILD, H.NON_TRANSACTIONAL)),
+    Op.DROP_INDEX_CONCURRENTLY: Risk(SHARE_UPDATE_EXCLUSIVE, (H.INDEX_DROPPED, H.NON_TRANSACTIONAL)),
+    # catalog-only once the index is valid: a brief ACCESS EXCLUSIVE, no build, no scan
+    Op.ADD_CONSTRAINT_USING_INDEX: Risk(ACCESS_EXCLUSIVE),
+    # PostgreSQL 12+ skips the scan when a validated CHECK (c IS NOT NULL) exists
+    Op.SET_NOT_NULL_CHECKED: Risk(ACCESS_EXCLUSIVE),
+    Op.BACKFILL: Risk(ROW_EXCLUSIVE, (H.UPDATES_ROWS, H.NON_TRANSACTIONAL)),
     Op.CREATE_TRIGGER: Risk(SHARE_ROW_EXCLUSIVE),
     Op.DROP_TRIGGER: Risk(ACCESS_EXCLUSIVE),
     Op.SET_TRIGGER_ENABLED: Risk(SHARE_ROW_EXCLUSIVE),
@@ -141,6 +169,11 @@ VOLATILE_DEFAULT_MARKERS: tuple[str, ...] = (
     "nextval(", "random(", "gen_random_uuid(", "uuid_generate_", "clock_timestamp(",
     "timeofday(", "txid_current(",
 )
+
+def volatile_default(default: str | None) -> bool:
+    """Whether a column default is evaluated per row (so ADD COLUMN with it rewrites the table)."""
+    return default is not None and any(m in default for m in VOLATILE_DEFAULT_MARKERS)
+
 
 # Type changes PostgreSQL makes without rewriting the table (binary-coercible widenings):
 # (old type pattern, new type pattern, predicate on the two match objects).
@@ -181,3 +214,33 @@ def type_change_rewrites(old_type: str, new_type: str) -> bool:
         if old and new and ok(old, new):
             return False
     return True
+
+
+# Type changes that can lose what a value holds (rounding, truncation of precision): they need
+# consent like a dropped column. Shortening a length limit fails on a long value instead (no loss).
+_INTEGERS = {"smallint": 2, "integer": 4, "bigint": 8}
+_LOSSY_TARGETS = {"smallint", "integer", "bigint", "date"}
+
+
+def type_change_loses_data(old_type: str, new_type: str) -> bool:
+    """Whether values may be rounded or truncated: numeric scale reduced, a fractional or
+    timestamp type cast to an integer or a date."""
+    old_num = re.fullmatch(_NUMERIC, old_type)
+    new_num = re.fullmatch(_NUMERIC, new_type)
+    if old_num and new_num:
+        return new_num.group(2) is not None and (old_num.group(2) is None
+                                                 or int(new_num.group(2)) < int(old_num.group(2)))
+    fractional = old_num or old_type in ("real", "double precision") or old_type.startswith("timestamp")
+    return bool(fractional) and (new_type in _LOSSY_TARGETS or bool(new_num))
+
+
+def type_change_narrows(old_type: str, new_type: str) -> bool:
+    """Whether existing values may not fit (the ALTER then fails on them): a shorter length limit
+    or a smaller integer."""
+    if old_type in _INTEGERS and new_type in _INTEGERS:
+        return _INTEGERS[new_type] < _INTEGERS[old_type]
+    for pattern in (_VARCHAR, _BIT_VARYING):
+        old, new = re.fullmatch(pattern, old_type), re.fullmatch(pattern, new_type)
+        if old and new:
+            return not _widens(old, new)
+    return bool(re.fullmatch(_VARCHAR, new_type)) and old_type == "text"

@@ -10,9 +10,11 @@ from typing import Any
 
 from dfmigrate.changes import AddColumn, AlterColumn, ColumnChange, DropColumn, RenameColumn
 from dfmigrate.dialects.postgres.hazards import (
-    VOLATILE_DEFAULT_MARKERS,
     Op,
+    type_change_loses_data,
+    type_change_narrows,
     type_change_rewrites,
+    volatile_default,
 )
 from dfmigrate.dialects.postgres.quote import qualified, quote_ident, quote_name_text
 from dfmigrate.dialects.postgres.render_common import (
@@ -37,16 +39,21 @@ def _column_comment(change: Any, namespace: str, table: str, col: Column,
 
 def _add_column_op(col: Column) -> Op:
     """Whether adding the column fills every existing row (a rewrite) or only the catalog."""
-    volatile = col.default is not None and any(m in col.default for m in VOLATILE_DEFAULT_MARKERS)
-    return Op.ADD_COLUMN_REWRITE if col.generated or col.identity or volatile else Op.ADD_COLUMN
+    rewrite = col.generated or col.identity or volatile_default(col.default)
+    return Op.ADD_COLUMN_REWRITE if rewrite else Op.ADD_COLUMN
+
+
+def required_without_default(col: Column) -> bool:
+    """NOT NULL with nothing to fill existing rows: the ADD fails on a table with rows, and
+    the release still running inserts without the column."""
+    return not col.nullable and col.default is None and not col.identity and col.generated is None
 
 
 def add_column(change: AddColumn) -> list[Statement]:
     head = alter_table(change.namespace, change.table)
     col = change.column
-    # NOT NULL without a default fails on a table that has rows
-    extra = [Hazard.VALIDATES_ROWS] if not col.nullable and col.default is None \
-        and not col.identity and col.generated is None else []
+    extra = [Hazard.VALIDATES_ROWS, Hazard.FAILS_ON_DATA, Hazard.BREAKS_CLIENTS] \
+        if required_without_default(col) else []
     out = [stmt(f"{head} ADD COLUMN {column_def(col)}", change, _add_column_op(col),
                 rel(change.namespace, change.table), extra=extra,
                 reverse=[f"{head} DROP COLUMN {quote_ident(col.name)}"])]
@@ -79,6 +86,7 @@ class _Step:
     action: str  # what follows ALTER COLUMN c
     op: Op
     undo: str | None = None  # the action that undoes it, when derivable
+    extra: tuple[Hazard, ...] = ()  # hazards beyond the op's own
 
 
 def _type_step(change: AlterColumn) -> _Step:
@@ -97,7 +105,11 @@ def _type_step(change: AlterColumn) -> _Step:
     else:
         op = Op.ALTER_COLUMN_COLLATION
     using = f" USING {change.using}" if change.using else ""
-    return _Step(clause(new) + using, op, clause(old))
+    extra: tuple[Hazard, ...] = ()
+    if ColumnChange.TYPE in change.changes:
+        extra = ((Hazard.DELETES_DATA,) if type_change_loses_data(old.type, new.type) else ()) + \
+            ((Hazard.FAILS_ON_DATA,) if type_change_narrows(old.type, new.type) else ())
+    return _Step(clause(new) + using, op, clause(old), extra)
 
 
 def _identity_drop(change: AlterColumn) -> list[_Step]:
@@ -194,7 +206,7 @@ def alter_column(change: AlterColumn) -> list[Statement]:
 
     head = f"{alter_table(change.namespace, change.table)} ALTER COLUMN {quote_ident(new.name)}"
     target = rel(change.namespace, change.table)
-    out = [stmt(f"{head} {s.action}", change, s.op, target,
+    out = [stmt(f"{head} {s.action}", change, s.op, target, extra=s.extra,
                 reverse=[f"{head} {s.undo}"] if s.undo else ()) for s in steps]
     if ColumnChange.COMMENT in flags:
         out.append(_column_comment(change, change.namespace, change.table, new, old.comment))

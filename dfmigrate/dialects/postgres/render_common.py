@@ -159,7 +159,7 @@ def column_def(col: Column) -> str:
 # ---------------------------------------------------------------- constraints
 
 
-def _deferrable(deferrable: bool, initially_deferred: bool) -> str:
+def deferrable_clause(deferrable: bool, initially_deferred: bool) -> str:
     if not deferrable:
         return ""
     return " DEFERRABLE INITIALLY DEFERRED" if initially_deferred else " DEFERRABLE"
@@ -174,21 +174,21 @@ def _foreign_key_body(fk: ForeignKey) -> str:
         sql += f" ON UPDATE {fk.on_update}"
     if fk.on_delete != "NO ACTION":
         sql += f" ON DELETE {fk.on_delete}"
-    return sql + _deferrable(fk.deferrable, fk.initially_deferred)
+    return sql + deferrable_clause(fk.deferrable, fk.initially_deferred)
 
 
 def constraint_body(con: Constraint, *, not_valid: bool = True) -> str:
     """The constraint definition after ``CONSTRAINT name``. ``not_valid=False`` leaves out NOT
     VALID (inline constraints in CREATE TABLE cannot carry it)."""
     if isinstance(con, PrimaryKey):
-        return f"PRIMARY KEY ({idents(con.columns)})" + _deferrable(
+        return f"PRIMARY KEY ({idents(con.columns)})" + deferrable_clause(
             con.deferrable, con.initially_deferred)
     if isinstance(con, UniqueConstraint):
         sql = "UNIQUE NULLS NOT DISTINCT" if con.nulls_not_distinct else "UNIQUE"
         sql += f" ({idents(con.columns)})"
         if con.include:
             sql += f" INCLUDE ({idents(con.include)})"
-        return sql + _deferrable(con.deferrable, con.initially_deferred)
+        return sql + deferrable_clause(con.deferrable, con.initially_deferred)
     if isinstance(con, CheckConstraint):
         # always parenthesize: the IR keeps whatever the catalog printed, which is not
         # parenthesized for e.g. a bare boolean column or a function call

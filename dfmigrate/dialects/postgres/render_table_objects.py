@@ -99,10 +99,11 @@ def index_part_sql(part: IndexPart) -> str:
     return sql
 
 
-def create_index_sql(namespace: str, table: str, index: Index) -> str:
+def create_index_sql(namespace: str, table: str, index: Index, *, concurrently: bool = False) -> str:
     unique = "UNIQUE " if index.unique else ""
+    how = "CONCURRENTLY " if concurrently else ""
     parts = ", ".join(index_part_sql(p) for p in index.parts)
-    sql = (f"CREATE {unique}INDEX {quote_ident(index.name)} ON {qualified(namespace, table)} "
+    sql = (f"CREATE {unique}INDEX {how}{quote_ident(index.name)} ON {qualified(namespace, table)} "
            f"USING {quote_ident(index.method)} ({parts})")
     if index.include:
         sql += f" INCLUDE ({idents(index.include)})"
@@ -116,7 +117,7 @@ def create_index_sql(namespace: str, table: str, index: Index) -> str:
 
 
 def create_index(change: CreateIndex) -> list[Statement]:
-    # no CONCURRENTLY: it cannot run in a transaction; a safety mode may rewrite this later
+    # the plain form; the online plan builds it CONCURRENTLY on a table that exists (online.py)
     sql = create_index_sql(change.namespace, change.table, change.index)
     drop = f"DROP INDEX {qualified(change.namespace, change.index.name)}"
     return [stmt(sql, change, Op.CREATE_INDEX, rel(change.namespace, change.table),
