@@ -220,7 +220,7 @@ def main() -> int:
             asyncio.run(_cleanup(args.pg_url, urls))
 
     print()
-    print(f"| plan | statements | apply (s) | writes during | writer p50 (ms) | writer p99 (ms) | writer worst (ms) | valid at the end |")
+    print("| plan | statements | apply (s) | writes during | writer p50 (ms) | writer p99 (ms) | writer worst (ms) | valid at the end |")
     print("|---|---|---|---|---|---|---|---|")
     for r in results:
         ok = r["invalid_constraints"] == 0 and r["invalid_indexes"] == 0 and r["drift"] == 0
