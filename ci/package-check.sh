@@ -8,6 +8,8 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+# A PYTHONPATH pointing at a source checkout would shadow the wheel this script checks.
+unset PYTHONPATH
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
