@@ -161,8 +161,11 @@ class ScriptConnection:
     script = True
     pid = 0
 
-    def __init__(self, dialect: str) -> None:
+    def __init__(self, dialect: str, *, history: bool = False) -> None:
         self.dialect = dialect
+        # True: an offline script a DBA runs, which must record each migration's history row
+        # itself; False: a dry run, which only says where the runner would record it
+        self.history = history
         self.lines: list[str] = []
 
     async def execute(self, sql: str, *args: Any) -> None:

@@ -192,7 +192,11 @@ class Executor:
         """The history row, the timings and the end of the progress record, in one transaction."""
         ms = round((time.monotonic() - ctx.started) * 1000)
         if self.conn.script:
-            self.conn.comment(f"record {ctx.migration_id} ({ctx.direction}) in {ledger.HISTORY_TABLE}")
+            if self.conn.history:
+                self.conn.lines.append(ledger.record_sql(self.conn.dialect, ctx.migration_id, ctx.checksum,
+                                                         ctx.direction))
+            else:
+                self.conn.comment(f"record {ctx.migration_id} ({ctx.direction}) in {ledger.HISTORY_TABLE}")
             return
         await ledger.record(self.conn, ctx.migration_id, ctx.checksum, ms, ctx.direction)
         statements = [{"statement": s.statement, "kind": s.kind, "ms": s.ms} for s in ctx.report.statements]
@@ -203,7 +207,8 @@ class Executor:
 
     async def _mark(self, ctx: _Run, i: int, state: str, group: Numbered) -> None:
         if self.conn.script:
-            self.conn.comment(f"mark group {i} {state} in {progress.PROGRESS_TABLE}")
+            if not self.conn.history:  # an offline script keeps no progress record: a DBA resumes by hand
+                self.conn.comment(f"mark group {i} {state} in {progress.PROGRESS_TABLE}")
             return
         what = "; ".join((s.sql or f"python {getattr(s.python, '__qualname__', '?')}")[:200] for _, s in group)
         await progress.mark(self.conn, ctx.migration_id, ctx.direction, i, ctx.checksum, state, what)

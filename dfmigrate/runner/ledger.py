@@ -91,12 +91,17 @@ def who() -> str:
     return f"{user}@{socket.gethostname()}"
 
 
+def ddl(dialect: str) -> str:
+    """The history table's CREATE statement (IF NOT EXISTS), on one line."""
+    return _one_line(_DDL[dialect].format(table=HISTORY_TABLE))
+
+
 async def create(conn: Any) -> None:
     """The table in its current shape; one of the earlier shape is rebuilt, rows kept."""
     if await exists(conn) and not await _has_seq(conn):
         await _upgrade(conn)
         return
-    await conn.execute(_one_line(_DDL[conn.dialect].format(table=HISTORY_TABLE)))
+    await conn.execute(ddl(conn.dialect))
 
 
 async def _has_seq(conn: Any) -> bool:
@@ -181,3 +186,17 @@ async def record(conn: Any, migration_id: str, checksum: str, duration_ms: int, 
         f"INSERT INTO {own_table(conn.dialect, HISTORY_TABLE)} ({_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         migration_id, checksum, applied_at, int(duration_ms), who(), __version__, direction,
     )
+
+
+def record_sql(dialect: str, migration_id: str, checksum: str, direction: str) -> str:
+    """The row ``record`` appends, as a statement an offline script runs later: the time and
+    the user are the server's when the script runs, not the machine's that wrote it."""
+    from dfmigrate import __version__
+
+    def quote(text: str) -> str:
+        return "'" + text.replace("'", "''") + "'"
+
+    now = "now()" if dialect == "postgresql" else "strftime('%Y-%m-%dT%H:%M:%f', 'now') || '+00:00'"
+    by = "current_user || ' (offline script)'" if dialect == "postgresql" else "'offline script'"
+    return (f"INSERT INTO {own_table(dialect, HISTORY_TABLE)} ({_COLUMNS}) VALUES ({quote(migration_id)}, "
+            f"{quote(checksum)}, {now}, 0, {by}, {quote(__version__)}, {quote(direction)});")
