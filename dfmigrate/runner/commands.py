@@ -286,7 +286,7 @@ async def drift(cfg: Config) -> dict[str, Any]:
         _, state = await _runner(conn, files, write=False)
         state.refuse_if_unsafe()
         live = await resources.live_schema(conn)
-        expected = await resources.replayed_schema(registry, state.applied, files, cfg.dir,
+        expected = await resources.replayed_schema(state.applied, files, cfg.dir,
                                                    dialect_of(cfg.database), cfg.dev_url or _server(cfg))
     items = [_drift_item(c) for c in diff_schemas(expected, live)]
     return {"database": _masked(cfg.database), "applied": [f.id for f in state.applied],
@@ -323,7 +323,7 @@ async def baseline(cfg: Config, to: str | None = None) -> list[str]:
         runner, state = await _runner(conn, files, write=True, registry=registry, url=cfg.database)
         state.refuse_if_unsafe()
         live = await resources.live_schema(conn)
-        expected = await resources.replayed_schema(registry, wanted, files, cfg.dir,
+        expected = await resources.replayed_schema(wanted, files, cfg.dir,
                                                    dialect_of(cfg.database), cfg.dev_url or _server(cfg))
         changes = diff_schemas(expected, live)
         if changes:
@@ -355,7 +355,7 @@ async def resolve(cfg: Config, migration_id: str, applied: bool, force: bool = F
     async with opened(cfg, write=True) as (registry, conn):
         _, state = await _runner(conn, files, write=True, registry=registry, url=cfg.database)
         if applied and not force:
-            await _refuse_unless_present(registry, conn, cfg, files, by_id[migration_id])
+            await _refuse_unless_present(conn, cfg, files, by_id[migration_id])
         partial = any(r.migration_id == migration_id for r in await progress.read(conn))
         async with conn.transaction():
             if partial:
@@ -371,7 +371,7 @@ async def resolve(cfg: Config, migration_id: str, applied: bool, force: bool = F
             return f"recorded {migration_id} as rolled back"
 
 
-async def _refuse_unless_present(registry: Any, conn: Any, cfg: Config, files: list[Any], target: Any) -> None:
+async def _refuse_unless_present(conn: Any, cfg: Config, files: list[Any], target: Any) -> None:
     """The objects ``target`` was planned to touch (its recorded expectations), compared between
     the live database and the schema the migrations up to ``target`` produce. A hand-written
     migration without expectations has nothing to compare."""
@@ -384,7 +384,7 @@ async def _refuse_unless_present(registry: Any, conn: Any, cfg: Config, files: l
     if not expected:
         return
     upto = files[: files.index(target) + 1]
-    after = await resources.replayed_schema(registry, upto, files, cfg.dir, dialect_of(cfg.database),
+    after = await resources.replayed_schema(upto, files, cfg.dir, dialect_of(cfg.database),
                                             cfg.dev_url or _server(cfg))
     wanted = [(kind, ns, name, digest(object_state(after, Ref(kind, ns, name)))) for kind, ns, name, _ in expected]
     found = mismatches(await resources.live_schema(conn), wanted)
