@@ -116,22 +116,25 @@ async def _replay(store: Any, migrations: list[LoadedMigration], dialect: str, d
 
 
 async def _apply(store: Any, migration: LoadedMigration, conn: Any) -> None:
-    """Run one migration's forward steps, as migrate would (autocommit: a scratch database has
-    nothing to protect), so that a failure names the step."""
+    """Run one migration's forward steps through the runner's executor (its groups and
+    transactions, without history or guard), so a failure names the file and the step."""
     from dfmigrate.migration import migration_steps
+    from dfmigrate.runner.executor import MigrationFailed, replay
 
     shown = store.display(migration.name)
-    instance = _instantiate(migration, shown)
-    for index, step in enumerate(migration_steps(instance, conn.dialect, "forward"), 1):
-        try:
-            if step.python is not None:
-                await step.python(conn)
-            else:
-                await conn.execute(step.sql)
-        except Exception as exc:
-            what = "Python code" if step.python is not None else f"statement: {_excerpt(step.sql or '')}"
-            raise DfmigrateError(f"{shown}: step {index} failed during replay: {_one_line(exc)}"
-                                 f" ({what})") from None
+    steps = migration_steps(_instantiate(migration, shown), conn.dialect, "forward")
+    try:
+        await replay(conn, migration.id, steps)
+    except MigrationFailed as failed:
+        step_error = failed.__cause__  # the executor's per-statement error, numbered
+        index = getattr(step_error, "statement", None)
+        if index is None:
+            raise DfmigrateError(f"{shown}: failed during replay: {_one_line(failed)}") from None
+        step = steps[index - 1]
+        original = step_error.__cause__ if step_error is not None and step_error.__cause__ else step_error
+        what = "Python code" if step.python is not None else f"statement: {_excerpt(step.sql or '')}"
+        raise DfmigrateError(f"{shown}: step {index} failed during replay: {_one_line(original)}"
+                             f" ({what})") from None
 
 
 def _instantiate(migration: LoadedMigration, shown: str) -> Any:
