@@ -24,3 +24,14 @@ def script(statements: Iterable[Any]) -> str:
         note = "".join(f"-- {line}\n" for line in s.comment.splitlines()) if s.comment else ""
         chunks.append(f"{note}{s.sql};")
     return "\n\n".join(chunks) + "\n" if chunks else ""
+
+
+def referential_actions(fk: Any) -> str:
+    """`` ON DELETE … ON UPDATE …`` of a foreign key, each only when not the default (NO ACTION),
+    as SQLite and MySQL write them."""
+    sql = ""
+    if fk.on_delete != "NO ACTION":
+        sql += f" ON DELETE {fk.on_delete}"
+    if fk.on_update != "NO ACTION":
+        sql += f" ON UPDATE {fk.on_update}"
+    return sql

@@ -19,7 +19,7 @@ from dfmigrate.changes import (
     DropConstraint, DropIndex, DropSequence, DropTable, DropTrigger, DropView, RenameColumn,
     RenameTable, TableChange,
 )
-from dfmigrate.dialects import dispatch, script
+from dfmigrate.dialects import dispatch, referential_actions, script
 from dfmigrate.dialects.mysql import NAMESPACE
 from dfmigrate.dialects.mysql.quote import quote_ident, quote_list, quote_literal
 from dfmigrate.errors import UnsupportedError
@@ -137,10 +137,7 @@ def _reference(namespace: str, table: str) -> str:
 def foreign_key_sql(fk: ForeignKey) -> str:
     sql = (f"CONSTRAINT {quote_ident(fk.name)} FOREIGN KEY ({quote_list(fk.columns)}) "
            f"REFERENCES {_reference(fk.ref_namespace, fk.ref_table)} ({quote_list(fk.ref_columns)})")
-    if fk.on_delete != "NO ACTION":
-        sql += f" ON DELETE {fk.on_delete}"
-    if fk.on_update != "NO ACTION":
-        sql += f" ON UPDATE {fk.on_update}"
+    sql += referential_actions(fk)
     return sql
 
 

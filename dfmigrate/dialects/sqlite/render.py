@@ -23,7 +23,7 @@ from dfmigrate.changes import (
     AddColumn, Change, CreateIndex, CreateTable, CreateTrigger, CreateView, DropColumn,
     DropIndex, DropTable, DropTrigger, DropView, RebuildTable, RenameColumn, RenameTable,
 )
-from dfmigrate.dialects import dispatch, script
+from dfmigrate.dialects import dispatch, referential_actions, script
 from dfmigrate.dialects.sqlite import NAMESPACE
 from dfmigrate.dialects.sqlite.ddl import is_bare_default
 from dfmigrate.dialects.sqlite.quote import quote_ident, quote_list, quote_literal
@@ -144,10 +144,7 @@ def _foreign_key_sql(fk: ForeignKey) -> str:
     columns = f" ({quote_list(fk.ref_columns)})" if fk.ref_columns else ""
     sql = (f"{_named(fk.name)}FOREIGN KEY ({quote_list(fk.columns)}) "
            f"REFERENCES {quote_ident(fk.ref_table)}{columns}")
-    if fk.on_delete != "NO ACTION":
-        sql += f" ON DELETE {fk.on_delete}"
-    if fk.on_update != "NO ACTION":
-        sql += f" ON UPDATE {fk.on_update}"
+    sql += referential_actions(fk)
     if fk.deferrable:
         sql += " DEFERRABLE INITIALLY " + ("DEFERRED" if fk.initially_deferred else "IMMEDIATE")
     return sql
