@@ -61,9 +61,15 @@ class StepGuard:
                 report.decisions.append(decision)
                 raise StepStopped(self._stopped(report, decision, holders, bound))
             if self.options.cancel_blockers:
-                ended = await precheck.end_sessions(self.observer, sorted({h.pid for h in holders}))
-                decision.terminated += ended
-                self.terminated += ended
+                # pg_terminate_backend only signals: the backend keeps its locks until it has
+                # exited, so one already terminated is waited for, not terminated (and counted) again
+                fresh = sorted({h.pid for h in holders} - set(decision.terminated))
+                if fresh:
+                    ended = await precheck.end_sessions(self.observer, fresh)
+                    decision.terminated += ended
+                    self.terminated += ended
+                else:
+                    await asyncio.sleep(self.options.poll)
                 continue
             if not warned:
                 self.reporter.waiting(report, decision, holders, bound)
