@@ -254,10 +254,11 @@ def test_blocker_that_commits_while_waited_for_lets_the_step_proceed(pg_db: Any,
             await reader.fetch("SELECT * FROM users")
             run = asyncio.ensure_future(dfmigrate("migrate", "--database", url, "--dir", str(mdir), "--lock-timeout",
                                                   "2", "--retries", "3", "--format", "json"))
-            # until the run waits, its transaction open, before ALTER TABLE
+            # until the run has waited 0.6 s, its transaction open, before ALTER TABLE (measured by the
+            # server, not by a sleep here: on a loaded machine the run may reach its wait late)
             assert await until(watcher, "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 "
-                                        "AND state = 'idle in transaction'", APPLYING, seconds=90)
-            await asyncio.sleep(0.6)
+                                        "AND state = 'idle in transaction' "
+                                        "AND now() - state_change > interval '0.6 seconds'", APPLYING, seconds=90)
             await reader.execute("COMMIT")
             return await run, reader.get_server_pid()
         finally:
@@ -419,7 +420,8 @@ def test_outside_statement_gets_lock_timeout_retries_and_resumes(pg_db: Any, tmp
 def test_waits_for_the_backend_of_a_killed_run(pg_db: Any, tmp_path: Path) -> None:
     """After a kill -9 the advisory lock goes at once, but the dead run's migration backend may
     still be inside a statement, holding its locks. The next run waits for it to end instead of
-    timing out on those locks (here: lock_timeout 0.3 s, no retries, against a 1.5 s leftover)."""
+    timing out on those locks (here: lock_timeout 0.3 s, no retries, against a 3 s leftover, long
+    enough that a slow start of the run still finds it there)."""
     import asyncpg
 
     from dfmigrate.guard.options import GuardOptions
@@ -435,7 +437,7 @@ def test_waits_for_the_backend_of_a_killed_run(pg_db: Any, tmp_path: Path) -> No
             await orphan.execute("BEGIN")
             await orphan.execute("LOCK TABLE users IN ACCESS EXCLUSIVE MODE")
             # then gone, as a killed run's backend is once its statement ends
-            sleeping = asyncio.ensure_future(orphan.execute("SELECT pg_sleep(1.5); ROLLBACK"))
+            sleeping = asyncio.ensure_future(orphan.execute("SELECT pg_sleep(3); ROLLBACK"))
             await asyncio.sleep(0.2)
             report: dict[str, Any] = {}
             await commands.migrate(cfg, guard=GuardOptions(lock_timeout=0.3, retries=0), report=report)
