@@ -49,8 +49,9 @@ def column_ref(namespace: str, table: str, column: str) -> Ref:
     return Ref("column", namespace, f"{table}.{column}")
 
 
-def constraint_ref(namespace: str, table: str, name: str) -> Ref:
-    return Ref("constraint", namespace, f"{table}.{name}")
+def constraint_ref(namespace: str, table: str, constraint: Any) -> Ref:
+    """A constraint's ref: by its name, or by ``constraint_label`` for an unnamed one."""
+    return Ref("constraint", namespace, f"{table}.{constraint_label(constraint)}")
 
 
 def constraint_label(constraint: Any) -> str:
@@ -262,7 +263,7 @@ class Dependencies:
             # A table referencing this one can only depend on it through those foreign keys:
             # their edges are enough, the rest of that table need not be mapped.
             for table, fk in self._referencing.get(key, ()):
-                cref = constraint_ref(table.namespace, table.name, constraint_label(fk))
+                cref = constraint_ref(table.namespace, table.name, fk)
                 if cref not in self.hard:
                     _constraint_dependencies(self.schema, table, fk, self.names, self._add)
                 if ref in self.hard[cref]:
@@ -364,7 +365,7 @@ def _parts(table: Table) -> list[Ref]:
     ns, name = table.namespace, table.name
     refs = [table_ref(ns, name)]
     refs += [column_ref(ns, name, c.name) for c in table.columns]
-    refs += [constraint_ref(ns, name, constraint_label(c)) for c in table.constraints]
+    refs += [constraint_ref(ns, name, c) for c in table.constraints]
     refs += [index_ref(ns, i.name) for i in table.indexes]
     refs += [trigger_ref(ns, name, t.name) for t in table.triggers]
     refs += [policy_ref(ns, name, p.name) for p in table.policies]
@@ -453,7 +454,7 @@ def _table_dependencies(schema: Schema, table: Table, names: _Names, add,  # typ
     for con in table.constraints:
         if every or _mentions(needle, getattr(con, "expression", None) or getattr(con, "definition", None)):
             _constraint_dependencies(schema, table, con, names, add)
-            mapped.append(constraint_ref(ns, tname, constraint_label(con)))
+            mapped.append(constraint_ref(ns, tname, con))
     for idx in table.indexes:
         if every or _mentions(needle, idx.where, *(p.expression for p in idx.parts)):
             mapped.append(index_ref(ns, idx.name))
@@ -475,7 +476,7 @@ def _mentions(needle: str | None, *texts: str | None) -> bool:
 
 def _constraint_dependencies(schema: Schema, table: Table, con: Any, names: _Names, add) -> None:  # type: ignore[no-untyped-def]
     ns, tname = table.namespace, table.name
-    cref = constraint_ref(ns, tname, constraint_label(con))
+    cref = constraint_ref(ns, tname, con)
     add(cref, table_ref(ns, tname), *(column_ref(ns, tname, c) for c in getattr(con, "columns", ())))
     if isinstance(con, ForeignKey):
         add(cref, *_foreign_key_targets(schema, con))
@@ -494,7 +495,7 @@ def _foreign_key_targets(schema: Schema, fk: ForeignKey) -> set[Ref]:
                                                      *target.uniques]
         for key in keys:
             if set(key.columns) == set(fk.ref_columns):
-                targets.add(constraint_ref(fk.ref_namespace, fk.ref_table, constraint_label(key)))
+                targets.add(constraint_ref(fk.ref_namespace, fk.ref_table, key))
         for idx in target.indexes:
             if idx.unique and idx.where is None and {p.column for p in idx.parts} == set(fk.ref_columns):
                 targets.add(index_ref(fk.ref_namespace, idx.name))

@@ -29,7 +29,6 @@ from dfmigrate import changes as ch
 from dfmigrate.deps import (
     Dependencies,
     column_ref,
-    constraint_label,
     constraint_ref,
     dependencies,
     function_ref,
@@ -58,7 +57,7 @@ class Effects:
 def _table_parts(t: Table, with_foreign_keys: bool) -> set[Ref]:
     ns, name = t.namespace, t.name
     refs = {table_ref(ns, name), *(column_ref(ns, name, c.name) for c in t.columns)}
-    refs |= {constraint_ref(ns, name, constraint_label(c)) for c in t.constraints
+    refs |= {constraint_ref(ns, name, c) for c in t.constraints
              if with_foreign_keys or not isinstance(c, ForeignKey)}
     return refs
 
@@ -67,7 +66,7 @@ def _owned_parts(t: Table) -> set[Ref]:
     """What DROP TABLE takes with it (foreign keys to other tables are dropped on their own)."""
     ns, name = t.namespace, t.name
     refs = _table_parts(t, with_foreign_keys=False)
-    refs |= {constraint_ref(ns, name, constraint_label(fk)) for fk in t.foreign_keys
+    refs |= {constraint_ref(ns, name, fk) for fk in t.foreign_keys
              if (fk.ref_namespace, fk.ref_table) == (ns, name)}
     refs |= {index_ref(ns, i.name) for i in t.indexes}
     refs |= {trigger_ref(ns, name, tr.name) for tr in t.triggers}
@@ -161,11 +160,11 @@ def effects(change: ch.Change, old: Schema, new: Schema) -> Effects:  # noqa: C9
             elif c.identity and not o.identity:
                 e.creates.add(implicit)
         case ch.AddConstraint(namespace=ns, table=t, constraint=c):
-            e.creates.add(constraint_ref(ns, t, constraint_label(c)))
+            e.creates.add(constraint_ref(ns, t, c))
         case ch.DropConstraint(namespace=ns, table=t, constraint=c):
-            e.removes.add(constraint_ref(ns, t, constraint_label(c)))
+            e.removes.add(constraint_ref(ns, t, c))
         case ch.ValidateConstraint(namespace=ns, table=t, constraint=c):
-            e.modifies.add(constraint_ref(ns, t, constraint_label(c)))
+            e.modifies.add(constraint_ref(ns, t, c))
         case ch.CreateIndex(namespace=ns, table=t, index=i):
             e.creates.add(index_ref(ns, i.name))
             e.requires.add(relation_ref(new, ns, t))

@@ -28,7 +28,6 @@ from typing import Any, Literal, Union
 from dfmigrate.schema import Schema
 
 TYPE_KEY = "$type"
-_NO_DEFAULT = object()
 
 
 # ---------------------------------------------------------------- encoding

@@ -36,7 +36,6 @@ from dfmigrate.changes import (
 from dfmigrate.deps import (
     Dependencies,
     column_ref,
-    constraint_label,
     constraint_ref,
     function_ref,
     index_ref,
@@ -67,7 +66,7 @@ def _gone(change: Change) -> set[Ref]:
         case DropSequence(sequence=s):
             return {Ref("sequence", s.namespace, s.name)}
         case DropConstraint(namespace=ns, table=t, constraint=c):
-            return {constraint_ref(ns, t, constraint_label(c))}
+            return {constraint_ref(ns, t, c)}
         case DropIndex(namespace=ns, index=i):
             return {index_ref(ns, i.name)}
         case DropColumn(namespace=ns, table=t, column=c):

@@ -25,7 +25,7 @@ from dfmigrate.changes import (
     SetTriggerEnabled,
     ValidateConstraint,
 )
-from dfmigrate.deps import constraint_label, constraint_ref, index_ref, policy_ref, trigger_ref
+from dfmigrate.deps import constraint_ref, index_ref, policy_ref, trigger_ref
 from dfmigrate.diff._lists import diff_by_key, name_key, spelling
 from dfmigrate.schema import CheckConstraint, Constraint, ForeignKey, Table, UniqueConstraint
 
@@ -74,11 +74,11 @@ def compare_constraints(old: Table, new: Table, dialect: str = "postgresql") -> 
     for do, dn in diff.changed:
         o, n = before[do], after[dn]
         if _comment_only(do, dn):
-            changes.append(SetComment(constraint_ref(ns, new.name, constraint_label(n)), n.comment))
+            changes.append(SetComment(constraint_ref(ns, new.name, n), n.comment))
         elif _validated_only(replace(do, comment=dn.comment), dn):
             changes.append(ValidateConstraint(ns, new.name, n))
             if o.comment != n.comment:
-                changes.append(SetComment(constraint_ref(ns, new.name, constraint_label(n)), n.comment))
+                changes.append(SetComment(constraint_ref(ns, new.name, n), n.comment))
         else:
             changes += [DropConstraint(ns, old.name, o), AddConstraint(ns, new.name, n)]
     return changes

@@ -55,16 +55,13 @@ async def session() -> AsyncIterator[Any]:
 
 async def live_schema(conn: PgConnection | SqliteConnection) -> Any:
     """Introspect through the command's own connection (no second connection to the server)."""
-    import inspect
-
     if conn.dialect == "postgresql":
         from dfmigrate.sources.postgres import inspect_postgres_connection
 
         return without_ledger(await inspect_postgres_connection(conn.raw))
     from dfmigrate.sources.sqlite import inspect_sqlite_connection
 
-    result = inspect_sqlite_connection(conn.raw)
-    return without_ledger(await result if inspect.isawaitable(result) else result)
+    return without_ledger(inspect_sqlite_connection(conn.raw))
 
 
 async def replayed_schema(files: list[Any], all_files: list[Any], directory: str,

@@ -31,6 +31,7 @@ from uuid import UUID
 from dfmigrate import models as api
 from dfmigrate.dialects.mysql import normalize_now as mysql_normalize_now
 from dfmigrate.dialects.mysql import normalize_type as mysql_normalize_type
+from dfmigrate.dialects.mysql.quote import quote_literal as mysql_literal  # as MariaDB prints it back
 from dfmigrate.dialects.sqlite import normalize_type
 from dfmigrate.dialects.sqlite.quote import quote_ident as sqlite_ident
 from dfmigrate.errors import SourceError
@@ -236,7 +237,7 @@ def column_type(info: ModelInfo, f: FieldInfo, dialect: Dialect) -> str:
         return pg_type_name(chosen) if dialect == "postgresql" else normalize_type(chosen)
     if _is_enum(t):
         if dialect == "mysql":  # a native ENUM of the member values
-            return "enum(" + ",".join(_mysql_literal(str(m.value)) for m in t) + ")"
+            return "enum(" + ",".join(mysql_literal(str(m.value)) for m in t) + ")"
         return _enum_name(t) if dialect == "postgresql" else "TEXT"
     if t in (dict, list) or get_origin(t) in (dict, list):
         return _JSON[dialect]
@@ -439,11 +440,6 @@ def _sqlite_default(value: Any) -> str:
     raise TypeError(f"no SQL spelling for {type(value).__name__}")
 
 
-def _mysql_literal(text: str) -> str:
-    """A string literal as MariaDB's information_schema prints it back."""
-    return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
-
-
 def _mysql_default(value: Any, col_type: str) -> str:
     """The default as MariaDB's ``COLUMN_DEFAULT`` prints it (numbers bare, to the column's
     scale; everything else a quoted literal)."""
@@ -460,19 +456,19 @@ def _mysql_default(value: Any, col_type: str) -> str:
     if isinstance(value, bytes):
         raise ValueError("MySQL bytes defaults are not supported")
     if isinstance(value, (dict, list)):
-        return _mysql_literal(json.dumps(value, ensure_ascii=False))
+        return mysql_literal(json.dumps(value, ensure_ascii=False))
     if isinstance(value, dt.datetime):
         fraction = re.fullmatch(r"datetime\((\d)\)", col_type)
         text = value.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S")
         if fraction:
             text += "." + f"{value.microsecond:06d}"[:int(fraction.group(1))]
-        return _mysql_literal(text)
+        return mysql_literal(text)
     if isinstance(value, dt.time):
         fraction = re.fullmatch(r"time\((\d)\)", col_type)
         text = value.strftime("%H:%M:%S") + ("." + f"{value.microsecond:06d}"[:int(fraction.group(1))] if fraction else "")
-        return _mysql_literal(text)
+        return mysql_literal(text)
     if isinstance(value, (str, dt.date, UUID)):
-        return _mysql_literal(str(value))
+        return mysql_literal(str(value))
     raise TypeError(f"no SQL spelling for {type(value).__name__}")
 
 

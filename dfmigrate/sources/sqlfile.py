@@ -4,7 +4,6 @@ bodies), so parsing the file ourselves would never compare equal to a live datab
 
 from __future__ import annotations
 
-import inspect
 import sqlite3
 from pathlib import Path
 
@@ -58,8 +57,7 @@ async def _load_sqlite(path: str, text: str) -> Schema:
             conn.executescript(text)
         except sqlite3.Error as exc:
             raise SourceError(f"{path}: {' '.join(str(exc).split())}") from None
-        result = inspect_sqlite_connection(conn)
-        return await result if inspect.isawaitable(result) else result  # type: ignore[no-any-return]
+        return inspect_sqlite_connection(conn)
     finally:
         conn.close()
 

@@ -53,8 +53,8 @@ def normalize_type(text: str) -> str:
         t = "decimal(10,0)"
     elif re.fullmatch(r"decimal\(\d+\)", t):
         t = t[:-1] + ",0)"
-    if t in ("varchar", "char"):
-        t = "char(1)" if t == "char" else t
+    if t == "char":
+        t = "char(1)"
     return t
 
 
