@@ -147,7 +147,7 @@ def plan_migration(old: Schema, new: Schema, *, online: bool = False, server_ver
     if adapt is not None:
         changes = adapt.adapt_changes(changes, old, new)
     ordered, graph = order_changes(changes, old, new, deps_old, dependencies(new))
-    if adapt is not None and hasattr(adapt, "settle"):
+    if adapt is not None:
         ordered = adapt.settle(ordered, old, new)
     dialect = renderer(new.dialect)
     hints = rename_hints(ordered)
@@ -159,10 +159,7 @@ def plan_migration(old: Schema, new: Schema, *, online: bool = False, server_ver
 
         def render(change: Change) -> list[Statement]:
             return online_forms.render(change, ctx, dialect.render_change)
-    statements = [_with_hint(s, hints.get(id(c))) for c in ordered for s in render(c)]
-    if new.dialect == "sqlite":
-        # the runner must see the foreign_keys OFF/ON steps a table rebuild needs, not just sql()
-        statements = dialect.with_foreign_key_guard(statements)
+    statements = dialect.finish([_with_hint(s, hints.get(id(c))) for c in ordered for s in render(c)])
     for node in graph.nodes:
         graph.nodes[node]["label"] = describe(graph.nodes[node]["change"])
     return Plan(new.dialect, ordered, statements, graph)

@@ -19,6 +19,7 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 from dfmigrate import changes as ch
+from dfmigrate.dialects.postgres.quote import qualified
 from dfmigrate.schema import (
     CheckConstraint,
     ExclusionConstraint,
@@ -173,17 +174,11 @@ def _retype_columns(s: Schema, old: str, new: str) -> Schema:
     return _set(s, tables=tables)
 
 
-def _qualified(namespace: str, name: str) -> str:
-    from dfmigrate.dialects.postgres.quote import quote_ident
-
-    return f"{quote_ident(namespace)}.{quote_ident(name)}"
-
-
 def _rename_enum(s: Schema, c: ch.RenameEnum) -> Schema:
     current = _current_enum(s, c.old.namespace, c.old.name)
     s = _set(s, enums=_put(_drop(s.enums, _top_key(c.old), _top_key),
                            replace(current, name=c.new.name, renamed_from=c.new.renamed_from), _top_key))
-    return _retype_columns(s, _qualified(c.old.namespace, c.old.name), _qualified(c.new.namespace, c.new.name))
+    return _retype_columns(s, qualified(c.old.namespace, c.old.name), qualified(c.new.namespace, c.new.name))
 
 
 def _recreate_domain(s: Schema, c: ch.RecreateDomain) -> Schema:

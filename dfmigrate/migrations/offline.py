@@ -44,9 +44,9 @@ def offline_script(directory: Any, dialect: str, direction: str = "forward",
         lo, hi = _range(ids, start, stop)
         chosen = loaded[lo:hi]
     else:
-        newest = ids.index(start) if start else len(ids) - 1
         if start is not None and start not in ids:
             raise DfmigrateError(f"--from {start}: no such migration in the directory")
+        newest = ids.index(start) if start else len(ids) - 1
         keep = _range(ids, None, stop)[1] if stop else max(newest, 0)
         chosen = list(reversed(loaded[keep:newest + 1]))
     planned = [(m, migration_steps(m.cls(), dialect, direction, strict=strict)) for m in chosen]

@@ -178,10 +178,7 @@ def render_statements(changes: list[Any], dialect: str) -> list[Any]:
     from dfmigrate.engine import renderer
 
     module = renderer(dialect)
-    statements = [s for c in changes for s in module.render_change(c)]
-    if dialect == "sqlite":
-        statements = module.with_foreign_key_guard(statements)
-    return statements
+    return module.finish([s for c in changes for s in module.render_change(c)])  # type: ignore[no-any-return]
 
 
 def render_steps(changes: list[Any], dialect: str) -> list[Step]:

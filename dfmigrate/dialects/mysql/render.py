@@ -84,6 +84,11 @@ def render_change(change: Change) -> list[Statement]:
     return dispatch(RENDERERS, change, "MySQL")
 
 
+def finish(statements: list[Statement]) -> list[Statement]:
+    """The rendered plan as the runner receives it: unchanged on MySQL."""
+    return statements
+
+
 def render_script(statements: list[Statement]) -> str:
     return script(statements)
 

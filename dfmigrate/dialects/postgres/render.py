@@ -59,6 +59,11 @@ def render_changes(changes: Iterable[Any]) -> list[Statement]:
     return [s for change in changes for s in render_change(change)]
 
 
+def finish(statements: list[Statement]) -> list[Statement]:
+    """The rendered plan as the runner receives it: unchanged on PostgreSQL."""
+    return statements
+
+
 def render_script(statements: list[Statement]) -> str:
     """A runnable script: a header, then each statement (its comment as ``--`` lines above it)
     terminated by ``;``, separated by blank lines. No statements, no script."""

@@ -260,3 +260,8 @@ def _recreate_dependent_views(changes: list[Change], rebuilt_old: set[str], old:
         if i == last:
             out.extend(creates)
     return out
+
+
+def settle(ordered: list[Change], old: Schema, new: Schema) -> list[Change]:
+    """After ordering, nothing to regroup on SQLite (MySQL merges column changes here)."""
+    return ordered

@@ -68,6 +68,12 @@ def with_foreign_key_guard(statements: list[Statement]) -> list[Statement]:
     ]
 
 
+def finish(statements: list[Statement]) -> list[Statement]:
+    """The rendered plan as the runner receives it: with the foreign_keys OFF/ON steps a table rebuild needs
+    (the runner must see them as steps, not only ``sql()``)."""
+    return with_foreign_key_guard(statements)
+
+
 def render_script(statements: list[Statement]) -> str:
     return script(with_foreign_key_guard(statements))
 
