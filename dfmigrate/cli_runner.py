@@ -326,7 +326,7 @@ def check(database: str | None, dir_: str | None, models: str | None, dev_url: s
         if fmt in _CI_FORMATS:  # the annotation shows where CI looks; the error still exits 2
             _render(check_report(None, cfg.dir, error=str(exc)), fmt)
         raise
-    report = check_report(data, cfg.dir, lint_paths([cfg.dir], load_settings(), command="check"))
+    report = check_report(data, cfg.dir, lint_paths([cfg.dir], load_settings(cfg), command="check"))
     if fmt != "text":
         _render(report, fmt)
         return EXIT_FOUND if report.errors else EXIT_OK

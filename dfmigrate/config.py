@@ -46,7 +46,6 @@ class Key:
     help: str
     default: Any = None
     env: str | None = None
-    choices: tuple[str, ...] = ()  # allowed values (each item, for ``strings``)
 
 
 KEYS: dict[str, Key] = {k.name: k for k in (
@@ -69,10 +68,6 @@ _TYPE_NAMES = {"url": "a string", "path": "a string", "models": "a string", "str
 
 @dataclass(frozen=True)
 class Config:
-    database: str
-    dir: str
-    models: str | None
-    dev_url: str | None
     origin: dict[str, str]  # key -> "option" | "environment (NAME)" | the file's path | "default" | "unset"
     values: dict[str, Any] = field(default_factory=dict)  # every key of KEYS, resolved
     file: str | None = None  # the configuration file read, if any
@@ -83,9 +78,22 @@ class Config:
         value = self.values.get(key)
         return default if value is None else value
 
+    # the four settings every command uses, read from ``values`` (kept once)
     @property
-    def online(self) -> bool:
-        return self.values.get("online") is not False
+    def database(self) -> str:
+        return self.values["database"]  # type: ignore[no-any-return]
+
+    @property
+    def dir(self) -> str:
+        return self.values["dir"]  # type: ignore[no-any-return]
+
+    @property
+    def models(self) -> str | None:
+        return self.values["models"]  # type: ignore[no-any-return]
+
+    @property
+    def dev_url(self) -> str | None:
+        return self.values["dev_url"]  # type: ignore[no-any-return]
 
     def describe(self) -> str:
         return f"database {mask(self.database)} ({self.origin['database']}), migrations {self.dir}"
@@ -109,9 +117,9 @@ def resolve(database: str | None = None, dir: str | None = None, models: str | N
     here = Path(cwd or os.getcwd())
     options = {"database": database, "dir": dir, "models": models, "dev_url": dev_url}
     env = os.environ if environ is None else environ
-    found = find_file(here)
-    from_file = read_file(found, here) if found else {}
-    shown = os.path.relpath(found, here) if found else ""
+    found = _find(here)
+    from_file = read_file(found[0], here, found[1]) if found else {}
+    shown = os.path.relpath(found[0], here) if found else ""
     values: dict[str, Any] = {}
     origin: dict[str, str] = {}
     for key in KEYS.values():
@@ -125,40 +133,36 @@ def resolve(database: str | None = None, dir: str | None = None, models: str | N
                 break
         else:
             values[key.name], origin[key.name] = None, "unset"
-    return Config(values["database"], values["dir"], values["models"], values["dev_url"], origin, values,
-                  str(found) if found else None)
-
-
-def section(name: str, cwd: str | os.PathLike[str] | None = None) -> dict[str, Any]:
-    """A sub-table setting (``[tool.dfmigrate.<name>]``, or ``[<name>]`` in dfmigrate.toml), read
-    by the command it belongs to; empty when absent."""
-    if KEYS[name].kind != "table":
-        raise KeyError(f"{name!r} is not a sub-table setting")
-    return dict(resolve(cwd=cwd).get(name) or {})
-
-
-def online_default(cwd: str | os.PathLike[str] | None = None) -> bool:
-    """The ``online`` setting (true unless the configuration says false)."""
-    return resolve(cwd=cwd).online
+    return Config(origin, values, str(found[0]) if found else None)
 
 
 def find_file(start: Path) -> Path | None:
     """The nearest ``dfmigrate.toml``, or ``pyproject.toml`` with a ``[tool.dfmigrate]`` table,
     in ``start`` or a parent directory (``dfmigrate.toml`` first within one directory)."""
+    found = _find(start)
+    return found[0] if found else None
+
+
+def _find(start: Path) -> tuple[Path, dict[str, Any]] | None:
+    """``find_file`` with the settings table it parsed on the way (read once per command)."""
     for directory in (start, *start.parents):
         own = directory / CONFIG_FILE
         if own.is_file():
-            return own
+            return own, _load(own)
         pyproject = directory / PYPROJECT
-        if pyproject.is_file() and _section(pyproject) is not None:
-            return pyproject
+        if pyproject.is_file():
+            section = _section(pyproject)
+            if section is not None:
+                return pyproject, section
     return None
 
 
-def read_file(path: Path, cwd: Path) -> dict[str, Any]:
-    """The settings in ``path``, checked against ``KEYS`` and with relative paths resolved
-    against the file's directory (written relative to ``cwd`` when possible, as users type them)."""
-    section = _section(path) if path.name == PYPROJECT else _load(path)
+def read_file(path: Path, cwd: Path, section: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The settings in ``path`` (``section``: its table, when already parsed), checked against
+    ``KEYS`` and with relative paths resolved against the file's directory (written relative to
+    ``cwd`` when possible, as users type them)."""
+    if section is None:
+        section = _section(path) if path.name == PYPROJECT else _load(path)
     where = "[tool.dfmigrate]" if path.name == PYPROJECT else ""
     out: dict[str, Any] = {}
     for raw, value in (section or {}).items():
@@ -177,10 +181,6 @@ def _checked(path: Path, key: Key, raw: str, value: Any) -> Any:
     if not isinstance(value, _TYPES[key.kind]) or (
             key.kind == "strings" and not all(isinstance(v, str) for v in items)):
         raise DfmigrateError(f"{path}: {raw} must be {_TYPE_NAMES[key.kind]}")
-    if key.choices:
-        for item in items:
-            if item not in key.choices:
-                raise DfmigrateError(f"{path}: {raw}: unknown value {item!r} (one of: {', '.join(key.choices)})")
     return value
 
 

@@ -18,12 +18,16 @@ from typing import Any
 __all__ = ["Settings", "lint_paths", "load_settings"]
 
 
-def load_settings(cwd: str | None = None) -> Any:
-    """The ``[tool.dfmigrate.lint]`` settings of the project in ``cwd``."""
-    from dfmigrate.config import section
+def load_settings(cfg: Any = None) -> Any:
+    """The ``[tool.dfmigrate.lint]`` settings of a resolved configuration (``config.resolve``;
+    the current directory's when None)."""
     from dfmigrate.lint.engine import Settings
 
-    return Settings.from_table(section("lint", cwd))
+    if cfg is None:
+        from dfmigrate.config import resolve
+
+        cfg = resolve()
+    return Settings.from_table(dict(cfg.get("lint") or {}))
 
 
 def __getattr__(name: str) -> Any:

@@ -29,11 +29,9 @@ def lint(paths: tuple[str, ...], fmt: str, list_rules: bool, directory: str | No
     if list_rules:
         click.echo(rules_text())
         return EXIT_OK
-    targets = list(paths)
-    if not targets:
-        from dfmigrate.config import resolve
+    from dfmigrate.config import resolve
 
-        targets = [resolve(dir=directory).dir]
-    report = lint_paths(targets, load_settings())
+    cfg = resolve(dir=directory)  # once: the lint table and the default directory
+    report = lint_paths(list(paths) or [cfg.dir], load_settings(cfg))
     click.echo(render(report, fmt))
     return EXIT_FOUND if report.errors else EXIT_OK
