@@ -58,7 +58,7 @@ async def schema_of_directory(directory: Any, dialect: str | None = None,
     migrations = [_load(store, name, h) for name, h in lines[start:]]
     folded = _fold(store, migrations, dialect, schema or empty_schema(dialect))
     if folded is None:  # a file that does not say what it changes: replay everything on a database
-        folded = await _replay(store, [load_migration(store, name) for name, _ in lines[:start]] + migrations,
+        folded = await replay_migrations(store, [load_migration(store, name) for name, _ in lines[:start]] + migrations,
                                dialect, dev_url)
     if use_cache:
         _cache_write(_cache_key(lines[-1][1], dialect), folded)
@@ -104,7 +104,9 @@ def store_folded(directory: Any, changes: dict[str, list[Any]], before: dict[str
         _cache_write(_cache_key(lines[-1][1], dialect), fold(before[dialect], listed))
 
 
-async def _replay(store: Any, migrations: list[LoadedMigration], dialect: str, dev_url: str | None) -> Schema:
+async def replay_migrations(store: Any, migrations: list[LoadedMigration], dialect: str,
+                            dev_url: str | None) -> Schema:
+    """``migrations`` run in order on a scratch database of ``dialect``, read back."""
     if dialect == "sqlite":
         return await _replay_sqlite(store, migrations)
     if not dev_url:

@@ -15,9 +15,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from dfmigrate.runner.connections import PgConnection, SqliteConnection, connect, open_sqlite
+from dfmigrate.runner.connections import PgConnection, SqliteConnection, connect
 from dfmigrate.sources import without_ledger
-from dfmigrate.urls import mask, with_database
+from dfmigrate.urls import mask
 
 def _factory_base() -> type:
     from kailash.resources.factory import ResourceFactory
@@ -66,43 +66,15 @@ async def live_schema(conn: PgConnection | SqliteConnection) -> Any:
 
 async def replayed_schema(files: list[Any], all_files: list[Any], directory: str,
                           dialect: str, server_url: str | None) -> Any:
-    """The schema ``files`` (a prefix of the directory, in order) produce. The whole directory
-    goes through ``schema_of_directory`` (cached by the sum); a prefix is replayed here, by our
-    own runner, into a scratch database (dropped when done, even when cancelled)."""
+    """The schema ``files`` (in order) produce: a prefix of the directory is folded (cached by
+    the sum); any other selection (a history with a gap) is replayed on a scratch database by
+    the directory's own replay, which runs each file through the executor."""
+    from dfmigrate.migrations.replay import replay_migrations, schema_of_directory
 
-    if [f.id for f in files] == [f.id for f in all_files[:len(files)]]:  # a prefix: folded, cached by the sum
-        from dfmigrate.migrations.replay import schema_of_directory
-
+    if [f.id for f in files] == [f.id for f in all_files[:len(files)]]:
         return without_ledger(await schema_of_directory(directory, dialect, server_url, upto=len(files)))
-    if not files:
-        from dfmigrate.migrations.replay import empty_schema
+    from dfmigrate.migrations import as_dir, load_migration
 
-        return empty_schema(dialect)
-    if dialect == "sqlite":
-        return await _replay(open_sqlite(":memory:"), files)
-    if not server_url:
-        from dfmigrate.errors import DfmigrateError
-
-        raise DfmigrateError("a PostgreSQL scratch database needs a server: pass --dev-url")
-    from dfmigrate.scratch import scratch_database
-
-    def create_error(exc: Exception) -> Exception:
-        from dfmigrate.errors import DfmigrateError
-
-        return DfmigrateError(f"cannot create a scratch database on {mask(server_url)}: {exc}")
-
-    async with scratch_database(server_url, create_error) as name:  # the one scratch-database path
-        return await _replay(await connect(with_database(server_url, name)), files)
-
-
-async def _replay(conn: PgConnection | SqliteConnection, files: list[Any]) -> Any:
-    """Apply ``files`` with our own runner on a fresh database, read it back, close it."""
-    from dfmigrate.runner.runner import DfmigrateRunner
-
-    try:
-        runner = DfmigrateRunner(conn, files)
-        await runner.initialize()
-        await runner.execute_plan(await runner.plan_forward())
-        return await live_schema(conn)
-    finally:
-        await conn.close()
+    store = as_dir(directory)
+    return without_ledger(await replay_migrations(store, [load_migration(store, f.name) for f in files],
+                                                  dialect, server_url))
