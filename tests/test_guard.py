@@ -255,9 +255,10 @@ def test_blocker_that_commits_while_waited_for_lets_the_step_proceed(pg_db: Any,
             run = asyncio.ensure_future(dfmigrate("migrate", "--database", url, "--dir", str(mdir), "--lock-timeout",
                                                   "2", "--retries", "3", "--format", "json"))
             # until the run has waited 0.6 s, its transaction open, before ALTER TABLE (measured by the
-            # server, not by a sleep here: on a loaded machine the run may reach its wait late)
+            # server, not by a sleep here: on a loaded machine the run may reach its wait late; in this
+            # test's database: other tests' runs carry the same application_name)
             assert await until(watcher, "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 "
-                                        "AND state = 'idle in transaction' "
+                                        "AND datname = current_database() AND state = 'idle in transaction' "
                                         "AND now() - state_change > interval '0.6 seconds'", APPLYING, seconds=90)
             await reader.execute("COMMIT")
             return await run, reader.get_server_pid()

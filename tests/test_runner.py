@@ -709,7 +709,7 @@ def test_output_redirected_to_a_file_names_the_running_migration(pg_db: Any, tmp
         deadline = time.monotonic() + 60
         while age < 1.5:  # the statement's own age, on the server
             rows = query(url, "SELECT extract(epoch FROM now() - query_start)::float8 FROM pg_stat_activity"
-                              " WHERE query = 'SELECT pg_sleep(4)' AND state = 'active'")
+                              " WHERE query = 'SELECT pg_sleep(4)' AND state = 'active' AND datname = current_database()")
             age = rows[0][0] if rows else 0.0
             assert time.monotonic() < deadline and proc.poll() is None, log.read_text()
             time.sleep(0.05)

@@ -204,8 +204,9 @@ async def claim_session(conn: Any, held: Held, wait: float, poll: float) -> None
         return
     try:
         await conn.execute(f"SET client_connection_check_interval = {_CHECK_CLIENT_MS}")
-    except Exception:  # PostgreSQL < 14: orphans end when their statement does
-        pass
+    except Exception as exc:  # PostgreSQL < 14 lacks the setting: orphans end when their statement does
+        if getattr(exc, "sqlstate", None) != "42704":  # undefined_object; anything else is a real failure
+            raise
     await conn.fetch("SELECT set_config('application_name', $1, false)", APPLYING)
     wait = max(wait, 5.0)
     started = time.monotonic()

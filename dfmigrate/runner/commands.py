@@ -63,7 +63,7 @@ class State:
                                  f"the migrations directory: check --dir, or restore the file from version control")
 
 
-def load_directory(cfg: Config, *, against_database: bool = True) -> list[Any]:
+def load_directory(cfg: Config) -> list[Any]:
     """Verify the sum (refusing with the file named), load the files, check their dialect
     against the database's."""
     from dfmigrate.migrations import verify
@@ -71,8 +71,6 @@ def load_directory(cfg: Config, *, against_database: bool = True) -> list[Any]:
 
     verify(cfg.dir)
     files = load_files(cfg.dir)
-    if not against_database:
-        return files
     dialect = dialect_of(cfg.database)
     for f in files:
         declared = getattr(f.cls, "dialect", "") or dialect

@@ -144,9 +144,6 @@ class Reporter:
         self.console.line(f"  {report.migration}: the blocker watch of statement {n} failed: {error} "
                           "(the statement itself was not affected)", style="wait")
 
-    def note(self, text: str, level: int = 0) -> None:
-        self.console.line(text, level=level)
-
 
 @dataclass
 class _Timer:

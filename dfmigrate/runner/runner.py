@@ -182,17 +182,14 @@ class DfmigrateRunner(MigrationRunner):
     async def _record_migration(self, conn: Any, migration: Migration, *args: Any) -> None:
         raise NotImplementedError("recording happens inside the migration's last transaction (executor)")
 
-    def executor(self, conn: Any = None) -> Executor:
+    def executor(self) -> Executor:
         from dfmigrate.guard.timeouts import Timeouts
 
-        conn = conn or self.conn
-        pg = conn.dialect == "postgresql"
         held = self.held
-        return Executor(conn, self.reporter, retry=RetryPolicy(self.options.retries, self.options.backoff),
+        return Executor(self.conn, self.reporter, retry=RetryPolicy(self.options.retries, self.options.backoff),
                         timeouts=Timeouts(self.options.lock_timeout, self.options.statement_timeout,
-                                          bool(held and held.proxied)) if pg else None,
-                        guard=self.step_guard if conn is self.conn else None,
-                        metrics=self.metrics if conn is self.conn else None, run_id=self.run_id)
+                                          bool(held and held.proxied)) if self.conn.dialect == "postgresql" else None,
+                        guard=self.step_guard, metrics=self.metrics, run_id=self.run_id)
 
     async def _run(self, migration: Migration, direction: str) -> MigrationHistory:
         if self.metrics is None:
