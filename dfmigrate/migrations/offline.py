@@ -61,19 +61,13 @@ async def _script(store: Any, dialect: str, direction: str, planned: list[tuple[
     """Each migration through the runner's executor, on a connection that writes the statements
     (and the history rows) instead of running them: the same transactions ``migrate`` uses."""
     from dfmigrate.runner import ledger
-    from dfmigrate.runner.connections import ScriptConnection
-    from dfmigrate.runner.executor import Executor
-    from dfmigrate.runner.reporter import Reporter
+    from dfmigrate.runner.executor import script
 
-    script = ScriptConnection(dialect, history=True)
-    script.lines += [f"-- dfmigrate {__version__}: {'migrate' if direction == 'forward' else 'rollback'} script "
-                     f"for {dialect}, {len(planned)} migration(s)", ledger.ddl(dialect) + ";", ""]
-    executor = Executor(script, Reporter())
-    for m, steps in planned:
-        await executor.run(m.id, direction, steps, checksum=hashlib.sha256(store.read(m.name)).hexdigest(),
-                           shown=store.display(m.name), description=getattr(m.cls, "description", ""))
-        script.lines.append("")
-    return "\n".join(script.lines)
+    header = (f"-- dfmigrate {__version__}: {'migrate' if direction == 'forward' else 'rollback'} script "
+              f"for {dialect}, {len(planned)} migration(s)", ledger.ddl(dialect) + ";", "")
+    return await script(dialect, direction, [
+        (m.id, steps, hashlib.sha256(store.read(m.name)).hexdigest(), store.display(m.name),
+         getattr(m.cls, "description", "")) for m, steps in planned], history=True, header=header)
 
 
 def require_frozen(directory: Any, dialect: str) -> None:

@@ -368,3 +368,19 @@ async def replay(conn: Any, migration_id: str, steps: list[Step]) -> None:
     history, no progress record, no guard."""
     await Executor(conn, Reporter(), record=False).run(migration_id, "forward", steps, checksum="",
                                                        shown=migration_id)
+
+
+async def script(dialect: str, direction: str, items: list[tuple[str, list[Step], str, str, str]], *,
+                 history: bool = False, header: tuple[str, ...] = ()) -> str:
+    """What running ``items`` — ``(migration id, steps, checksum, shown, description)`` — would
+    send, as a script: the dry run (``history`` False: where the history row goes is a comment)
+    and the offline script (True: the history rows are statements of the script)."""
+    from dfmigrate.runner.connections import ScriptConnection
+
+    conn = ScriptConnection(dialect, history=history)
+    conn.lines += list(header)
+    executor = Executor(conn, Reporter())
+    for migration_id, steps, checksum, shown, description in items:
+        await executor.run(migration_id, direction, steps, checksum=checksum, shown=shown, description=description)
+        conn.lines.append("")
+    return "\n".join(conn.lines)

@@ -245,19 +245,14 @@ class DfmigrateRunner(MigrationRunner):
     async def dry_run_sql(self, plan: MigrationPlan, direction: str = "forward") -> str:
         """Exactly what would run, in order, with the transaction boundaries: the executor's own
         path, on a connection that writes the script instead of running it."""
-        from dfmigrate.runner.connections import ScriptConnection
-
         from dfmigrate.migration import migration_steps
+        from dfmigrate.runner.executor import script
 
-        script = ScriptConnection(self.conn.dialect)
         migrations = plan.migrations_to_rollback if direction == "backward" else plan.migrations_to_apply
-        executor = Executor(script, Reporter())
-        for m in migrations:
-            f = self.files[m.id]
-            await executor.run(m.id, direction, migration_steps(m, self.conn.dialect, direction), checksum=f.checksum,
-                               shown=f.shown, description=m.description)
-            script.lines.append("")
-        return "\n".join(script.lines)
+        dialect = self.conn.dialect
+        return await script(dialect, direction, [
+            (m.id, migration_steps(m, dialect, direction), self.files[m.id].checksum, self.files[m.id].shown,
+             m.description) for m in migrations])
 
     # ------------------------------------------------------------ the report
 
