@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,12 +44,12 @@ class Observed:
     seen: dict[int, dict[str, Any]] = field(default_factory=dict)
     longest_wait: float = 0.0
 
-    def describe(self) -> str:
-        if not self.seen:
-            return "no blocker was observed (it released before it could be read)"
-        return "; ".join(
-            f"pid {b['pid']} ({b['state'] or '?'}, transaction age {b['xact_age'] if b['xact_age'] is not None else '?'} s,"
-            f" holds {b['held'] or '?'}, query {b['query']!r})" for b in self.seen.values())
+
+def describe(blockers: Iterable[dict[str, Any]]) -> str:
+    """The blocking sessions as a failure message names them ('' when none was seen)."""
+    return ", ".join(
+        f"pid {b['pid']} ({b['state'] or '?'}, transaction age {b['xact_age'] if b['xact_age'] is not None else '?'} s,"
+        f" holds {b['held'] or '?'}, query {b['query']!r})" for b in blockers)
 
 
 class BlockerWatch:

@@ -21,6 +21,7 @@ import time
 from typing import Any
 
 from dfmigrate.errors import DfmigrateError
+from dfmigrate.guard.blockers import describe as describe_blockers
 from dfmigrate.runner import ledger, progress, timings
 from dfmigrate.runner.reporter import MigrationReport, Reporter
 from dfmigrate.runner.retry import RetryPolicy, lock_timed_out
@@ -169,9 +170,8 @@ class Executor:
                   f"next '{ctx.command}' resumes from {progress.PROGRESS_TABLE}") if earlier else (
             "rolled back, schema and history unchanged")
         if lock_timed_out(exc) and self.timeouts is not None:
-            waits = "; ".join(f"statement {w['statement']}: " + ", ".join(
-                f"pid {b['pid']} ({b['state'] or '?'}, transaction age {b['xact_age']} s, holds {b['held'] or '?'}, "
-                f"query {b['query']!r})" for b in w["blockers"]) for w in ctx.report.lock_waits) or (
+            waits = "; ".join(f"statement {w['statement']}: " + describe_blockers(w["blockers"])
+                              for w in ctx.report.lock_waits) or (
                 "no blocker was observed (it released before it could be read)")
             verdict = (await self.guard.deadlocks.verdict())["verdict"] if self.guard else "not run"
             return (f"{ctx.migration_id} ({ctx.direction}): lock_timeout ({self.timeouts.lock_ms / 1000:g} s) expired on "
@@ -262,8 +262,7 @@ class Executor:
                 left = f"; an invalid index it left may remain ({_reason(cleanup)}): the next run drops it"
         if lock_timed_out(exc) and self.timeouts is not None:
             observed = [w for w in ctx.report.lock_waits if w["statement"] == n]
-            blockers = ", ".join(f"pid {b['pid']} ({b['state'] or '?'}, query {b['query']!r})"
-                                 for w in observed for b in w["blockers"]) or "sessions not observed"
+            blockers = describe_blockers(b for w in observed for b in w["blockers"]) or "sessions not observed"
             what = (f"lock_timeout ({self.timeouts.lock_ms / 1000:g} s) expired on each of {attempts} attempt(s), "
                     f"blocked by {blockers}; {self.guard.cancelled() if self.guard else 'no session was cancelled'}")
         else:
