@@ -185,7 +185,7 @@ class LiveTracker:
         self._folded = 0  # how many of the run's applied migrations the schema includes
 
     async def schema(self, conn: Any, applied: list[Any]) -> Schema:
-        from dfmigrate.fold import fold
+        from dfmigrate.fold import FoldError, fold
         from dfmigrate.migration import state_operations
 
         for migration in applied[self._folded:]:
@@ -194,7 +194,7 @@ class LiveTracker:
             ops = state_operations(migration, conn.dialect)
             try:
                 self._schema = fold(self._schema, ops) if ops is not None else None
-            except (KeyError, TypeError, StopIteration, AssertionError):
+            except FoldError:
                 # the live schema departs from the plan (an object the fold cannot find): the
                 # database is read instead, and its mismatches reported as usual
                 self._schema = None

@@ -41,11 +41,19 @@ def fold(schema: Schema, changes: Iterable[Any]) -> Schema:
     return schema
 
 
+class FoldError(Exception):
+    """A change that does not apply to the schema it is folded into (an object it names is not
+    there, or is not what the change expects)."""
+
+
 def apply_change(schema: Schema, change: Any) -> Schema:
     handler = _HANDLERS.get(type(change))
     if handler is None:
-        raise TypeError(f"no replay rule for {type(change).__name__}")
-    return handler(schema, change)
+        raise FoldError(f"no replay rule for {type(change).__name__}")
+    try:
+        return handler(schema, change)
+    except (KeyError, TypeError, StopIteration, AssertionError) as exc:  # the rules' lookups, one kind here
+        raise FoldError(str(exc)) from exc
 
 
 # ---------------------------------------------------------------- collection helpers

@@ -11,11 +11,11 @@ from typing import Any, Literal
 
 from dfmigrate.config import DEFAULT_DIR
 from dfmigrate.errors import DfmigrateError
+from dfmigrate.migration import DIALECTS  # what a new directory targets unless the dialects setting says
 from dfmigrate.migrations.directory import as_dir, directory_dialect, migration_names
 from dfmigrate.migrations.sumfile import verify, write_sum
 from dfmigrate.schema import Schema
 
-DIALECTS = ("sqlite", "postgresql")  # what a new directory targets unless the dialects setting says
 Status = Literal["written", "nothing to do", "changes pending"]
 
 

@@ -38,8 +38,7 @@ def empty_schema(dialect: str) -> Schema:
 
 
 async def schema_of_directory(directory: Any, dialect: str | None = None,
-                              dev_url: str | None = None, *, use_cache: bool = True,
-                              upto: int | None = None) -> Schema:
+                              dev_url: str | None = None, *, upto: int | None = None) -> Schema:
     """The schema ``directory`` (its first ``upto`` files, all by default) produces in
     ``dialect`` (default: the directory's own when it is in the earlier one-dialect format, else
     SQLite). The caller verifies the sum first (the cache key is computed from the files
@@ -52,16 +51,15 @@ async def schema_of_directory(directory: Any, dialect: str | None = None,
     dialect = own or dialect or "sqlite"
     if not lines:
         return empty_schema(dialect)
-    start, schema = (_cached_prefix(lines, dialect) if use_cache else (0, None))
+    start, schema = _cached_prefix(lines, dialect)
     if start == len(lines) and schema is not None:
         return schema
     migrations = [_load(store, name, h) for name, h in lines[start:]]
     folded = _fold(store, migrations, dialect, schema or empty_schema(dialect))
     if folded is None:  # a file that does not say what it changes: replay everything on a database
-        folded = await replay_migrations(store, [load_migration(store, name) for name, _ in lines[:start]] + migrations,
-                               dialect, dev_url)
-    if use_cache:
-        _cache_write(_cache_key(lines[-1][1], dialect), folded)
+        earlier = [load_migration(store, name) for name, _ in lines[:start]]
+        folded = await replay_migrations(store, earlier + migrations, dialect, dev_url)
+    _cache_write(_cache_key(lines[-1][1], dialect), folded)
     return folded
 
 
@@ -78,7 +76,7 @@ def _load(store: Any, name: str, line_hash: str) -> LoadedMigration:
 
 
 def _fold(store: Any, migrations: list[LoadedMigration], dialect: str, schema: Schema) -> Schema | None:
-    from dfmigrate.fold import apply_change
+    from dfmigrate.fold import FoldError, apply_change
     from dfmigrate.migration import state_operations
 
     for m in migrations:
@@ -88,7 +86,7 @@ def _fold(store: Any, migrations: list[LoadedMigration], dialect: str, schema: S
         for n, change in enumerate(ops, 1):
             try:
                 schema = apply_change(schema, change)
-            except (KeyError, TypeError, StopIteration, AssertionError) as exc:
+            except FoldError as exc:
                 raise DfmigrateError(f"{store.display(m.name)}: operation {n} ({type(change).__name__}) does not "
                                      f"apply to the schema before it: {_one_line(exc)}") from None
     return schema

@@ -67,11 +67,6 @@ def _render(lines: list[tuple[str, str]]) -> str:
     return f"h1:{_b64(hashlib.sha256(body.encode()).digest())}\n{body}"
 
 
-def header_hash(directory: Any) -> str:
-    """The ``h1:`` header the directory's current files give (whatever the sum file says)."""
-    return _render(file_lines(directory)).split("\n", 1)[0]
-
-
 def write_sum(directory: Any) -> str:
     """Write ``dfmigrate.sum`` for the files as they are now; returns its text."""
     store = as_dir(directory)

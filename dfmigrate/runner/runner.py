@@ -69,6 +69,8 @@ class DfmigrateRunner(MigrationRunner):
         self.race: Any = None  # guard.detectors.RaceGuard
         self.step_guard: Any = None  # guard.stepguard.StepGuard (PostgreSQL, with an observer)
         self.metrics: Any = None  # guard.metrics.StepMetrics
+        self.live: Any = None  # expect.LiveTracker: the live schema, read once per run, then folded
+        self._applied: dict[str, Any] = {}  # migration id -> its instance, for the fold
         self.files = {f.id: f for f in files}
         for f in files:  # in id order: upstream's Kahn sort breaks ties by registration order
             self.register_migration(f.cls)
@@ -226,12 +228,14 @@ class DfmigrateRunner(MigrationRunner):
             return
         from dfmigrate.expect import PlanChanged, live_mismatches
 
-        if not hasattr(self, "live"):
+        if self.live is None:
             from dfmigrate.expect import LiveTracker
 
-            self.live = LiveTracker()  # the schema is read once per run, then advanced by each migration
-        applied = [self.files[m.migration].cls() for m in self.reporter.migrations
-                   if m.outcome == "applied" and m.direction == "forward"]
+            self.live = LiveTracker()
+        for m in self.reporter.migrations:  # instantiated once each, not once per later check
+            if m.outcome == "applied" and m.direction == "forward" and m.migration not in self._applied:
+                self._applied[m.migration] = self.files[m.migration].cls()
+        applied = list(self._applied.values())
         found = await live_mismatches(self.conn, expected, self.live, applied)
         report.expectations = {"checked": len(expected), "changed": [str(m) for m in found]}
         if found:
