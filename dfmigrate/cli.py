@@ -247,11 +247,10 @@ async def _live_sizes(spec: str, plan: Any) -> dict[str, Any]:
 
     if not is_postgres_url(spec):
         return {}
-    import asyncpg
-
     from dfmigrate.safety.sizes import table_sizes
+    from dfmigrate.sources.postgres import connect  # one-line masked errors, pooler-safe statements
 
-    conn = await asyncpg.connect(spec, timeout=10)
+    conn = await connect(spec, for_catalog=False)
     try:
         return await table_sizes(conn, (s.lock_target for s in plan.statements))
     finally:

@@ -14,11 +14,6 @@ def is_postgres_url(url: str) -> bool:
     return url.split(":", 1)[0].lower() in ("postgres", "postgresql")
 
 
-def is_mysql_url(url: str) -> bool:
-    """mysql://… or mariadb://… (one dialect: the server's flavour is read when connecting)."""
-    return url.split(":", 1)[0].lower() in ("mysql", "mariadb")
-
-
 def url_dialect(url: str) -> str | None:
     """The dialect a database URL names, or None for a scheme dfmigrate does not know."""
     scheme = url.split(":", 1)[0].lower().split("+", 1)[0]

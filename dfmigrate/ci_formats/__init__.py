@@ -19,7 +19,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 FORMATS = ("text", "json", "github", "junit", "sarif")
-CI_FORMATS = ("github", "junit", "sarif")
 SEVERITIES = ("error", "warning", "note")
 JSON_SCHEMA_VERSION = 1
 JSON_SCHEMA_FILE = "report-v1.schema.json"
@@ -72,7 +71,10 @@ class Report:
         return sum(1 for f in self.findings if f.severity == "warning")
 
     def summary(self) -> str:
+        """The closing line of the text and GitHub formats."""
         files = len(self.files)
+        if not self.findings:
+            return f"No findings in {_plural(files, 'file')}."
         return (f"{_plural(self.errors, 'error')}, {_plural(self.warnings, 'warning')} "
                 f"in {_plural(files, 'file')}.")
 

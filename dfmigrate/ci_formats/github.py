@@ -32,6 +32,5 @@ def render_github(report: Report) -> str:
                 props.append(f"col={f.column}")
         props.append(f"title={_property(f.rule)}")
         lines.append(f"::{_LEVEL[f.severity]} {','.join(props)}::{_data(f.message)}")
-    lines.append(report.summary() if report.findings else f"No findings in {len(report.files)} "
-                 f"file{'' if len(report.files) == 1 else 's'}.")
+    lines.append(report.summary())
     return "\n".join(lines)

@@ -18,8 +18,7 @@ def render_text(report: Report) -> str:
             lines.append(f"    fix: {doc.fix}")
             explained.add(f.rule)
     lines.extend(f"note: {note}" for note in report.notes)
-    lines.append(report.summary() if report.findings else f"No findings in {len(report.files)} "
-                 f"file{'' if len(report.files) == 1 else 's'}.")
+    lines.append(report.summary())
     return "\n".join(lines)
 
 

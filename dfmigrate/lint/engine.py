@@ -12,7 +12,6 @@ from dfmigrate.lint.inputs import Chunk, Unit, collect
 from dfmigrate.lint.parse import Position, parse_sql
 from dfmigrate.lint.rules import ANY_DIALECT, BY_ID, RULES, Rule, canonical
 
-SEVERITIES = ("error", "warning")
 
 
 @dataclass(frozen=True)

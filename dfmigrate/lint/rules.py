@@ -360,14 +360,12 @@ def _shown_type(name: str) -> str:
     return _SHOWN.get(name, name)
 
 
-_BLOCKING = frozenset({"ACCESS EXCLUSIVE", "EXCLUSIVE", "SHARE ROW EXCLUSIVE", "SHARE"})  # block writes or reads
-
-
 def _takes_strong_lock(node: Any, ctx: Context) -> str | None:
     """The existing table a statement locks against reads or writes, if any. The lock comes from
     the statement classifier (the renderer's lock table); the few statements it names no lock
     for are recognised here."""
     from dfmigrate.classify import classify
+    from dfmigrate.dialects.postgres.hazards import BLOCKS
 
     ast = _ast()
     found = classify(ctx.statement, "postgresql")
@@ -377,7 +375,7 @@ def _takes_strong_lock(node: Any, ctx: Context) -> str | None:
     if found.kind == "drop-table" and found.target is None:  # several tables in one statement
         old = [n for n in (object_name(o) for o in node.objects or ()) if not ctx.is_new(n)]
         return old[0] if old else None
-    if found.lock in _BLOCKING and found.target:
+    if found.lock is not None and BLOCKS.get(found.lock) and found.target:  # blocks reads or writes
         return None if ctx.is_new(found.target) else found.target
     if isinstance(node, ast.VacuumStmt):
         return "the vacuumed table" if any(getattr(o, "defname", "") == "full" for o in node.options or ()) else None
