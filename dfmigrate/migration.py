@@ -78,6 +78,9 @@ class Migration:
     description: ClassVar[str] = ""
     dependencies: ClassVar[list[str]] = []
     operations: ClassVar[Sequence[Any]] = ()  # RunSQL / RunPython, hand-written
+    # the destructive hazards ("deletes-data", "breaks-clients", or "all") this file's author
+    # consented to (dfmigrate.safety.consent): migrate and rollback run them without --allow-hazards
+    allow_hazards: ClassVar[list[str]] = []
 
     def __init__(self) -> None:
         if not self.id:
