@@ -336,17 +336,40 @@ def test_pre_commit_hooks_manifest() -> None:
     assert all(h["language"] == "python" and h["pass_filenames"] is False for h in hooks.values())
 
 
-def test_github_action_is_composite_and_runs_the_commands_with_annotations() -> None:
+def _action_script() -> str:
     import yaml
 
     action = yaml.safe_load((REPO / "action.yml").read_text())
     assert action["runs"]["using"] == "composite"
-    script = "\n".join(step.get("run", "") for step in action["runs"]["steps"])
-    assert "pip install" in script
-    assert 'dfmigrate "$@" --format github' in script
-    for command in ("check", "lint", "drift"):
-        assert f'if [ "$RUN_{command.upper()}" = "true" ]; then run {command}; fi' in script
-    assert {"check", "lint", "drift", "database-url"} <= set(action["inputs"])
+    return next(step["run"] for step in action["runs"]["steps"] if step.get("name") == "dfmigrate")
+
+
+def test_github_action_annotates_each_finding_once_and_fails_with_the_worst_code(app: Path) -> None:
+    """The action's own script, run as the runner would (bash, inputs as environment): with check
+    and lint both selected, a finding in the migrations is annotated once (check includes lint)."""
+    path = app / "models.py"
+    path.write_text(path.read_text().replace("    total: int = 0\n", ""))  # a dropped column: a finding
+    assert dfm(app, "makemigrations", "-m", "drop total").returncode == 0
+    alone = dfm(app, "check", "--format", "github")
+    expected = [line for line in alone.stdout.splitlines() if line.startswith(("::error", "::warning"))]
+    assert expected and alone.returncode == 1, alone.stdout + alone.stderr
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DFMIGRATE_") or k == "DFMIGRATE_CACHE_DIR"}
+    bin_dir = app.parent / "bin"  # `dfmigrate` on PATH, as pip install puts it, running this tree
+    bin_dir.mkdir()
+    (bin_dir / "dfmigrate").write_text(f'#!/bin/sh\nexec "{sys.executable}" -m dfmigrate "$@"\n')
+    (bin_dir / "dfmigrate").chmod(0o755)
+    env.update(PYTHONPATH=str(REPO), PATH=f"{bin_dir}{os.pathsep}{env['PATH']}",
+               RUN_CHECK="true", RUN_LINT="true", RUN_DRIFT="false", URL="")
+    ran = subprocess.run(["bash", "-e", "-c", _action_script()], cwd=app, env=env, capture_output=True, text=True,
+                         timeout=300)
+    annotations = [line for line in ran.stdout.splitlines() if line.startswith(("::error", "::warning"))]
+    assert annotations == expected, ran.stdout
+    assert ran.returncode == 1, ran.stdout + ran.stderr
+    assert "::group::dfmigrate check" in ran.stdout and "::group::dfmigrate lint" not in ran.stdout
+    env["RUN_CHECK"] = "false"  # lint alone, when check is off
+    alone_lint = subprocess.run(["bash", "-e", "-c", _action_script()], cwd=app, env=env, capture_output=True,
+                                text=True, timeout=300)
+    assert "::group::dfmigrate lint" in alone_lint.stdout and alone_lint.returncode == 1, alone_lint.stdout
 
 
 def test_init_scaffolds_a_working_project_and_never_overwrites(tmp_path: Path) -> None:
