@@ -67,7 +67,7 @@ def lint_paths(paths: list[str], settings: Settings | None = None, command: str 
             report.notes.append(f"{unit.file}: a {unit.dialect} migration: not linted (the rules are "
                                 "about PostgreSQL locks and types)")
             continue
-        found = lint_unit(unit, settings) if unit.dialect == "postgresql" else lint_step_data(unit, settings)
+        found = lint_unit(unit, settings)
         for finding, rule in found:
             report.findings.append(finding)
             report.rules[rule.id] = rule.doc
@@ -75,58 +75,44 @@ def lint_paths(paths: list[str], settings: Settings | None = None, command: str 
 
 
 def lint_unit(unit: Unit, settings: Settings) -> list[tuple[Finding, Rule]]:
+    """The findings of one file. PostgreSQL SQL is parsed and every rule applies; another
+    dialect's generated steps are judged by the hazards they carry, unparsed (the SQL is not
+    PostgreSQL's): data loss and renames matter on every database, the lock rules stay out."""
+    parsed = unit.dialect == "postgresql"
     active = [(rule, _consented(rule, unit) or level) for rule in RULES
-              if (level := settings.severity(rule)) is not None]
-    ctx = Context(migration=unit.migration, pg_version=settings.pg_version)
+              if (parsed or rule.id in ANY_DIALECT) and (level := settings.severity(rule)) is not None]
+    ctx = Context(migration=unit.migration or not parsed, pg_version=settings.pg_version)
     found: list[tuple[Finding, Rule]] = []
     for chunk in unit.chunks:
-        if unit.migration:
+        if not parsed and chunk.step is None:
+            continue
+        if ctx.migration:
             ctx.enter(chunk.transactional, chunk.isolated)
-        statements = parse_sql(chunk.sql, Position(unit.file, chunk.line, chunk.column))
+        statements = parse_sql(chunk.sql, Position(unit.file, chunk.line, chunk.column)) if parsed else [None]
         for statement in statements:
-            line, column = (statement.line, statement.column) if chunk.exact_lines else (chunk.line, chunk.column)
-            ignored = statement.ignored | chunk.ignored
-            ctx.statement = statement.text
+            exact = statement is not None and chunk.exact_lines
+            line, column = (statement.line, statement.column) if exact else (chunk.line, chunk.column)
+            text = statement.text if statement is not None else chunk.sql.strip()
+            ignored = chunk.ignored | (statement.ignored if statement is not None else set())
+            ctx.statement = text
             for rule, level in active:
-                if rule.id in ignored:
-                    continue
                 from_data = chunk.step is not None and rule.step is not None
-                messages = rule.step(chunk.step, ctx) if from_data else rule.statement(statement.node, ctx)  # type: ignore[misc]
+                if rule.id in ignored or not (from_data or statement is not None):
+                    continue
+                messages = rule.step(chunk.step, ctx) if from_data else rule.statement(statement.node, ctx)  # type: ignore[misc, union-attr]
                 for message in messages:
                     if level == "note":  # only consent lowers a finding to a note
                         message = _with_consent(message, rule)
-                    at_line, at_column, excerpt = line, column, statement.text
+                    at_line, at_column, excerpt = line, column, text
                     if isinstance(message, tuple):
                         message, offset = message
-                        if chunk.exact_lines:
-                            at_line, at_column, excerpt = statement.at(offset)
+                        if exact:
+                            at_line, at_column, excerpt = statement.at(offset)  # type: ignore[union-attr]
                     found.append((Finding(rule.id, level, message, unit.file, at_line, at_column, excerpt), rule))
-            ctx.observe(statement.node)
-    return found
-
-
-def lint_step_data(unit: Unit, settings: Settings) -> list[tuple[Finding, Rule]]:
-    """Another dialect's generated steps, judged by the hazards they carry: data loss and
-    renames matter on every database; the lock rules are PostgreSQL's and stay out. Steps
-    without data are not parsed (the SQL is not PostgreSQL's)."""
-    active = [(rule, _consented(rule, unit) or level) for rule in RULES
-              if rule.id in ANY_DIALECT and (level := settings.severity(rule)) is not None]
-    ctx = Context(migration=True, pg_version=settings.pg_version)
-    found: list[tuple[Finding, Rule]] = []
-    for chunk in unit.chunks:
-        step = chunk.step
-        if step is None:
-            continue
-        for rule, level in active:
-            if rule.id in chunk.ignored or rule.step is None:
-                continue
-            for message in rule.step(step, ctx):
-                if level == "note":
-                    message = _with_consent(message, rule)
-                found.append((Finding(rule.id, level, message, unit.file, chunk.line, chunk.column,
-                                      chunk.sql.strip()), rule))
-        if step.target and step.kind.replace("_", "-").lower() == "create-table":
-            ctx.created_tables.add(step.target.rsplit(".", 1)[-1])
+            if statement is not None:
+                ctx.observe(statement.node)
+            elif (step := chunk.step) is not None and step.target and step.kind.replace("_", "-").lower() == "create-table":
+                ctx.created_tables.add(step.target.rsplit(".", 1)[-1])
     return found
 
 
