@@ -23,6 +23,8 @@ _RENDERERS = {"postgresql": "dfmigrate.dialects.postgres.render", "sqlite": "dfm
               "mysql": "dfmigrate.dialects.mysql.render"}
 # Dialects whose changes are regrouped before ordering (and, for MySQL, settled after it).
 _ADAPTERS = {"sqlite": "dfmigrate.dialects.sqlite.adapt", "mysql": "dfmigrate.dialects.mysql.adapt"}
+# Where each dialect says what its lock names block (``BLOCKS``), next to where it decides them.
+_LOCKS = {"postgresql": "dfmigrate.dialects.postgres.hazards", "mysql": "dfmigrate.dialects.mysql.render"}
 
 
 def renderer(dialect: str) -> Any:
@@ -68,7 +70,7 @@ class Plan:
                     "transactional": s.transactional,
                     "isolated": s.isolated,
                     "resume": s.resume,
-                    "blocks": list(blocked_by(s)),
+                    "blocks": list(blocked_by(s, self.dialect)),
                     "reverse": list(s.reverse),
                     **({"algorithm": s.algorithm} if s.algorithm else {}),
                     **({"comment": s.comment} if s.comment else {}),
@@ -95,7 +97,7 @@ class Plan:
             if s.algorithm:
                 lines.append(f"     algorithm: {s.algorithm}")
             if s.lock:
-                blocks = blocked_by(s)
+                blocks = blocked_by(s, self.dialect)
                 lines.append(f"     lock: {s.lock}" + (f" on {s.lock_target}" if s.lock_target else "")
                              + (f" (blocks {' and '.join(blocks)})" if blocks else ""))
             if s.hazards:
@@ -117,13 +119,13 @@ class Plan:
         return "\n".join(lines) + "\n"
 
 
-def blocked_by(statement: Statement) -> tuple[str, ...]:
-    """What other sessions cannot do on the locked relation while the statement runs."""
+def blocked_by(statement: Statement, dialect: str) -> tuple[str, ...]:
+    """What other sessions cannot do on the locked relation while the statement runs, as the
+    dialect's lock table says (a lock it does not name is assumed to block both)."""
     if statement.lock is None:
         return ()
-    from dfmigrate.dialects.postgres.hazards import BLOCKS
-
-    return BLOCKS.get(statement.lock, ("reads", "writes"))
+    blocks: dict[str, tuple[str, ...]] = import_module(_LOCKS[dialect]).BLOCKS if dialect in _LOCKS else {}
+    return blocks.get(statement.lock, ("reads", "writes"))
 
 
 def _with_hint(statement: Statement, hint: str | None) -> Statement:

@@ -185,6 +185,16 @@ def table_sql(table: Table) -> str:
     return f"CREATE TABLE {quote_ident(table.name)} (\n  {body}\n){tail}"
 
 
+# What other sessions cannot do on the table while an ALTER holds each LOCK= level (MySQL
+# "Online DDL Operations"; MariaDB "ALTER TABLE ... LOCK"): NONE permits reads and writes,
+# SHARED permits reads only, EXCLUSIVE neither.
+BLOCKS: dict[str, tuple[str, ...]] = {
+    "NONE": (),
+    "SHARED": ("writes",),
+    "EXCLUSIVE": ("reads", "writes"),
+}
+
+
 def _alter(table: str, clause: str, change: Change, algorithm: str, hazards: tuple[Hazard, ...] = (),
            lock: str | None = None, comment: str | None = None) -> Statement:
     """One ALTER TABLE with its algorithm and lock requested and recorded."""
