@@ -132,4 +132,11 @@ CREATE TABLE p (id INT PRIMARY KEY);
 CREATE TABLE c (id INT PRIMARY KEY, pid INT, CONSTRAINT c_p FOREIGN KEY (pid) REFERENCES p (id));
 CREATE TABLE keep (id INT);
 """, "CREATE TABLE keep (id INT);"),
+    ("index_comment_on_one_of_two_tables_with_the_same_index_name", """
+CREATE TABLE a (id INT PRIMARY KEY, x INT, KEY ix (x) COMMENT 'same');
+CREATE TABLE b (id INT PRIMARY KEY, x INT, KEY ix (x) COMMENT 'old');
+""", """
+CREATE TABLE a (id INT PRIMARY KEY, x INT, KEY ix (x) COMMENT 'same');
+CREATE TABLE b (id INT PRIMARY KEY, x INT, KEY ix (x) COMMENT 'new');
+"""),
 ]

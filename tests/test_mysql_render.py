@@ -36,3 +36,15 @@ def test_lock_none_blocks_nothing_and_shared_blocks_writes() -> None:
     assert "lock: NONE on main.plain\n" in text
     assert "lock: SHARED on main.searched (blocks writes)\n" in text
     assert "blocks reads" not in text
+
+
+def test_index_comment_change_recreates_the_index_of_its_own_table() -> None:
+    # MySQL index names are per table: both tables have an `ix`, only b's comment changes
+    old = _schema(_table("a", Column("x", "int"), indexes=(_index("ix", "x", "same"),)),
+                  _table("b", Column("x", "int"), indexes=(_index("ix", "x", "old"),)))
+    new = _schema(_table("a", Column("x", "int"), indexes=(_index("ix", "x", "same"),)),
+                  _table("b", Column("x", "int"), indexes=(_index("ix", "x", "new"),)))
+    assert [s.sql for s in plan_migration(old, new).statements] == [
+        "ALTER TABLE `b` DROP INDEX `ix`, ALGORITHM=INPLACE, LOCK=NONE",
+        "ALTER TABLE `b` ADD KEY `ix` (`x`) COMMENT 'new', ALGORITHM=INPLACE, LOCK=NONE",
+    ]

@@ -33,7 +33,7 @@ _IGNORED = (GrantPrivilege, RevokePrivilege, ValidateConstraint)
 
 def adapt_changes(changes: list[Change], old: Schema, new: Schema) -> list[Change]:
     created = {c.table.name for c in changes if isinstance(c, CreateTable)}
-    out: list[Change] = []
+    out = _index_comments(changes, old, new)
     for c in changes:
         if isinstance(c, _IGNORED):
             continue
@@ -42,24 +42,31 @@ def adapt_changes(changes: list[Change], old: Schema, new: Schema) -> list[Chang
                 raise UnsupportedError(f"MySQL has one namespace per database: cannot create or drop {c.name}")
             continue
         if isinstance(c, SetComment):
-            out += _index_comment(c, old, new)
-            continue
+            continue  # indexes: above; constraints and triggers have no comments in MySQL
         if isinstance(c, CreateIndex) and c.table in created:
             continue  # inline in CREATE TABLE
         out.append(c)
     return _merge_column_changes(out)
 
 
-def _index_comment(c: SetComment, old: Schema, new: Schema) -> list[Change]:
-    if c.target.kind != "index":
-        return []  # constraints and triggers have no comments in MySQL
-    for table in new.tables:
-        index = next((i for i in table.indexes if i.name == c.target.name), None)
-        before = old.table(table.namespace, table.name)
-        was = next((i for i in before.indexes if i.name == c.target.name), None) if before else None
-        if index is not None and was is not None:
-            return [DropIndex(table.namespace, table.name, was), CreateIndex(table.namespace, table.name, index)]
-    return []
+def _index_comments(changes: list[Change], old: Schema, new: Schema) -> list[Change]:
+    """A drop and re-create of each index whose comment alone changed. The comment change names
+    the index only, and MySQL index names are per table (two tables may each have an ``ix``):
+    every (table, index) pair is read from the schemas, each table with its old self (renamed
+    tables included)."""
+    names = {c.target.name for c in changes if isinstance(c, SetComment) and c.target.kind == "index"}
+    renamed = {c.new.name: c.old for c in changes if isinstance(c, RenameTable)}
+    out: list[Change] = []
+    for table in new.tables if names else ():
+        before = renamed.get(table.name) or old.table(table.namespace, table.name)
+        if before is None:
+            continue
+        was = {i.name: i for i in before.indexes}
+        for index in table.indexes:
+            prior = was.get(index.name)
+            if index.name in names and prior is not None and prior != index and replace(prior, comment=index.comment) == index:
+                out += [DropIndex(table.namespace, before.name, prior), CreateIndex(table.namespace, table.name, index)]
+    return out
 
 
 def _placed(c: AddColumn, new: Schema, before: Table | None) -> PlacedAddColumn:
