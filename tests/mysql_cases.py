@@ -139,4 +139,14 @@ CREATE TABLE b (id INT PRIMARY KEY, x INT, KEY ix (x) COMMENT 'old');
 CREATE TABLE a (id INT PRIMARY KEY, x INT, KEY ix (x) COMMENT 'same');
 CREATE TABLE b (id INT PRIMARY KEY, x INT, KEY ix (x) COMMENT 'new');
 """),
+    ("latin1_text_table_to_the_default_charset", """
+CREATE TABLE t3 (id int NOT NULL AUTO_INCREMENT, n int NOT NULL DEFAULT 1, b text, PRIMARY KEY (id)) DEFAULT CHARSET=latin1;
+""", """
+CREATE TABLE t3 (id int NOT NULL AUTO_INCREMENT, n int NOT NULL DEFAULT 1, b text, PRIMARY KEY (id));
+"""),
+    ("latin1_text_types_and_own_collations_to_utf8mb4", """
+CREATE TABLE t (id INT PRIMARY KEY, a TINYTEXT, b TEXT NOT NULL, c MEDIUMTEXT, d LONGTEXT, e VARCHAR(5) COLLATE latin1_bin, f JSON) DEFAULT CHARSET=latin1;
+""", """
+CREATE TABLE t (id INT PRIMARY KEY, a TINYTEXT, b TEXT NOT NULL, c MEDIUMTEXT, d LONGTEXT, e VARCHAR(5) COLLATE latin1_bin, f JSON) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+"""),
 ]

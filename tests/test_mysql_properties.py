@@ -80,7 +80,7 @@ def schema_sql(draw: Any) -> list[str]:
 def test_generated_pairs_converge(mysql_server: str) -> None:
     examples = []
 
-    @settings(max_examples=40, deadline=None, derandomize=True, print_blob=True,
+    @settings(max_examples=40, deadline=None, print_blob=True,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     @given(first=schema_sql(), second=schema_sql())
     def check(first: list[str], second: list[str]) -> None:

@@ -164,6 +164,11 @@ def _table_options(table: Table) -> list[str]:
     return options
 
 
+# The types CONVERT TO CHARACTER SET replaces by the next larger one when the new charset has
+# wider characters (LONGTEXT has none larger).
+_WIDENED_BY_CONVERSION = ("tinytext", "text", "mediumtext")
+
+
 def _charset(collation: str) -> str:
     return collation.split("_", 1)[0]
 
@@ -243,15 +248,20 @@ def _alter_table(c: AlterTable) -> list[Statement]:
     if old.engine != new.engine:
         out.append(_alter(new.name, f"ENGINE={new.engine or 'InnoDB'}", c, "COPY"))
     if old.collation != new.collation:
-        # The columns that follow the table's collation follow it here; those with their own
-        # keep it (restated after the conversion, which changes every text column; in a clause
-        # of the same statement the conversion would win). So do MariaDB's JSON columns (text
-        # in utf8mb4_bin whatever the table says).
+        # The columns that follow the table's collation follow it here. The conversion changes
+        # every text column, so one statement after it restates the columns it must not change
+        # (in a clause of the same statement the conversion would win): those with a collation
+        # of their own, MariaDB's JSON columns (text in utf8mb4_bin whatever the table says),
+        # and the TEXT types, which it widens to hold as many characters in a wider charset
+        # (latin1 TEXT becomes utf8mb4 MEDIUMTEXT).
         convert = (f"CONVERT TO CHARACTER SET {_charset(new.collation)} COLLATE {new.collation}"
                    if new.collation else "CONVERT TO CHARACTER SET DEFAULT")
         out.append(_alter(new.name, convert, c, "COPY", (Hazard.VALIDATES_ROWS,)))
-        out += [_alter(new.name, f"MODIFY COLUMN {column_sql(col)}", c, "COPY", (Hazard.VALIDATES_ROWS,))
-                for col in new.columns if (col.collation or col.type == "json") and old.column(col.name) is not None]
+        kept = [col for col in new.columns if old.column(col.name) is not None
+                and (col.collation or col.type in ("json", *_WIDENED_BY_CONVERSION))]
+        if kept:
+            out.append(_alter(new.name, ", ".join(f"MODIFY COLUMN {column_sql(col)}" for col in kept), c, "COPY",
+                              (Hazard.VALIDATES_ROWS,)))
     if old.row_format != new.row_format:
         out.append(_alter(new.name, f"ROW_FORMAT={new.row_format or 'DEFAULT'}", c, "INPLACE",
                           lock=_rebuild_lock(old)))
