@@ -167,3 +167,20 @@ def test_sql_files_load_into_a_scratch_database(mysql_server: str, tmp_path: Pat
     assert failed.returncode == 2 and failed.stderr.startswith("dfmigrate: error: ") and "bad.sql" in failed.stderr
     # both runs dropped their scratch databases (only this test makes them on the MySQL server)
     assert run(_fetch(mysql_server, "SHOW DATABASES LIKE 'dfm\\_scratch\\_%'")) == []
+
+
+def test_sql_file_on_a_server_refusing_create_database_is_one_clear_line(mysql_server: str, tmp_path: Path) -> None:
+    import os
+
+    user = f"dfm_test_nocreate_{os.getpid()}"
+    run(execute(mysql_server, [f"CREATE USER IF NOT EXISTS '{user}'@'%'", f"CREATE USER IF NOT EXISTS '{user}'@'localhost'"]))
+    try:
+        server = mysql_server.replace("root@", f"{user}@")
+        assert server != mysql_server
+        schema = _write(tmp_path, "a.sql", "CREATE TABLE t (id INT PRIMARY KEY);\n")
+        result = _cli("diff", "--from", schema, "--to", schema, "--dialect", "mysql", "--dev-url", server)
+        assert result.returncode == 2
+        assert result.stderr.startswith(f"dfmigrate: error: {schema}: cannot create a scratch database on {server}: ")
+        assert "Access denied" in result.stderr and len(result.stderr.splitlines()) == 1
+    finally:
+        run(execute(mysql_server, [f"DROP USER IF EXISTS '{user}'@'%'", f"DROP USER IF EXISTS '{user}'@'localhost'"]))

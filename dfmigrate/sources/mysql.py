@@ -17,7 +17,6 @@ MariaDB differs from MySQL, and each difference is handled here by name:
 
 from __future__ import annotations
 
-import os
 import re
 from collections import defaultdict
 from typing import Any
@@ -75,46 +74,6 @@ async def inspect_mysql(url: str) -> Schema:
         return await inspect_connection(conn, database)
     finally:
         conn.close()
-
-
-async def load_sql_script(path: str, text: str, dev_url: str) -> Schema:
-    """A ``.sql`` script's schema: run in a scratch database on ``dev_url``'s server, read back,
-    dropped. The server parses the script (``BEGIN … END`` bodies included; ``DELIMITER`` is a
-    client command and is not understood)."""
-    import secrets
-
-    from dfmigrate.scratch import SCRATCH_PREFIX
-    from dfmigrate.urls import with_database
-
-    name = f"{SCRATCH_PREFIX}{os.getpid()}_{secrets.token_hex(6)}"
-    admin = await connect(dev_url)
-    try:
-        async with admin.cursor() as cur:
-            await cur.execute(f"CREATE DATABASE {quote_ident(name)}")
-        try:
-            conn = await connect(with_database(dev_url, name), scripts=True)
-            try:
-                await _run_script(conn, path, text)
-                return await inspect_connection(conn, name)
-            finally:
-                conn.close()
-        finally:
-            async with admin.cursor() as cur:
-                await cur.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)}")
-    finally:
-        admin.close()
-
-
-async def _run_script(conn: Any, path: str, text: str) -> None:
-    import asyncmy.errors
-
-    async with conn.cursor() as cur:
-        try:
-            await cur.execute(text)
-            while await cur.nextset():  # a failing statement raises when its result is read
-                pass
-        except asyncmy.errors.Error as exc:
-            raise SourceError(f"{path}: {' '.join(str(exc).split())}") from None
 
 
 async def _rows(conn: Any, sql: str, *args: Any) -> list[dict[str, Any]]:

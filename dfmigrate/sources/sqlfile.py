@@ -5,6 +5,7 @@ bodies), so parsing the file ourselves would never compare equal to a live datab
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 from dfmigrate.errors import SourceError
@@ -38,9 +39,7 @@ async def load_sql_file(path: str, dialect: str, dev_url: str | None) -> Schema:
         if dev_url is None:
             raise SourceError(f"{path}: a .sql source on MySQL needs a server: --dev-url mysql://…, "
                               "or a MySQL database on the other side")
-        from dfmigrate.sources.mysql import load_sql_script
-
-        return await load_sql_script(path, text, dev_url)
+        return await _load_mysql(path, text, dev_url)
     if dialect != "postgresql":
         raise SourceError(f"{path}: unknown dialect {dialect!r}")
     if dev_url is None:
@@ -62,17 +61,21 @@ async def _load_sqlite(path: str, text: str) -> Schema:
         conn.close()
 
 
+def _scratch_error(path: str, dev_url: str) -> Callable[[Exception], Exception]:
+    def create_error(exc: Exception) -> Exception:
+        return SourceError(f"{path}: cannot create a scratch database on {mask(dev_url)}: "
+                           f"{' '.join(str(exc).split())}")
+
+    return create_error
+
+
 async def _load_postgres(path: str, text: str, dev_url: str) -> Schema:
     import asyncpg
 
     from dfmigrate.scratch import scratch_database
     from dfmigrate.sources.postgres import connect, inspect_postgres_connection
 
-    def create_error(exc: Exception) -> Exception:
-        return SourceError(f"{path}: cannot create a scratch database on {mask(dev_url)}: "
-                           f"{' '.join(str(exc).split())}")
-
-    async with scratch_database(dev_url, create_error) as name:
+    async with scratch_database(dev_url, _scratch_error(path, dev_url)) as name:
         # The script expects the server's default search_path; introspection sets its own.
         conn = await connect(with_database(dev_url, name), for_catalog=False)
         try:
@@ -85,6 +88,30 @@ async def _load_postgres(path: str, text: str, dev_url: str) -> Schema:
             return await inspect_postgres_connection(conn)
         finally:
             await conn.close()
+
+
+async def _load_mysql(path: str, text: str, dev_url: str) -> Schema:
+    """The server parses the script (``BEGIN … END`` bodies included; ``DELIMITER`` is a client
+    command and is not understood)."""
+    import asyncmy.errors
+
+    from dfmigrate.dialects.mysql.connect import connect
+    from dfmigrate.scratch import scratch_database
+    from dfmigrate.sources.mysql import inspect_connection
+
+    async with scratch_database(dev_url, _scratch_error(path, dev_url)) as name:
+        conn = await connect(with_database(dev_url, name), scripts=True)
+        try:
+            async with conn.cursor() as cur:
+                try:
+                    await cur.execute(text)
+                    while await cur.nextset():  # a failing statement raises when its result is read
+                        pass
+                except asyncmy.errors.Error as exc:
+                    raise SourceError(f"{path}: {' '.join(str(exc).split())}") from None
+            return await inspect_connection(conn, name)
+        finally:
+            conn.close()
 
 
 def _sql_error(path: str, text: str, exc: Exception) -> str:
