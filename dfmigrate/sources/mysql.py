@@ -29,6 +29,7 @@ from dfmigrate.schema import (
     CheckConstraint, Column, ForeignKey, Index, IndexPart, PrimaryKey, Ref, Schema, Sequence,
     SequenceOptions, Table, Trigger, View,
 )
+from dfmigrate.sources import _view_reads
 from dfmigrate.urls import mask
 
 _TABLES = """SELECT TABLE_NAME, TABLE_TYPE, ENGINE, TABLE_COLLATION, CREATE_OPTIONS, TABLE_COMMENT
@@ -281,18 +282,10 @@ def _view(ctx: _Context, v: dict[str, Any], tables: set[str], views: set[str]) -
 
 
 def view_dependencies(query: str, tables: set[str], views: set[str]) -> tuple[Ref, ...]:
-    """Tables and views a view reads (sqlglot), so the planner orders views after them."""
-    import sqlglot
-    from sqlglot import exp
+    """Tables and views a view reads; text sqlglot cannot parse is scanned for quoted names (the
+    server's canonical text quotes every one)."""
+    def quoted(text: str, names: set[str]) -> set[str]:
+        return {w.replace("``", "`") for w in re.findall(r"`((?:[^`]|``)+)`", text)}
 
-    try:
-        tree = sqlglot.parse_one(query, read="mysql")
-    except sqlglot.errors.ParseError:
-        words = set(re.findall(r"`((?:[^`]|``)+)`", query))
-        names = {w.replace("``", "`") for w in words}
-    else:
-        ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
-        names = {t.name for t in tree.find_all(exp.Table)} - ctes
-    refs = {Ref("table", NAMESPACE, n) for n in names if n in tables}
-    refs |= {Ref("view", NAMESPACE, n) for n in names if n in views}
-    return tuple(sorted(refs))
+    return _view_reads.view_dependencies(query, tables, views, namespace=NAMESPACE, read="mysql",
+                                         fold=str, fallback=quoted)

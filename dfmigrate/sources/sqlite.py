@@ -18,7 +18,6 @@ import sqlite3
 import urllib.parse
 
 import sqlglot
-from sqlglot import exp
 
 from dfmigrate.dialects.sqlite import (
     NAMESPACE,
@@ -51,6 +50,7 @@ from dfmigrate.schema import (
     UniqueConstraint,
     View,
 )
+from dfmigrate.sources import _view_reads
 
 _HIDDEN_VIRTUAL, _HIDDEN_STORED = 2, 3  # pragma_table_xinfo.hidden for generated columns
 
@@ -253,15 +253,7 @@ def _view(name: str, sql: str, tables: set[str],
 
 
 def view_dependencies(query: str, tables: set[str], views: set[str]) -> tuple[Ref, ...]:
-    """Tables and views a query reads, found by sqlglot (CTE names excluded)."""
-    lower_tables = {t.lower(): t for t in tables}
-    lower_views = {v.lower(): v for v in views}
-    try:
-        tree = sqlglot.parse_one(query, read="sqlite")
-        ctes = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
-        names = {t.name.lower() for t in tree.find_all(exp.Table)} - ctes
-    except sqlglot.errors.ParseError:  # fall back to every identifier naming a relation
-        names = referenced_names(query, set(lower_tables) | set(lower_views))
-    refs = {Ref("table", NAMESPACE, lower_tables[n]) for n in names if n in lower_tables}
-    refs |= {Ref("view", NAMESPACE, lower_views[n]) for n in names if n in lower_views}
-    return tuple(sorted(refs))
+    """Tables and views a query reads (names compare case-insensitively); text sqlglot cannot
+    parse is scanned for every identifier naming a relation."""
+    return _view_reads.view_dependencies(query, tables, views, namespace=NAMESPACE, read="sqlite",
+                                         fold=str.lower, fallback=referenced_names)

@@ -58,14 +58,9 @@ class TableAlterColumn(AlterColumn):
     after: Table | None = None
 
 
-def _rebuild_lock(before: Table | None) -> str:
-    """An in-place rebuild of a table with a FULLTEXT index blocks writes (InnoDB)."""
-    return "SHARED" if _instant_blocked(before) else "NONE"
-
-
-def _instant_blocked(before: Table | None) -> bool:
+def _has_fulltext(before: Table | None) -> bool:
     """A table with a FULLTEXT index has a hidden ``FTS_DOC_ID`` column that rules out adding
-    or dropping a column instantly (InnoDB)."""
+    or dropping a column instantly, and rebuilding it in place blocks writes (InnoDB)."""
     return before is not None and any(i.method == "fulltext" for i in before.indexes)
 
 
@@ -201,12 +196,14 @@ BLOCKS: dict[str, tuple[str, ...]] = {
 
 
 def _alter(table: str, clause: str, change: Change, algorithm: str, hazards: tuple[Hazard, ...] = (),
-           lock: str | None = None, comment: str | None = None) -> Statement:
-    """One ALTER TABLE with its algorithm and lock requested and recorded."""
+           lock: str | None = None, comment: str | None = None, rebuilds: Table | None = None) -> Statement:
+    """One ALTER TABLE with its algorithm and lock requested and recorded. ``lock``: when not
+    the algorithm's own (COPY: SHARED, INPLACE: NONE, or SHARED when it ``rebuilds`` a table
+    with a FULLTEXT index)."""
     if algorithm == "INSTANT":
         request, lock = "ALGORITHM=INSTANT", None
     else:
-        lock = lock or ("SHARED" if algorithm == "COPY" else "NONE")
+        lock = lock or ("SHARED" if algorithm == "COPY" or _has_fulltext(rebuilds) else "NONE")
         request = f"ALGORITHM={algorithm}, LOCK={lock}"
     extra = (Hazard.TABLE_COPY,) if algorithm == "COPY" else ()
     return Statement(f"ALTER TABLE {quote_ident(table)} {clause}, {request}", change,
@@ -263,8 +260,7 @@ def _alter_table(c: AlterTable) -> list[Statement]:
             out.append(_alter(new.name, ", ".join(f"MODIFY COLUMN {column_sql(col)}" for col in kept), c, "COPY",
                               (Hazard.VALIDATES_ROWS,)))
     if old.row_format != new.row_format:
-        out.append(_alter(new.name, f"ROW_FORMAT={new.row_format or 'DEFAULT'}", c, "INPLACE",
-                          lock=_rebuild_lock(old)))
+        out.append(_alter(new.name, f"ROW_FORMAT={new.row_format or 'DEFAULT'}", c, "INPLACE", rebuilds=old))
     if old.options != new.options:
         gone = [o.split("=", 1)[0] + "=DEFAULT" for o in old.options
                 if o.split("=", 1)[0] not in {n.split("=", 1)[0] for n in new.options}]
@@ -289,20 +285,19 @@ def _add_column(c: AddColumn) -> list[Statement]:
     per_row = col.autoincrement or (col.generated is not None and col.generated_kind == "STORED")
     placed_virtual = placed and (col.generated is not None or _has_virtual(before))
     algorithm = "COPY" if per_row or placed_virtual else "INSTANT"
-    if algorithm == "INSTANT" and _instant_blocked(before):
+    if algorithm == "INSTANT" and _has_fulltext(before):
         algorithm = "COPY" if _has_virtual(before) else "INPLACE"
     hazards = (Hazard.VALIDATES_ROWS,) if per_row else ()
-    return [_alter(c.table, f"ADD COLUMN {column_sql(col)}{place}", c, algorithm, hazards,
-                   lock=_rebuild_lock(before) if algorithm == "INPLACE" else None)]
+    return [_alter(c.table, f"ADD COLUMN {column_sql(col)}{place}", c, algorithm, hazards, rebuilds=before)]
 
 
 def _drop_column(c: DropColumn) -> list[Statement]:
     before = getattr(c, "before", None)
     algorithm = "INSTANT"
-    if _instant_blocked(before):  # a rebuild, which MariaDB cannot do in place around virtual columns
+    if _has_fulltext(before):  # a rebuild, which MariaDB cannot do in place around virtual columns
         algorithm = "COPY" if _has_virtual(before) else "INPLACE"
-    return [_alter(c.table, f"DROP COLUMN {quote_ident(c.column.name)}", c, algorithm,
-                   (Hazard.DELETES_DATA,), lock=_rebuild_lock(before) if algorithm == "INPLACE" else None)]
+    return [_alter(c.table, f"DROP COLUMN {quote_ident(c.column.name)}", c, algorithm, (Hazard.DELETES_DATA,),
+                   rebuilds=before)]
 
 
 def _rename_column(c: RenameColumn) -> list[Statement]:
@@ -337,8 +332,8 @@ def _alter_column(c: AlterColumn) -> list[Statement]:
             hazards.append(Hazard.VALIDATES_ROWS)  # NULLs already there fail the statement
     if algorithm == "INPLACE" and _has_generated(getattr(c, "before", None), getattr(c, "after", None)):
         algorithm = "COPY"
-    lock = _rebuild_lock(getattr(c, "before", None)) if algorithm == "INPLACE" else None
-    return [_alter(c.table, f"MODIFY COLUMN {column_sql(new)}", c, algorithm, tuple(hazards), lock=lock)]
+    return [_alter(c.table, f"MODIFY COLUMN {column_sql(new)}", c, algorithm, tuple(hazards),
+                   rebuilds=getattr(c, "before", None))]
 
 
 def _max(a: str, b: str) -> str:
