@@ -535,3 +535,27 @@ def test_check_counts_lint_warnings_without_failing(tmp_path: Path, capsys: pyte
     write_sum(str(mdir))
     code, out, _ = run_cli(capsys, "check", "--dir", str(mdir), "--database", "postgresql://localhost/unused")
     assert (code, out) == (0, "OK: the directory matches its sum.\n3 lint warnings: see 'dfmigrate lint'.\n")
+
+
+def test_results_are_reused_only_for_the_same_bytes_and_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """Files linted before are not parsed again; an edit, or other settings, lint them afresh."""
+    monkeypatch.setenv("DFMIGRATE_CACHE_DIR", str(tmp_path / "cache"))
+    mdir = tmp_path / "migrations"
+    path = migration(mdir, "0001_orders", ["ALTER TABLE orders DROP COLUMN note"])
+    first = lint_json(capsys, mdir)
+    assert rules_of(first[1]) == ["ban-drop-column"] and first[0] == 1
+
+    import dfmigrate.lint.engine as engine
+
+    parsed: list[str] = []
+    real = engine.read_unit
+    monkeypatch.setattr(engine, "read_unit", lambda p, m, s: parsed.append(p) or real(p, m, s))
+    assert lint_json(capsys, mdir) == first and parsed == []  # unchanged: remembered
+    path.write_text(path.read_text().replace('"""ALTER', '"""ALTER TABLE orders ADD COLUMN x text""",\n        """ALTER'))
+    edited = lint_json(capsys, mdir)
+    assert parsed == [str(path)] and rules_of(edited[1]) == ["ban-drop-column"]
+    assert edited[1]["findings"][0]["line"] == first[1]["findings"][0]["line"] + 1  # positions of the new bytes
+    (tmp_path / "pyproject.toml").write_text('[tool.dfmigrate.lint]\nwarn = ["ban-drop-column"]\n')
+    code, report = lint_json(capsys, mdir)
+    assert code == 0 and [f["severity"] for f in report["findings"]] == ["warning"]

@@ -8,7 +8,7 @@ from typing import Any
 from dfmigrate.ci_formats import Finding, Report
 from dfmigrate.errors import DfmigrateError
 from dfmigrate.lint.context import Context
-from dfmigrate.lint.inputs import Chunk, Unit, collect
+from dfmigrate.lint.inputs import Chunk, Unit, files, read_text, read_unit
 from dfmigrate.lint.parse import Position, parse_sql
 from dfmigrate.lint.rules import ANY_DIALECT, BY_ID, RULES, Rule, canonical
 
@@ -46,6 +46,10 @@ class Settings:
         return cls(lists.get("disable", frozenset()), lists.get("warn", frozenset()),
                    lists.get("error", frozenset()), table.get("pg_version", table.get("pg-version", 15)))
 
+    def canonical(self) -> str:
+        """The settings as one stable text (a cache key: frozensets print in hash order)."""
+        return repr((sorted(self.disable), sorted(self.warn), sorted(self.error), self.pg_version))
+
     def severity(self, rule: Rule) -> str | None:
         """The level a finding of ``rule`` gets; None: the rule is off."""
         if rule.id in self.disable:
@@ -58,20 +62,35 @@ class Settings:
 
 
 def lint_paths(paths: list[str], settings: Settings | None = None, command: str = "lint") -> Report:
-    """Lint every file behind ``paths``. A parse error is a ``DfmigrateError`` naming file:line."""
+    """Lint every file behind ``paths``. A parse error is a ``DfmigrateError`` naming file:line.
+    A file linted before with the same bytes and settings is not parsed again (``LintCache``)."""
+    from dfmigrate.lint.cache import LintCache
+
     settings = settings or Settings()
     report = Report(command, rules={})
-    for unit in collect(paths):
-        report.files.append(unit.file)
-        if unit.dialect != "postgresql" and not any(c.step is not None for c in unit.chunks):
-            report.notes.append(f"{unit.file}: a {unit.dialect} migration: not linted (the rules are "
-                                "about PostgreSQL locks and types)")
-            continue
-        found = lint_unit(unit, settings)
-        for finding, rule in found:
+    cache = LintCache(paths[0] if paths else ".", settings.canonical())
+    for path, migration in files(paths):
+        source = read_text(path)
+        key = cache.key(path, source)
+        known = cache.get(key)
+        if known is None:
+            known = _lint_file(read_unit(path, migration, source), settings)
+            cache.put(key, *known)
+        findings, notes = known
+        report.files.append(path)
+        report.notes.extend(notes)
+        for finding in findings:
             report.findings.append(finding)
-            report.rules[rule.id] = rule.doc
+            report.rules[finding.rule] = BY_ID[finding.rule].doc
+    cache.save()
     return report
+
+
+def _lint_file(unit: Unit, settings: Settings) -> tuple[list[Finding], list[str]]:
+    if unit.dialect != "postgresql" and not any(c.step is not None for c in unit.chunks):
+        return [], [f"{unit.file}: a {unit.dialect} migration: not linted (the rules are about PostgreSQL "
+                    "locks and types)"]
+    return [finding for finding, _ in lint_unit(unit, settings)], []
 
 
 def lint_unit(unit: Unit, settings: Settings) -> list[tuple[Finding, Rule]]:

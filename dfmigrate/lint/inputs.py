@@ -47,32 +47,40 @@ class Unit:
     allowed: frozenset[str] = frozenset()  # hazards the file records consent for ("all": every one)
 
 
-def collect(paths: list[str]) -> list[Unit]:
-    """The units behind each PATH: a ``.sql`` file, a migration file, a migrations directory."""
+def files(paths: list[str]) -> list[tuple[str, bool]]:
+    """(file, is a migration) for each file behind each PATH: a ``.sql`` file, a migration file,
+    a migrations directory (its migration files, in order)."""
     from dfmigrate.migrations.directory import MIGRATION_NAME, migration_names
 
-    units: list[Unit] = []
+    found: list[tuple[str, bool]] = []
     for path in paths:
         if os.path.isdir(path):
-            units.extend(read_migration(os.path.join(path, name)) for name in migration_names(path))
+            found.extend((os.path.join(path, name), True) for name in migration_names(path))
         elif os.path.isfile(path):
             if path.endswith(".sql"):
-                units.append(read_sql_file(path))
+                found.append((path, False))
             elif MIGRATION_NAME.match(os.path.basename(path)):
-                units.append(read_migration(path))
+                found.append((path, True))
             else:
                 raise DfmigrateError(f"{path}: not a .sql file, a migration file (NNNN_name.py) or a "
                                      "migrations directory")
         else:
             raise DfmigrateError(f"{path}: no such file or directory")
-    return units
+    return found
 
 
-def read_sql_file(path: str) -> Unit:
-    return Unit(path, "postgresql", migration=False, chunks=[Chunk(_read_text(path))])
+def read_unit(path: str, migration: bool, source: str) -> Unit:
+    """The unit of one file whose text is ``source`` (``read_text(path)``)."""
+    return read_migration(path, source) if migration else Unit(path, "postgresql", migration=False,
+                                                              chunks=[Chunk(source)])
 
 
-def _read_text(path: str) -> str:
+def collect(paths: list[str]) -> list[Unit]:
+    """The units behind each PATH (see ``files``)."""
+    return [read_unit(path, migration, read_text(path)) for path, migration in files(paths)]
+
+
+def read_text(path: str) -> str:
     try:
         return Path(path).read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
@@ -81,7 +89,7 @@ def _read_text(path: str) -> str:
         raise DfmigrateError(f"cannot read {path}: {exc.strerror}") from None
 
 
-def read_migration(path: str) -> Unit:
+def read_migration(path: str, source: str | None = None) -> Unit:
     """The forward SQL of a migration file, without running it: its PostgreSQL SQL when it has
     some, else that of its one dialect.
 
@@ -91,7 +99,8 @@ def read_migration(path: str) -> Unit:
     dict keyed by dialect; ``RunSQL(sql)`` in ``operations`` (a text, a list, or a dict by
     dialect); and ``allow_hazards = [...]``, the consent the file records. Backward SQL is
     never read: lint judges what ``migrate`` runs."""
-    source = _read_text(path)
+    if source is None:
+        source = read_text(path)
     try:
         tree = ast.parse(source, path)
     except SyntaxError as exc:
@@ -102,7 +111,7 @@ def read_migration(path: str) -> Unit:
     outside: set[int] = set()
     allowed: frozenset[str] = frozenset()
     found: list[tuple[ast.AST, str | None, int | None]] = []  # (literal or Step call, dialect, forward_sql index)
-    for cls in (n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)):
+    for cls in (n for n in tree.body if isinstance(n, ast.ClassDef)):  # a migration class is top-level
         for item in cls.body:
             name, value = _assignment(item)
             if name is None or "backward" in name or "reverse" in name:
