@@ -10,7 +10,8 @@ Where each setting comes from, first match wins (as for most command-line tools)
    then in each parent directory. Relative paths in the file (``dir``, a ``.py`` models file, a
    ``sqlite:///`` database) are relative to the file's directory, so a command run from a
    subdirectory finds the same files;
-4. the defaults: ``sqlite:///dfmigrate.db`` and ``migrations``.
+4. the defaults: ``sqlite:///dfmigrate.db`` and ``migrations``, in the configuration file's
+   directory when there is one (the project's), else in the working directory.
 
 Every key is declared once in ``KEYS`` with its type; a key the table does not know is an error
 naming the file (a typo must not silently fall back to a default). Features add their keys there
@@ -120,13 +121,15 @@ def resolve(database: str | None = None, dir: str | None = None, models: str | N
     found = _find(here)
     from_file = read_file(found[0], here, found[1]) if found else {}
     shown = os.path.relpath(found[0], here) if found else ""
+    # the defaults are the project's too: from a subdirectory, "migrations" is the project's
+    base = os.path.relpath(found[0].parent, here) if found and found[0].parent != here else ""
     values: dict[str, Any] = {}
     origin: dict[str, str] = {}
     for key in KEYS.values():
         candidates = (("option", options.get(key.name)),
                       (f"environment ({key.env})", env.get(key.env) if key.env else None),
                       (shown, from_file.get(key.name)),
-                      ("default", key.default))
+                      ("default", _relative_to(base, key.kind, key.default) if base and key.default else key.default))
         for where, value in candidates:
             if value is not None and value != "":
                 values[key.name], origin[key.name] = value, where

@@ -234,6 +234,24 @@ def test_config_is_found_from_a_subdirectory(app: Path) -> None:
     assert not (deep / "shop.db").exists() and not (deep / "dfmigrate.db").exists()
 
 
+def test_a_package_of_models_and_the_default_directory_are_the_projects_from_a_subdirectory(tmp_path: Path) -> None:
+    """models = "models:shop.models" imports the project's package, and the unset dir is the
+    project's migrations directory, wherever in the project a command runs."""
+    root = tmp_path / "proj"
+    (root / "shop").mkdir(parents=True)
+    (root / "shop" / "__init__.py").write_text("")
+    (root / "shop" / "models.py").write_text(MODELS)
+    (root / "pyproject.toml").write_text('[tool.dfmigrate]\ndatabase = "sqlite:///app.db"\nmodels = "models:shop.models"\n')
+    deep = root / "docs" / "notes"
+    deep.mkdir(parents=True)
+    made = dfm(deep, "makemigrations", "-m", "initial")
+    assert made.returncode == 0, made.stderr
+    assert [p.name for p in (root / "migrations").glob("*.py")] == ["0001_initial.py"]
+    assert dfm(deep, "migrate").returncode == 0 and (root / "app.db").exists()
+    assert dfm(root, "check").returncode == 0  # from the root: the same directory, in sync
+    assert not (deep / "migrations").exists()
+
+
 def test_environment_overrides_the_file_and_the_flag_overrides_both(app: Path, tmp_path: Path) -> None:
     assert dfm(app, "migrate").returncode == 0
     other = tmp_path / "other.db"

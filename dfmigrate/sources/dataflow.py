@@ -20,7 +20,6 @@ import decimal
 import importlib
 import json
 import math
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import ModuleType
@@ -31,7 +30,7 @@ from dfmigrate.schema import (
     DEFAULT_NAMESPACE, Column, Dialect, Index, IndexPart, PrimaryKey, Schema, Sequence,
     SequenceOptions, Table,
 )
-from dfmigrate.sources.models import _jsonb_text, _location, _on_sys_path, pg_object_name, quote_literal
+from dfmigrate.sources.models import _jsonb_text, _location, _on_sys_path, import_roots, pg_object_name, quote_literal
 
 __all__ = ["load_dataflow", "parse_spec"]
 
@@ -104,7 +103,7 @@ def _dataflow_class() -> type:
 
 # --- Importing the user's module -------------------------------------------------------------
 def _import(spec: str, module_name: str) -> ModuleType:
-    with _on_sys_path(os.getcwd()), _user_code(spec, module_name):
+    with _on_sys_path(*import_roots()), _user_code(spec, module_name):
         return importlib.import_module(module_name)
 
 

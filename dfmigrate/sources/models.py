@@ -88,7 +88,7 @@ def load_model_classes(spec: str, dialect: Dialect = "postgresql") -> list[Model
 def _import_spec(spec: str) -> ModuleType:
     if spec.startswith("models:"):
         name = spec[len("models:"):]
-        with _on_sys_path(os.getcwd()), _errors_as_source_error(spec, None):
+        with _on_sys_path(*import_roots()), _errors_as_source_error(spec, None):
             return importlib.import_module(name)
     path = Path(spec)
     if not path.is_file():
@@ -108,16 +108,27 @@ def _import_spec(spec: str) -> ModuleType:
     return module
 
 
+def import_roots() -> list[str]:
+    """Where a module spec (``models:package.module``, ``dataflow:module:attr``) is imported from:
+    the working directory, then the project's (that of its configuration file), so a command run
+    from a subdirectory imports the same package."""
+    from dfmigrate.config import find_file
+
+    here = os.getcwd()
+    found = find_file(Path(here))
+    return [here] if found is None or str(found.parent) == here else [here, str(found.parent)]
+
+
 @contextmanager
-def _on_sys_path(directory: str) -> Iterator[None]:
-    added = directory not in sys.path
-    if added:
-        sys.path.insert(0, directory)
+def _on_sys_path(*directories: str) -> Iterator[None]:
+    added = [d for d in directories if d not in sys.path]
+    sys.path[0:0] = added
     try:
         yield
     finally:
-        if added and directory in sys.path:
-            sys.path.remove(directory)
+        for directory in added:
+            if directory in sys.path:
+                sys.path.remove(directory)
 
 
 @contextmanager
