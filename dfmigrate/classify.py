@@ -3,16 +3,25 @@
 Generated migrations carry these facts as data (``Step``): the renderer knew them. SQL written by
 hand (``RunSQL``) and files in the earlier format hold only text, so this module reads it once,
 with a real parser: pglast (PostgreSQL's own parser) for PostgreSQL, sqlglot for SQLite. The
-kinds and locks are the PostgreSQL renderer's (``dialects.postgres.hazards``), so a hand-written
-``ALTER TABLE … ADD COLUMN`` and a generated one compare as the same kind.
+kinds, locks and hazards are the PostgreSQL renderer's (``dialects.postgres.hazards``), so a
+hand-written ``ALTER TABLE … DROP COLUMN`` and a generated one compare as the same kind and need
+the same consent (``safety.consent``). A text holding several statements is kind ``sql`` and
+carries the hazards of all of them.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from dfmigrate.statement import Hazard
+
+if TYPE_CHECKING:
+    from dfmigrate.dialects.postgres.hazards import Op
 
 _FOREIGN_KEYS = re.compile(r"^\s*PRAGMA\s+foreign_keys\s*=", re.IGNORECASE)
 
@@ -26,6 +35,7 @@ class Classified:
     # how a rerun tells a finished outside step (runner.progress): "index:NS.NAME",
     # "no-index:NS.NAME", "enum-label:NS.TYPE:LABEL"
     resume: str | None = None
+    hazards: tuple[str, ...] = ()  # Hazard values, e.g. ("deletes-data", "breaks-clients")
 
 
 @lru_cache(maxsize=4096)
@@ -40,25 +50,29 @@ def classify(sql: str, dialect: str) -> Classified:
 
 def _postgres(sql: str) -> Classified:
     import pglast
-    from pglast import ast
-    from pglast.enums import AlterTableType as AT
-    from pglast.enums import ConstrType, ObjectType
-
-    from dfmigrate.dialects.postgres.hazards import RISKS, Op
 
     try:
         parsed = pglast.parse_sql(sql)
     except pglast.parser.ParseError:
         return Classified("sql")
     if len(parsed) != 1:
-        return Classified("sql")
-    st = parsed[0].stmt
+        return Classified("sql", hazards=_union(_statement(p.stmt).hazards for p in parsed))
+    return _statement(parsed[0].stmt)
+
+
+def _statement(st: object) -> Classified:
+    from pglast import ast
+    from pglast.enums import DropBehavior, ObjectType
+
+    from dfmigrate.dialects.postgres.hazards import RISKS, Op
 
     def rel(r: ast.RangeVar | None) -> str | None:
         return f"{r.schemaname or 'public'}.{r.relname}" if r is not None else None
 
-    def of(op: Op, target: str | None, transactional: bool = True) -> Classified:
-        return Classified(op.value, RISKS[op].lock if target else None, target, transactional)
+    def of(op: Op, target: str | None, transactional: bool = True, resume: str | None = None,
+           lock: bool = True) -> Classified:
+        return Classified(op.value, RISKS[op].lock if target and lock else None, target, transactional, resume,
+                          _values(RISKS[op].hazards))
 
     if isinstance(st, ast.CreateStmt):
         return of(Op.CREATE_TABLE, rel(st.relation))
@@ -66,58 +80,107 @@ def _postgres(sql: str) -> Classified:
         if st.concurrent:  # SHARE UPDATE EXCLUSIVE, outside any transaction
             target = rel(st.relation)
             resume = f"index:{target.split('.', 1)[0]}.{st.idxname}" if target and st.idxname else None
-            return Classified("create-index-concurrently", "SHARE UPDATE EXCLUSIVE", target, False, resume)
+            return of(Op.CREATE_INDEX_CONCURRENTLY, target, False, resume)
         return of(Op.CREATE_INDEX, rel(st.relation))
     if isinstance(st, ast.AlterTableStmt) and st.objtype == ObjectType.OBJECT_TABLE:
         target = rel(st.relation)
-        subtypes = {c.subtype for c in st.cmds or ()}
-        if subtypes == {AT.AT_AddColumn}:
-            return of(Op.ADD_COLUMN, target)
-        if subtypes == {AT.AT_DropColumn}:
-            return of(Op.DROP_COLUMN, target)
-        if subtypes == {AT.AT_ValidateConstraint}:
-            return of(Op.VALIDATE_CONSTRAINT, target)
-        if subtypes == {AT.AT_AlterColumnType}:
-            return of(Op.ALTER_COLUMN_TYPE, target)
-        if subtypes == {AT.AT_SetNotNull}:
-            return of(Op.SET_NOT_NULL, target)
-        if subtypes == {AT.AT_DropConstraint}:
-            return of(Op.DROP_CONSTRAINT, target)
-        if subtypes == {AT.AT_AddConstraint}:
-            con = (st.cmds or ())[0].def_
-            if getattr(con, "contype", None) == ConstrType.CONSTR_FOREIGN:
-                return of(Op.ADD_FOREIGN_KEY_NOT_VALID if con.skip_validation else Op.ADD_FOREIGN_KEY, target)
-            if getattr(con, "contype", None) == ConstrType.CONSTR_CHECK:
-                return of(Op.ADD_CHECK_NOT_VALID if con.skip_validation else Op.ADD_CHECK, target)
-            return of(Op.ADD_INDEXED_CONSTRAINT, target)
-        return of(Op.ALTER_TABLE, target)
+        cmds = st.cmds or ()
+        ops = [_alter_op(c) for c in cmds]
+        # a multi-part ALTER is one alter-table, carrying every part's hazards
+        found = of(ops[0], target) if len(set(ops)) == 1 else of(Op.ALTER_TABLE, target)
+        hazards = _union([found.hazards, *(_values(RISKS[op].hazards) for op in ops),
+                          *(_required_without_default(c) for c in cmds)])
+        return replace(found, hazards=hazards)
     if isinstance(st, ast.RenameStmt) and st.renameType == ObjectType.OBJECT_TABLE:
         return of(Op.RENAME_TABLE, rel(st.relation))
     if isinstance(st, ast.RenameStmt) and st.renameType == ObjectType.OBJECT_COLUMN:
         return of(Op.RENAME_COLUMN, rel(st.relation))
+    if isinstance(st, ast.RenameStmt) and st.renameType in _client_visible():
+        return of(Op.RENAME_OBJECT, None)
     if isinstance(st, ast.DropStmt):
         names = [".".join(p.sval for p in obj) for obj in st.objects or () if isinstance(obj, tuple)]
         target = (names[0] if "." in names[0] else f"public.{names[0]}") if len(names) == 1 else None
         if st.removeType == ObjectType.OBJECT_TABLE:
             return of(Op.DROP_TABLE, target)
+        if st.removeType == ObjectType.OBJECT_SEQUENCE:
+            return of(Op.DROP_SEQUENCE, target)
         if st.removeType == ObjectType.OBJECT_INDEX:
             if st.concurrent:
-                return Classified("drop-index-concurrently", None, target, False,
-                                  f"no-index:{target}" if target else None)
-            return Classified(Op.DROP_INDEX.value, None, target)  # its lock is on the table, unnamed here
-        return Classified(Op.DROP_OBJECT.value, None, target)
+                return of(Op.DROP_INDEX_CONCURRENTLY, target, False, f"no-index:{target}" if target else None,
+                          lock=False)
+            return of(Op.DROP_INDEX, target, lock=False)  # its lock is on the table, unnamed here
+        if st.removeType == ObjectType.OBJECT_SCHEMA and st.behavior == DropBehavior.DROP_CASCADE:
+            # the renderer drops a schema only once it is empty; CASCADE drops its tables with it
+            return replace(of(Op.DROP_OBJECT, None), hazards=_values(RISKS[Op.DROP_TABLE].hazards))
+        return of(Op.DROP_OBJECT, target)
     if isinstance(st, ast.CreateTrigStmt):
         return of(Op.CREATE_TRIGGER, rel(st.relation))
     if isinstance(st, ast.AlterEnumStmt):
         if st.newVal and not st.oldVal:
-            parts = [p.sval for p in st.typeName]
+            parts = [p.sval for p in st.typeName or ()]
             enum = ".".join(parts) if len(parts) > 1 else f"public.{parts[0]}"
-            return Classified(Op.ADD_ENUM_VALUE.value, resume=f"enum-label:{enum}:{st.newVal}")
-        return Classified(Op.ALTER_OBJECT.value)
+            return of(Op.ADD_ENUM_VALUE, None, resume=f"enum-label:{enum}:{st.newVal}")
+        # RENAME VALUE: rows keep their value under its new label, but code sending the old one fails
+        return replace(of(Op.ALTER_OBJECT, None), hazards=_values(RISKS[Op.RENAME_OBJECT].hazards))
+    if isinstance(st, ast.TruncateStmt):  # never rendered: a hand-written TRUNCATE empties its tables
+        return Classified("truncate", hazards=(Hazard.DELETES_DATA.value,))
     if isinstance(st, (ast.InsertStmt, ast.UpdateStmt, ast.DeleteStmt)):
         return Classified(type(st).__name__.removesuffix("Stmt").lower(), None, rel(st.relation))
     name = type(st).__name__.removesuffix("Stmt")
     return Classified(re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower())
+
+
+def _alter_op(cmd: object) -> Op:
+    """The renderer's ``Op`` for one part of an ``ALTER TABLE``."""
+    from pglast.enums import AlterTableType as AT
+    from pglast.enums import ConstrType
+
+    from dfmigrate.dialects.postgres.hazards import Op
+
+    subtype: Any = getattr(cmd, "subtype", None)
+    if subtype == AT.AT_AddConstraint:
+        con = getattr(cmd, "def_", None)
+        if getattr(con, "contype", None) == ConstrType.CONSTR_FOREIGN:
+            return Op.ADD_FOREIGN_KEY_NOT_VALID if con.skip_validation else Op.ADD_FOREIGN_KEY  # type: ignore[union-attr]
+        if getattr(con, "contype", None) == ConstrType.CONSTR_CHECK:
+            return Op.ADD_CHECK_NOT_VALID if con.skip_validation else Op.ADD_CHECK  # type: ignore[union-attr]
+        return Op.ADD_INDEXED_CONSTRAINT
+    return {AT.AT_AddColumn: Op.ADD_COLUMN, AT.AT_DropColumn: Op.DROP_COLUMN,
+            AT.AT_ValidateConstraint: Op.VALIDATE_CONSTRAINT, AT.AT_AlterColumnType: Op.ALTER_COLUMN_TYPE,
+            AT.AT_SetNotNull: Op.SET_NOT_NULL, AT.AT_DropConstraint: Op.DROP_CONSTRAINT}.get(subtype, Op.ALTER_TABLE)
+
+
+# serial types carry their default (a sequence): adding one NOT NULL fills existing rows
+_SERIAL = frozenset({"serial", "serial2", "serial4", "serial8", "smallserial", "bigserial"})
+
+
+def _required_without_default(cmd: object) -> tuple[str, ...]:
+    """The renderer's extra hazards of ``ADD COLUMN … NOT NULL`` with nothing to fill existing
+    rows (``render_columns.required_without_default``): it fails on a table with rows, and the
+    release still running inserts without the column."""
+    from pglast import ast
+    from pglast.enums import AlterTableType as AT
+    from pglast.enums import ConstrType
+
+    col = getattr(cmd, "def_", None)
+    if getattr(cmd, "subtype", None) != AT.AT_AddColumn or not isinstance(col, ast.ColumnDef):
+        return ()
+    kinds = {c.contype for c in col.constraints or () if isinstance(c, ast.Constraint)}
+    type_name = col.typeName.names[-1].sval if col.typeName is not None and col.typeName.names else ""
+    fills = {ConstrType.CONSTR_DEFAULT, ConstrType.CONSTR_IDENTITY, ConstrType.CONSTR_GENERATED}
+    if ConstrType.CONSTR_NOTNULL not in kinds or kinds & fills or type_name in _SERIAL:
+        return ()
+    return _values((Hazard.VALIDATES_ROWS, Hazard.FAILS_ON_DATA, Hazard.BREAKS_CLIENTS))
+
+
+@lru_cache(maxsize=1)
+def _client_visible() -> frozenset[object]:
+    """Objects the release still running names in its queries: renaming one breaks it."""
+    from pglast.enums import ObjectType as O
+
+    return frozenset({O.OBJECT_VIEW, O.OBJECT_MATVIEW, O.OBJECT_FUNCTION, O.OBJECT_PROCEDURE, O.OBJECT_TYPE,
+                      O.OBJECT_DOMAIN, O.OBJECT_SCHEMA, O.OBJECT_SEQUENCE, O.OBJECT_FOREIGN_TABLE,
+                      O.OBJECT_ATTRIBUTE})
 
 
 # ---------------------------------------------------------------- SQLite
@@ -127,13 +190,21 @@ def _sqlite(sql: str) -> Classified:
     if _FOREIGN_KEYS.match(sql):  # a no-op inside a transaction: it must run outside one
         return Classified("pragma", transactional=False)
     import sqlglot
-    from sqlglot import exp
 
     logging.getLogger("sqlglot").setLevel(logging.ERROR)  # "falling back to Command" is not news
     try:
-        st = sqlglot.parse_one(sql, read="sqlite")
+        parsed = [st for st in sqlglot.parse(sql, read="sqlite") if st is not None]
     except sqlglot.errors.ParseError:
         return Classified("sql")
+    if len(parsed) != 1:
+        return Classified("sql", hazards=_union(_sqlite_statement(st).hazards for st in parsed))
+    return _sqlite_statement(parsed[0])
+
+
+def _sqlite_statement(st: object) -> Classified:
+    from sqlglot import exp
+
+    assert isinstance(st, exp.Expression)
     table = st.find(exp.Table)
     target = f"{table.db or 'main'}.{table.name}" if table is not None and table.name else None
     kind = str(st.args.get("kind") or "").lower()
@@ -142,13 +213,35 @@ def _sqlite(sql: str) -> Classified:
     if isinstance(st, exp.Create):
         return Classified(f"create-{kind or 'object'}", None, target)
     if isinstance(st, exp.Drop):
-        return Classified(f"drop-{kind or 'object'}", None, target)
+        what = f"drop-{kind or 'object'}"
+        return Classified(what, None, target, hazards=_destructive_of(what))
     if isinstance(st, exp.Alter):
-        actions = st.args.get("actions") or []
-        first = type(actions[0]).__name__ if actions else ""
-        what = {"ColumnDef": "add-column", "RenameColumn": "rename-column", "AlterRename": "rename-table",
-                "Drop": "drop-column"}.get(first, "alter-table")
-        return Classified(what, None, target)
+        names = [{"ColumnDef": "add-column", "RenameColumn": "rename-column", "AlterRename": "rename-table",
+                  "Drop": "drop-column"}.get(type(a).__name__, "alter-table") for a in st.args.get("actions") or []]
+        what = names[0] if len(set(names)) == 1 else "alter-table"
+        return Classified(what, None, target, hazards=_union(_destructive_of(n) for n in names))
     if isinstance(st, (exp.Insert, exp.Update, exp.Delete)):
         return Classified(type(st).__name__.lower(), None, target)
     return Classified("sql", None, target)
+
+
+def _destructive_of(kind: str) -> tuple[str, ...]:
+    """The destructive hazards the PostgreSQL renderer gives the same kind of statement (SQLite
+    has no lock levels to speak of)."""
+    from dfmigrate.dialects.postgres.hazards import RISKS, Op
+    from dfmigrate.statement import DESTRUCTIVE
+
+    op = next((o for o in Op if o.value == kind), None)
+    return _values(h for h in RISKS[op].hazards if h in DESTRUCTIVE) if op in RISKS else ()
+
+
+# ---------------------------------------------------------------- hazards as values
+
+
+def _values(hazards: Iterable[Hazard]) -> tuple[str, ...]:
+    return tuple(h.value for h in hazards)
+
+
+def _union(groups: Iterable[tuple[str, ...]]) -> tuple[str, ...]:
+    """Every hazard of ``groups``, once each, in first-seen order."""
+    return tuple(dict.fromkeys(h for group in groups for h in group))

@@ -64,16 +64,41 @@ def _echo(text: str) -> None:
 
 
 def _offline(cfg: Any, direction: str, dialect: str | None, start: str | None, stop: str | None,
-             strict: bool, show: bool) -> None:
-    """--sql: print the script without connecting. --strict alone: refuse, before connecting, a
-    file that lacks the target dialect's frozen SQL (rendering it is the same check)."""
+             strict: bool, show: bool, allowed: frozenset[str] = frozenset()) -> None:
+    """--sql: print the script without connecting (refused, like the real run, without consent
+    to a destructive step). --strict alone: refuse, before connecting, a file that lacks the
+    target dialect's frozen SQL (rendering it is the same check)."""
     from dfmigrate.migrations.offline import offline_script, require_frozen
     from dfmigrate.runner.connections import dialect_of
 
     if not show:
         require_frozen(cfg.dir, dialect or dialect_of(cfg.database))
         return
-    _echo(offline_script(cfg.dir, dialect or dialect_of(cfg.database), direction, start, stop, strict=strict))
+    _echo(offline_script(cfg.dir, dialect or dialect_of(cfg.database), direction, start, stop, strict=strict,
+                         allow_hazards=allowed))
+
+
+# Consent to destructive steps (dfmigrate.safety.consent); parsed in the command, so an unknown
+# kind is the usual one-line error.
+ALLOW_HAZARDS = click.option(
+    "--allow-hazards", "allow_hazards", multiple=True, metavar="KIND[,KIND...]|all",
+    help="Consent to steps that delete data or break the running release: deletes-data, breaks-clients, "
+         "or all (a migration file can record it as allow_hazards). Without it such a step is refused.")
+
+
+def consent_given(values: tuple[str, ...]) -> frozenset[str]:
+    from dfmigrate.safety.consent import parse_allowed
+
+    return parse_allowed(values)
+
+
+def _refuse_after_dry_run(report: dict[str, Any]) -> None:
+    """A dry run printed its SQL; when the real run would refuse for want of consent, fail the
+    same way (exit 2, the refusal's line), so a pipeline sees it."""
+    if report.get("refusal"):
+        from dfmigrate.safety.consent import ConsentNeeded
+
+        raise ConsentNeeded(report["refusal"])
 
 
 def _json(data: Any) -> None:
@@ -114,7 +139,9 @@ def _render(report: Any, fmt: str) -> None:
 @click.command()
 @lifecycle_options
 @click.option("--to", metavar="ID", help="Stop after this migration.")
-@click.option("--dry-run", is_flag=True, help="Print the exact SQL that would run, in order; change nothing.")
+@click.option("--dry-run", is_flag=True, help="Print the exact SQL that would run, in order, and the steps that need "
+              "consent (exit 2 when consent is missing); change nothing.")
+@ALLOW_HAZARDS
 @click.option("--lock-wait", type=click.FloatRange(min=0), default=30.0, show_default=True, metavar="SECONDS",
               help="How long to poll for the migration lock another run holds (PostgreSQL).")
 @click.option("--lock-timeout", type=click.FloatRange(min=0.001), default=2.0, show_default=True, metavar="SECONDS",
@@ -138,15 +165,16 @@ def _render(report: Any, fmt: str) -> None:
                    "without it no session is ever cancelled).")
 @_FORMAT
 def migrate(database: str | None, dir_: str | None, models: str | None, dev_url: str | None,
-            to: str | None, dry_run: bool, lock_wait: float, lock_timeout: float, statement_timeout: float,
-            retries: int, lock_mode: str, offline: bool, dialect: str | None, from_: str | None, strict: bool,
+            to: str | None, dry_run: bool, allow_hazards: tuple[str, ...], lock_wait: float, lock_timeout: float,
+            statement_timeout: float, retries: int, lock_mode: str, offline: bool, dialect: str | None, from_: str | None, strict: bool,
             cancel_blockers: bool, fmt: str) -> int:
     """Apply pending migrations, each in one transaction with its history row."""
     from dfmigrate.guard.options import GuardOptions
 
+    allowed = consent_given(allow_hazards)
     cfg = _config(database, dir_, models, dev_url, reads_database=False)
     if offline or strict:
-        _offline(cfg, "forward", dialect, from_, to, strict, offline)
+        _offline(cfg, "forward", dialect, from_, to, strict, offline, allowed)
         if offline:
             return EXIT_OK
     guard = GuardOptions(lock_wait=lock_wait, lock_timeout=lock_timeout, statement_timeout=statement_timeout,
@@ -155,13 +183,14 @@ def migrate(database: str | None, dir_: str | None, models: str | None, dev_url:
     console = _console(fmt)
     try:
         lines = _run(lambda: _commands().migrate(cfg, to=to, dry_run=dry_run, guard=guard, report=report,
-                                                 console=console))
+                                                 console=console, allow_hazards=allowed))
     except Exception as exc:
         if fmt == "json" and not dry_run:
             _json({"ok": False, "error": str(exc), "applied": [], **report})
         raise
     if dry_run:
         _echo("\n".join(lines))
+        _refuse_after_dry_run(report)
         return EXIT_OK
     if fmt == "json":
         _json({"ok": True, "applied": [line.split()[1] for line in lines], **report})
@@ -192,24 +221,30 @@ def _console(fmt: str) -> Any:
 @lifecycle_options
 @click.option("--steps", type=int, metavar="N", help="Roll back the last N migrations (default 1).")
 @click.option("--to", metavar="ID", help="Roll back every migration applied after ID.")
-@click.option("--dry-run", is_flag=True, help="Print the exact SQL that would run; change nothing.")
+@click.option("--dry-run", is_flag=True, help="Print the exact SQL that would run, and the steps that need consent "
+              "(exit 2 when consent is missing); change nothing.")
+@ALLOW_HAZARDS
 @click.option("--sql", "offline", is_flag=True, help="Print the script without connecting: rolls back --from "
               "(default: the last migration) down to, not including, --to (default: the one before).")
 @click.option("--dialect", type=click.Choice(["postgresql", "sqlite"]),
               help="With --sql: the dialect to script (default: the --database URL's).")
 @click.option("--from", "from_", metavar="ID", help="With --sql: the newest applied migration.")
 def rollback(database: str | None, dir_: str | None, models: str | None, dev_url: str | None,
-             steps: int | None, to: str | None, dry_run: bool, offline: bool, dialect: str | None,
-             from_: str | None) -> int:
+             steps: int | None, to: str | None, dry_run: bool, allow_hazards: tuple[str, ...], offline: bool,
+             dialect: str | None, from_: str | None) -> int:
     """Roll back applied migrations, newest first."""
+    allowed = consent_given(allow_hazards)
     cfg = _config(database, dir_, models, dev_url, reads_database=not offline)  # --sql connects to nothing
     if offline:
-        _offline(cfg, "backward", dialect, from_, to, False, True)
+        _offline(cfg, "backward", dialect, from_, to, False, True, allowed)
         return EXIT_OK
     console = _console("text")
-    lines = _run(lambda: _commands().rollback(cfg, steps=steps, to=to, dry_run=dry_run, console=console))
+    report: dict[str, Any] = {}
+    lines = _run(lambda: _commands().rollback(cfg, steps=steps, to=to, dry_run=dry_run, console=console,
+                                              allow_hazards=allowed, report=report))
     if dry_run:
         _echo("\n".join(lines))
+        _refuse_after_dry_run(report)
     elif not lines:
         console.line("Nothing to roll back.")
     return EXIT_OK

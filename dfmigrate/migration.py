@@ -204,7 +204,7 @@ def _sql_steps(sql: SQLText, dialect: str, outside: frozenset[int] = frozenset()
         c = classify(text, dialect)
         transactional = c.transactional and i not in outside
         out.append(Step(text, kind=c.kind, lock=c.lock, target=c.target, transactional=transactional,
-                        resume=None if transactional else c.resume))
+                        hazards=c.hazards, resume=None if transactional else c.resume))
     return out
 
 

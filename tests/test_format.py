@@ -226,6 +226,10 @@ def test_offline_script_brings_a_database_up_to_date(tmp_path: Path, monkeypatch
     assert cli(["migrate", "--database", "sqlite:///app.db"]) == 0
     assert "Nothing to migrate" in capsys.readouterr().out  # the script's history rows count
     assert cli(["drift", "--database", "sqlite:///app.db"]) == 0
-    back = offline_script("migrations", "sqlite", "backward")
+    with pytest.raises(DfmigrateError, match="rolling back 0001_initial needs consent: step 1 "
+                                             r"\(DROP TABLE authors\) is deletes-data"):
+        offline_script("migrations", "sqlite", "backward")  # like rollback: dropping the table needs consent
+    back = offline_script("migrations", "sqlite", "backward", allow_hazards=frozenset({"deletes-data"}))
     assert "DROP TABLE authors;" in back and "'0001_initial'" in back and "'backward');" in back
-    assert "DROP TABLE public.authors;" in offline_script("migrations", "postgresql", "backward")
+    assert "DROP TABLE public.authors;" in offline_script("migrations", "postgresql", "backward",
+                                                          allow_hazards=frozenset({"all"}))

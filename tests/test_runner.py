@@ -77,6 +77,11 @@ def run(coro: Any) -> Any:
     return asyncio.run(coro)
 
 
+# consent to every destructive step (--allow-hazards all): these tests roll back migrations whose
+# backward SQL drops tables and columns, which is refused without it (tests/test_consent.py)
+ALL = frozenset({"all"})
+
+
 async def _query(url: str, sql: str) -> list[tuple[Any, ...]]:
     if url.startswith("sqlite"):
         conn = sqlite3.connect(url[len("sqlite:///"):])
@@ -208,15 +213,15 @@ def _sqlite_exec(url: str, sql: str) -> None:
 def test_rollback_then_reapply(target: dict[str, Any]) -> None:
     run(commands.migrate(target["cfg"]))
     assert run(commands.rollback(target["cfg"], dry_run=True))[0].startswith("-- 0002_posts")
-    assert run(commands.rollback(target["cfg"])) == ["rolled back 0002_posts"]
+    assert run(commands.rollback(target["cfg"], allow_hazards=ALL)) == ["rolled back 0002_posts"]
     assert history_ids(target) == ["0001_users"] and "posts" not in tables(target)
     # re-recording after rollback: upstream's INSERT hit the primary key here
     run(commands.migrate(target["cfg"]))
     assert history_ids(target) == ["0001_users", "0002_posts"]
-    assert run(commands.rollback(target["cfg"], to="0001_users")) == ["rolled back 0002_posts"]
+    assert run(commands.rollback(target["cfg"], to="0001_users", allow_hazards=ALL)) == ["rolled back 0002_posts"]
     with pytest.raises(DfmigrateError, match=r"cannot roll back 5 migration\(s\): only 1 applied"):
         run(commands.rollback(target["cfg"], steps=5))  # past the history: an error, nothing undone
-    assert run(commands.rollback(target["cfg"], steps=1)) == ["rolled back 0001_users"]
+    assert run(commands.rollback(target["cfg"], steps=1, allow_hazards=ALL)) == ["rolled back 0001_users"]
     assert history_ids(target) == [] and tables(target) == ["dfmigrate_history", "dfmigrate_timings"]
     # the audit trail: every apply and every rollback is a row, who and how long included
     assert audit(target) == [("0001_users", "forward"), ("0002_posts", "forward"), ("0002_posts", "backward"),
@@ -302,7 +307,7 @@ def test_sqlite_rebuild_guard_runs_outside_the_transaction(tmp_path: Path, sqlit
     dry = run(commands.migrate(cfg, dry_run=True))[0]
     assert dry.index("PRAGMA foreign_keys=OFF;") < dry.rindex("BEGIN;") < dry.index("PRAGMA foreign_key_check;")
     assert dry.rindex("COMMIT;") < dry.index("PRAGMA foreign_keys=ON;")
-    run(commands.migrate(cfg))
+    run(commands.migrate(cfg, allow_hazards=frozenset({"deletes-data", "breaks-clients"})))  # DROP TABLE users
     assert "age" in [r[1] for r in sqlite3.connect(sqlite_path).execute("PRAGMA table_info(users)")]
     # a foreign_key_check that returns rows fails the migration, which is rolled back
     write_migration(mdir, "0003_orphan", "sqlite", [
@@ -415,7 +420,8 @@ def test_no_connection_left_behind(pg_db: Any, tmp_path: Path) -> None:
     with pytest.raises(DfmigrateError):
         run(commands.migrate(cfg))
     assert pg_sessions(url) == 0
-    for call in (commands.status(cfg), commands.history(cfg), commands.drift(cfg), commands.rollback(cfg)):
+    for call in (commands.status(cfg), commands.history(cfg), commands.drift(cfg),
+                 commands.rollback(cfg, allow_hazards=ALL)):
         run(call)
         assert pg_sessions(url) == 0
 
@@ -588,7 +594,7 @@ def test_failed_outside_statement_is_cleaned_up_then_resumed(pg_db: Any, tmp_pat
     assert query(url, "SELECT step, state FROM dfmigrate_progress ORDER BY step") == [(0, "done"), (1, "done"),
                                                                                    (2, "running")]
     with pytest.raises(DfmigrateError, match="0002_idx: an interrupted run stopped applying it .*'dfmigrate migrate'"):
-        run(commands.rollback(cfg))
+        run(commands.rollback(cfg, allow_hazards=ALL))
     query(url, "UPDATE items SET label = label || id")
     report: dict[str, Any] = {}
     assert [line.split(" (")[0] for line in run(commands.migrate(cfg, report=report))] == ["applied 0002_idx"]
@@ -600,7 +606,7 @@ def test_failed_outside_statement_is_cleaned_up_then_resumed(pg_db: Any, tmp_pat
     assert history_ids({"url": url}) == ["0001_items", "0002_idx"]
     assert query(url, "SELECT count(*) FROM dfmigrate_progress") == [(0,)]
     assert run(commands.drift(cfg))["clean"]
-    assert run(commands.rollback(cfg)) == ["rolled back 0002_idx"]  # outside, transaction, outside, history
+    assert run(commands.rollback(cfg, allow_hazards=ALL)) == ["rolled back 0002_idx"]  # outside, transaction, outside, history
     assert history_ids({"url": url}) == ["0001_items"]
     assert query(url, "SELECT count(*) FROM dfmigrate_progress") == [(0,)]
     assert query(url, "SELECT count(*) FROM pg_indexes WHERE tablename = 'items'") == [(1,)]  # the primary key
@@ -744,7 +750,7 @@ def test_a_ledger_of_the_earlier_shape_is_upgraded_in_place(tmp_path: Path, sqli
         _sqlite_exec(url, sql)
     cfg = resolve(database=url, dir=str(mdir))
     assert run(commands.status(cfg))["pending"] == []  # read as it is, before any write
-    assert run(commands.rollback(cfg)) == ["rolled back 0002_posts"]
+    assert run(commands.rollback(cfg, allow_hazards=ALL)) == ["rolled back 0002_posts"]
     assert query(url, "SELECT seq, migration_id, direction, duration_ms FROM dfmigrate_history ORDER BY seq")[:2] == [
         (1, "0001_users", "forward", 7), (2, "0002_posts", "forward", 5)]
     assert audit({"url": url}) == [("0001_users", "forward"), ("0002_posts", "forward"), ("0002_posts", "backward")]

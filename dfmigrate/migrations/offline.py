@@ -28,13 +28,17 @@ def _range(ids: list[str], start: str | None, stop: str | None) -> tuple[int, in
 
 
 def offline_script(directory: Any, dialect: str, direction: str = "forward",
-                   start: str | None = None, stop: str | None = None, strict: bool = False) -> str:
+                   start: str | None = None, stop: str | None = None, strict: bool = False,
+                   allow_hazards: frozenset[str] = frozenset()) -> str:
     """The script. Forward: the migrations after ``start`` (all when None) up to and including
     ``stop`` (the last when None). Backward: the migrations after ``stop`` (the one before
-    ``start`` when None) up to and including ``start`` (the last when None), newest first."""
+    ``start`` when None) up to and including ``start`` (the last when None), newest first.
+    Refused, like ``migrate``, when a step loses data or breaks clients and neither
+    ``allow_hazards`` (``--allow-hazards``) nor its file's ``allow_hazards`` consents."""
     import asyncio
 
     from dfmigrate.migration import migration_steps
+    from dfmigrate.safety import consent
 
     store = as_dir(directory)
     verify(store)
@@ -50,6 +54,7 @@ def offline_script(directory: Any, dialect: str, direction: str = "forward",
         keep = _range(ids, None, stop)[1] if stop else max(newest, 0)
         chosen = list(reversed(loaded[keep:newest + 1]))
     planned = [(m, migration_steps(m.cls(), dialect, direction, strict=strict)) for m in chosen]
+    consent.require([(m.id, m.cls, steps) for m, steps in planned], allow_hazards, direction)
     python = [store.display(m.name) for m, steps in planned if any(s.python is not None for s in steps)]
     if python:
         raise DfmigrateError(f"{', '.join(python)} run Python code, which an offline script cannot hold: "

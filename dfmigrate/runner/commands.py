@@ -105,18 +105,21 @@ def _memory_factory() -> Any:
     return Memory()
 
 
-async def _runner(conn: Any, files: list[Any], *, write: bool, guard: Any = None,
-                  registry: Any = None, url: str | None = None, console: Any = None) -> tuple[Any, State]:
+async def _runner(conn: Any, files: list[Any], *, write: bool, guard: Any = None, registry: Any = None,
+                  url: str | None = None, console: Any = None,
+                  allow_hazards: frozenset[str] = frozenset()) -> tuple[Any, State]:
     """The runner, holding the migration lock when ``write``, and the history read *under* it."""
-    runner = _new_runner(conn, files, write=write, guard=guard, console=console)
+    runner = _new_runner(conn, files, write=write, guard=guard, console=console, allow_hazards=allow_hazards)
     return runner, await _locked(runner, write=write, registry=registry, url=url)
 
 
-def _new_runner(conn: Any, files: list[Any], *, write: bool, guard: Any = None, console: Any = None) -> Any:
+def _new_runner(conn: Any, files: list[Any], *, write: bool, guard: Any = None, console: Any = None,
+                allow_hazards: frozenset[str] = frozenset()) -> Any:
     from dfmigrate.runner.reporter import Reporter
     from dfmigrate.runner.runner import DfmigrateRunner
 
-    return DfmigrateRunner(conn, files, read_only=not write, guard=guard, reporter=Reporter(console))
+    return DfmigrateRunner(conn, files, read_only=not write, guard=guard, reporter=Reporter(console),
+                           allow_hazards=allow_hazards)
 
 
 async def _locked(runner: Any, *, write: bool, registry: Any = None, url: str | None = None) -> State:
@@ -138,27 +141,48 @@ async def _locked(runner: Any, *, write: bool, registry: Any = None, url: str | 
 
 
 async def migrate(cfg: Config, to: str | None = None, dry_run: bool = False, guard: Any = None,
-                  report: dict[str, Any] | None = None, console: Any = None) -> list[str]:
+                  report: dict[str, Any] | None = None, console: Any = None,
+                  allow_hazards: frozenset[str] = frozenset()) -> list[str]:
     """Apply pending migrations (up to ``to``). Returns output lines: the SQL for a dry run,
     else one line per migration applied. ``guard`` (``dfmigrate.guard.options.GuardOptions``):
     lock wait, lock/statement timeouts, retries. ``report``, when given, is filled with the
     apply report (lock, per-step duration/attempts/lock waits, detector verdicts), also when the
-    apply fails. ``console`` (``logs.Console``) gets a line as each migration starts and ends."""
+    apply fails; for a dry run, with ``refusal``: the line ``migrate`` would refuse with for want
+    of consent (``allow_hazards``: ``--allow-hazards``), or None. ``console`` (``logs.Console``)
+    gets a line as each migration starts and ends."""
     files = load_directory(cfg)
     report = report if report is not None else {}
     async with opened(cfg, write=not dry_run) as (registry, conn):
-        runner = _new_runner(conn, files, write=not dry_run, guard=guard, console=console)
+        runner = _new_runner(conn, files, write=not dry_run, guard=guard, console=console,
+                             allow_hazards=allow_hazards)
         try:
             state = await _locked(runner, write=not dry_run, registry=registry, url=cfg.database)
             state.refuse_if_unsafe()
             plan = await runner.plan_forward(to)  # planned under the lock, from the history read under it
             if dry_run:
-                return [await runner.dry_run_sql(plan)] if plan.migrations_to_apply else []
-            done = await runner.execute_plan(plan)
+                return await _dry_run(runner, plan, report)
+            done = await runner.execute_plan(plan)  # refuses, changing nothing, without consent
         finally:
             if not dry_run:
                 await _fill_report(runner, report)
     return [f"applied {h.migration_id} ({round(h.execution_time * 1000)} ms)" for h in done]
+
+
+async def _dry_run(runner: Any, plan: Any, report: dict[str, Any]) -> list[str]:
+    """The SQL the plan runs, then a comment naming each step that needs consent; the refusal
+    the real run would give goes in ``report["refusal"]`` (None: it would run)."""
+    from dfmigrate.safety import consent
+
+    report["refusal"] = None
+    if not (plan.migrations_to_apply or plan.migrations_to_rollback):
+        return []
+    direction = "backward" if plan.migrations_to_rollback else "forward"
+    lines = [await runner.dry_run_sql(plan, direction)]
+    found = runner.consent_missing(plan)
+    if found:
+        report["refusal"] = consent.refusal_of(found, direction)
+        lines += consent.comments(found)
+    return lines
 
 
 async def _fill_report(runner: Any, report: dict[str, Any]) -> None:
@@ -215,14 +239,18 @@ def report_lines(report: dict[str, Any], verbose: bool = False) -> list[str]:
 
 
 async def rollback(cfg: Config, steps: int | None = None, to: str | None = None,
-                   dry_run: bool = False, console: Any = None) -> list[str]:
-    """Roll back the last ``steps`` applied migrations (default 1), or every one after ``to``."""
+                   dry_run: bool = False, console: Any = None, allow_hazards: frozenset[str] = frozenset(),
+                   report: dict[str, Any] | None = None) -> list[str]:
+    """Roll back the last ``steps`` applied migrations (default 1), or every one after ``to``.
+    Refuses, changing nothing, when a backward step loses data or breaks clients without consent
+    (``allow_hazards``: ``--allow-hazards``); a dry run puts that refusal in ``report["refusal"]``."""
     if steps is not None and to is not None:
         raise DfmigrateError("give --steps or --to, not both")
     files = load_directory(cfg)
+    report = report if report is not None else {}
     async with opened(cfg, write=not dry_run) as (registry, conn):
         runner, state = await _runner(conn, files, write=not dry_run, registry=registry, url=cfg.database,
-                                      console=console)
+                                      console=console, allow_hazards=allow_hazards)
         state.refuse_if_unsafe()
         applied = [f.id for f in state.applied]
         if to is not None:
@@ -237,17 +265,19 @@ async def rollback(cfg: Config, steps: int | None = None, to: str | None = None,
                 raise DfmigrateError(f"cannot roll back {count} migration(s): only {len(applied)} applied; "
                                      "nothing was rolled back")
             targets = applied[::-1][:count]
-        if dry_run:
-            # upstream's per-migration plan would see the later ones still applied and refuse
-            from kailash.utils.migrations.models import MigrationPlan
+        # one plan of every target: upstream's per-migration plan would see the later ones still
+        # applied and refuse; consent is checked for all of them before the first rolls back
+        from kailash.utils.migrations.models import MigrationPlan
 
-            plan = MigrationPlan(migrations_to_rollback=[state.by_id[i].cls() for i in targets])
-            return [await runner.dry_run_sql(plan, "backward")] if targets else []
+        plan = MigrationPlan(migrations_to_rollback=[state.by_id[i].cls() for i in targets])
+        if dry_run:
+            return await _dry_run(runner, plan, report)
+        runner.require_consent(plan)
         out = []
         for migration_id in targets:
-            plan = await runner.create_plan(migration_id, rollback=True)  # refuses if depended on
-            if plan.warnings:
-                raise DfmigrateError("; ".join(plan.warnings))
+            own = await runner.create_plan(migration_id, rollback=True)  # refuses if depended on
+            if own.warnings:
+                raise DfmigrateError("; ".join(own.warnings))
             await runner.rollback_migration(migration_id)
             out.append(f"rolled back {migration_id}")
     return out

@@ -54,7 +54,7 @@ class DfmigrateRunner(MigrationRunner):
     a process-global pool keyed by a DSN built without URL-escaping)."""
 
     def __init__(self, conn: Any, files: list[MigrationFile], *, read_only: bool = False, guard: Any = None,
-                 reporter: Reporter | None = None) -> None:
+                 reporter: Reporter | None = None, allow_hazards: frozenset[str] = frozenset()) -> None:
         super().__init__({"type": conn.dialect}, migration_table=ledger.HISTORY_TABLE)
         from uuid import uuid4
 
@@ -64,6 +64,8 @@ class DfmigrateRunner(MigrationRunner):
         self.read_only = read_only  # dry runs and reports: never create the ledger
         self.options = guard or GuardOptions()
         self.reporter = reporter or Reporter()
+        self.allow_hazards = allow_hazards  # consent given on the command line (safety.consent)
+        self._steps: dict[tuple[str, str], list[Any]] = {}  # (migration id, direction) -> its steps
         self.run_id = uuid4().hex  # tells this run's timings from the history it is judged by
         self.lock_: Any = None  # guard.lock.MigrationLock
         self.race: Any = None  # guard.detectors.RaceGuard
@@ -145,6 +147,35 @@ class DfmigrateRunner(MigrationRunner):
             plan.dependency_order = plan.dependency_order[:cut]
         return plan
 
+    def steps_of(self, migration: Migration, direction: str) -> list[Any]:
+        """The steps ``migration`` runs in ``direction`` on this database, computed once per run:
+        what the consent check reads is what the executor runs."""
+        from dfmigrate.migration import migration_steps
+
+        key = (migration.id, direction)
+        if key not in self._steps:
+            self._steps[key] = migration_steps(migration, self.conn.dialect, direction)
+        return self._steps[key]
+
+    # ------------------------------------------------------------ consent
+
+    def consent_missing(self, plan: MigrationPlan) -> list[tuple[str, list[Any]]]:
+        """The plan's destructive steps that neither ``--allow-hazards`` nor their file's
+        ``allow_hazards`` cover (``safety.consent``), per migration: its rollbacks when it has
+        any, else its forward migrations."""
+        from dfmigrate.safety import consent
+
+        direction, migrations = _direction(plan)
+        return consent.missing([(m.id, m, self.steps_of(m, direction)) for m in migrations], self.allow_hazards)
+
+    def require_consent(self, plan: MigrationPlan) -> None:
+        """Refuse the whole plan (``consent.ConsentNeeded``, one line) before its first migration
+        runs when any of its migrations lacks consent: a refusal changes nothing."""
+        from dfmigrate.safety import consent
+
+        direction, migrations = _direction(plan)
+        consent.require([(m.id, m, self.steps_of(m, direction)) for m in migrations], self.allow_hazards, direction)
+
     # ------------------------------------------------------------ applying
 
     async def execute_plan(self, plan: MigrationPlan, dry_run: bool = False, user: str = "") -> list[MigrationHistory]:
@@ -153,6 +184,7 @@ class DfmigrateRunner(MigrationRunner):
         stops at the first failure by raising ``MigrationFailed``."""
         if dry_run:
             raise DfmigrateError("use dry_run_sql(plan): a dry run prints SQL, it does not validate")
+        self.require_consent(plan)  # planned under the lock: every migration checked before the first runs
         done: list[MigrationHistory] = []
         try:
             for migration in plan.migrations_to_rollback:
@@ -179,7 +211,9 @@ class DfmigrateRunner(MigrationRunner):
         """Upstream defect: the documented public ``rollback_migration`` does not exist."""
         if migration_id not in self.files:
             raise DfmigrateError(f"cannot roll back {migration_id}: its file is not in the directory")
-        return await self._rollback_migration(self.files[migration_id].cls(), "", False)
+        migration = self.files[migration_id].cls()
+        self.require_consent(MigrationPlan(migrations_to_rollback=[migration]))
+        return await self._rollback_migration(migration, "", False)
 
     async def _record_migration(self, conn: Any, migration: Migration, *args: Any) -> None:
         raise NotImplementedError("recording happens inside the migration's last transaction (executor)")
@@ -208,9 +242,7 @@ class DfmigrateRunner(MigrationRunner):
                 if not await migration.validate(self.conn):
                     raise MigrationFailed(f"{migration.id}: its validate() returned False; nothing applied")
 
-        from dfmigrate.migration import migration_steps
-
-        await self.executor().run(migration.id, direction, migration_steps(migration, self.conn.dialect, direction),
+        await self.executor().run(migration.id, direction, self.steps_of(migration, direction),
                                   checksum=f.checksum, shown=f.shown, description=migration.description, before=before)
         now = datetime.now(timezone.utc)
         return MigrationHistory(migration.id, now, ledger.who(), time.monotonic() - started, True,
@@ -249,13 +281,11 @@ class DfmigrateRunner(MigrationRunner):
     async def dry_run_sql(self, plan: MigrationPlan, direction: str = "forward") -> str:
         """Exactly what would run, in order, with the transaction boundaries: the executor's own
         path, on a connection that writes the script instead of running it."""
-        from dfmigrate.migration import migration_steps
         from dfmigrate.runner.executor import script
 
         migrations = plan.migrations_to_rollback if direction == "backward" else plan.migrations_to_apply
-        dialect = self.conn.dialect
-        return await script(dialect, direction, [
-            (m.id, migration_steps(m, dialect, direction), self.files[m.id].checksum, self.files[m.id].shown,
+        return await script(self.conn.dialect, direction, [
+            (m.id, self.steps_of(m, direction), self.files[m.id].checksum, self.files[m.id].shown,
              m.description) for m in migrations])
 
     # ------------------------------------------------------------ the report
@@ -282,3 +312,11 @@ class DfmigrateRunner(MigrationRunner):
             return {"per_kind": await self.metrics.aggregated(), "anomalies": [], "judged": 0,
                     "error": f"history unavailable: {type(exc).__name__}: {exc}"}
         return await self.metrics.report(past, measured)
+
+
+def _direction(plan: MigrationPlan) -> tuple[str, list[Migration]]:
+    """What ``execute_plan`` runs of ``plan``: its rollbacks when it has any, else its forward
+    migrations."""
+    if plan.migrations_to_rollback:
+        return "backward", list(plan.migrations_to_rollback)
+    return "forward", list(plan.migrations_to_apply)

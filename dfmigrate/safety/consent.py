@@ -9,7 +9,7 @@ question here.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from dfmigrate.errors import DfmigrateError
@@ -62,13 +62,71 @@ def _what(step: object) -> str:
     return f"{kind} {target}" if target else kind or "a Python step"
 
 
-def refusal(migration_id: str, missing: list[Needed], direction: str = "forward") -> str:
-    """One line: what the migration would do without consent, and how to give it."""
-    kinds = sorted({m.hazard for m in missing})
-    first = missing[0]
-    more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
-    verb = "rolling back" if direction == "backward" else "applying"
-    return (f"{verb} {migration_id} needs consent: step {first.index + 1} ({first.what}) is {first.hazard}{more}; "
-            f"pass --allow-hazards {','.join(kinds)} (or all), or record allow_hazards = "
-            f"[{', '.join(repr(k) for k in kinds)}] in the file")
+class ConsentNeeded(DfmigrateError):
+    """A pending step carries a destructive hazard nobody consented to; nothing was changed."""
 
+
+def recorded(migration: object, shown: str) -> frozenset[str]:
+    """The consent a migration file records (``allow_hazards``), checked like the command line's:
+    an unknown kind there is an error naming the file, not a consent that silently covers nothing."""
+    values = getattr(migration, "allow_hazards", None) or ()
+    return parse_allowed([values] if isinstance(values, str) else values, where=f"{shown}: allow_hazards")
+
+
+Planned = tuple[str, object, Sequence[object]]  # (migration id, the migration or its class, its steps)
+
+
+def missing(planned: Iterable[Planned], given: Iterable[str] = ()) -> list[tuple[str, list[Needed]]]:
+    """For each migration of ``planned`` (steps in the direction it would run), the destructive
+    hazards neither ``given`` (``--allow-hazards``) nor the file's ``allow_hazards`` cover;
+    migrations that need nothing are left out. Every command that applies, rolls back or plans
+    migrations asks here."""
+    ok = frozenset(given)
+    out = []
+    for migration_id, migration, steps in planned:
+        found = needed(steps, ok | recorded(migration, migration_id))
+        if found:
+            out.append((migration_id, found))
+    return out
+
+
+def require(planned: Iterable[Planned], given: Iterable[str], direction: str) -> None:
+    """Raise ``ConsentNeeded`` (one line) when any of ``planned`` lacks consent; call it before
+    the first migration runs, so a refusal changes nothing."""
+    found = missing(planned, given)
+    if found:
+        raise ConsentNeeded(refusal_of(found, direction))
+
+
+def refusal_of(found: Sequence[tuple[str, list[Needed]]], direction: str) -> str:
+    """The refusal line for what ``missing`` found (not empty): the first migration named, the
+    others counted."""
+    return refusal(found[0][0], found[0][1], direction, others=found[1:])
+
+
+def refusal(migration_id: str, missing: list[Needed], direction: str = "forward",
+            others: Sequence[tuple[str, list[Needed]]] = ()) -> str:
+    """One line: what the migration would do without consent, and how to give it. ``others``:
+    the later migrations that need consent too (the command-line hint covers them all)."""
+    first = missing[0]
+    first_hazards = ", ".join(m.hazard for m in missing if m.index == first.index)
+    steps = len({m.index for m in missing}) - 1
+    more = [f"{steps} more step{'s' if steps != 1 else ''}"] if steps else []
+    more += [f"{len(others)} more migration{'s' if len(others) != 1 else ''}"] if others else []
+    verb = "rolling back" if direction == "backward" else "applying"
+    every = sorted({m.hazard for m in missing} | {m.hazard for _, found in others for m in found})
+    own = ", ".join(f'"{k}"' for k in sorted({m.hazard for m in missing}))
+    return (f"{verb} {migration_id} needs consent: step {first.index + 1} ({first.what}) is {first_hazards}"
+            f"{' (and ' + ' and '.join(more) + ')' if more else ''}; nothing was changed; "
+            f"pass --allow-hazards {','.join(every)} (or all), or record allow_hazards = [{own}] in the file")
+
+
+def comments(found: Sequence[tuple[str, list[Needed]]]) -> list[str]:
+    """SQL comment lines naming every step that needs consent (a dry run prints them after its SQL)."""
+    lines = []
+    for migration_id, needs in found:
+        for index in dict.fromkeys(m.index for m in needs):
+            mine = [m for m in needs if m.index == index]
+            lines.append(f"-- needs consent: {migration_id} step {index + 1} ({mine[0].what}): "
+                         f"{', '.join(m.hazard for m in mine)}")
+    return lines
