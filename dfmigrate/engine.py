@@ -140,27 +140,30 @@ def plan_migration(old: Schema, new: Schema, *, online: bool = False, server_ver
     """The plan from ``old`` to ``new``. ``online`` (PostgreSQL) renders changes to tables that
     exist in ``old`` in their online-safe forms (``dialects/postgres/online.py``);
     ``server_version`` (``server_version_num``) picks forms by server version, ``backfills``
-    maps ``(namespace, table, column)`` to the expression filling a new column's existing rows."""
+    maps ``(namespace, table, column)`` to the expression filling a new column's existing rows
+    (PostgreSQL: the batched backfill, in the plain plan too, which has no form of its own that
+    fills rows; SQLite: the table rebuild's copy selects it)."""
     deps_old = dependencies(old)
     changes = diff_schemas(old, new, deps_old)
     if not changes:
         return Plan(new.dialect, [], [], nx.DiGraph())
     adapt = import_module(_ADAPTERS[new.dialect]) if new.dialect in _ADAPTERS else None
     if adapt is not None:
-        changes = adapt.adapt_changes(changes, old, new)
+        changes = adapt.adapt_changes(changes, old, new, backfills)
     ordered, graph = order_changes(changes, old, new, deps_old, dependencies(new))
     if adapt is not None:
         ordered = adapt.settle(ordered, old, new)
     dialect = renderer(new.dialect)
     hints = rename_hints(ordered)
     render = dialect.render_change
-    if online and new.dialect == "postgresql":
+    if (online or backfills) and new.dialect == "postgresql":
         from dfmigrate.dialects.postgres import online as online_forms
 
         ctx = online_forms.online_context(old, ordered, server_version=server_version, backfills=backfills)
+        forms = online_forms.render if online else online_forms.render_backfills
 
         def render(change: Change) -> list[Statement]:
-            return online_forms.render(change, ctx, dialect.render_change)
+            return forms(change, ctx, dialect.render_change)
     statements = dialect.finish([_with_hint(s, hints.get(id(c))) for c in ordered for s in render(c)])
     for node in graph.nodes:
         graph.nodes[node]["label"] = describe(graph.nodes[node]["change"])

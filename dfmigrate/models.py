@@ -68,6 +68,9 @@ class FieldSpec:
     comment: str | None = None
     default_sql: str | None = None
     identity: bool | None = None
+    # SQL filling the existing rows of this column when it is added to a table that has rows
+    # (makemigrations); one expression, or one per dialect like db_type. Not part of the schema.
+    backfill: str | Mapping[str, str] | None = None
 
 
 def field(
@@ -89,6 +92,7 @@ def field(
     comment: str | None = None,
     default_sql: str | None = None,
     identity: bool | None = None,
+    backfill: str | Mapping[str, str] | None = None,
 ) -> Any:
     """Column options; assign it as the class attribute: ``email: str = field(unique=True)``.
 
@@ -103,7 +107,7 @@ def field(
         max_length=max_length, precision=precision, scale=scale, references=references,
         on_delete=on_delete, on_update=on_update, check=check, db_type=db_type,
         renamed_from=renamed, nullable=nullable, comment=comment, default_sql=default_sql,
-        identity=identity,
+        identity=identity, backfill=backfill,
     )
 
 

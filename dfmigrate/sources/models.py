@@ -21,7 +21,7 @@ import os
 import re
 import sys
 import traceback
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
@@ -41,7 +41,8 @@ from dfmigrate.schema import (
     PrimaryKey, Schema, SequenceOptions, Table, UniqueConstraint,
 )
 
-__all__ = ["load_models", "load_model_classes", "build_schema", "pg_object_name"]
+__all__ = ["load_models", "load_models_with_backfills", "load_model_classes", "build_schema", "model_backfills",
+           "pg_object_name"]
 
 _load_counter = itertools.count(1)
 _HERE = str(Path(__file__).resolve().parent.parent)  # dfmigrate's own frames
@@ -55,11 +56,43 @@ _IDENTITY_OPTIONS = {t: SequenceOptions(t, None, 1, None, None, 1, False)
 # --- Loading ---------------------------------------------------------------------------------
 def load_models(spec: str, dialect: Dialect) -> Schema:
     """The Schema the models in ``spec`` (a ``.py`` path or ``models:package.module``) describe."""
+    return load_models_with_backfills(spec, dialect)[0]
+
+
+Backfills = dict[tuple[str, str, str], str]  # (namespace, table, column) → SQL expression
+
+
+def load_models_with_backfills(spec: str, dialect: Dialect) -> tuple[Schema, Backfills]:
+    """``load_models``, and the backfill expressions the fields declare (one import of the
+    models: a ``.py`` file runs once). A DataFlow instance declares none: its fields are plain
+    class attributes, so its backfills come from the command line."""
     if spec.startswith("dataflow:"):  # so makemigrations and check take a DataFlow app's models too
         from dfmigrate.sources.dataflow import load_dataflow
 
-        return load_dataflow(spec, dialect)
-    return build_schema(load_model_classes(spec, dialect), dialect)
+        return load_dataflow(spec, dialect), {}
+    infos = load_model_classes(spec, dialect)
+    return build_schema(infos, dialect), model_backfills(infos, dialect)
+
+
+def model_backfills(infos: list[ModelInfo], dialect: Dialect) -> Backfills:
+    """``field(backfill=...)`` of every field, for ``dialect``: a per-dialect mapping without
+    this dialect gives none (makemigrations then asks for one if the column needs it)."""
+    build = _Build(infos, dialect)
+    out: Backfills = {}
+    for info in infos:
+        for f in info.fields:
+            value = f.spec.backfill
+            if isinstance(value, Mapping) and not (set(value) <= {"postgresql", "sqlite", "mysql"}
+                                                and all(isinstance(v, str) for v in value.values())):
+                raise SourceError(f"{_where(info, f)}: backfill must be an SQL expression or a dict of "
+                                  "them by dialect ('postgresql', 'sqlite', 'mysql')")
+            chosen = value.get(dialect) if isinstance(value, Mapping) else value
+            if chosen is None:
+                continue
+            if not isinstance(chosen, str) or not chosen.strip():
+                raise SourceError(f"{_where(info, f)}: backfill must be a non-empty SQL expression")
+            out[(build.ns(info), info.table, f.name)] = chosen.strip()
+    return out
 
 
 def load_model_classes(spec: str, dialect: Dialect = "postgresql") -> list[ModelInfo]:

@@ -16,6 +16,7 @@ an added column comes after the column it is placed after.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 
 from dfmigrate.changes import (
@@ -31,7 +32,10 @@ from dfmigrate.schema import ForeignKey, Schema, Table
 _IGNORED = (GrantPrivilege, RevokePrivilege, ValidateConstraint)
 
 
-def adapt_changes(changes: list[Change], old: Schema, new: Schema) -> list[Change]:
+def adapt_changes(changes: list[Change], old: Schema, new: Schema,
+                  backfills: Mapping[tuple[str, str, str], str] | None = None) -> list[Change]:
+    if backfills:
+        raise UnsupportedError("MySQL: dfmigrate has no backfill form (give the new column a default)")
     created = {c.table.name for c in changes if isinstance(c, CreateTable)}
     out = _index_comments(changes, old, new)
     for c in changes:

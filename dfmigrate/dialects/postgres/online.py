@@ -9,9 +9,9 @@ for as long as they scan or build. The online plan replaces them (docs/safety.md
 - FOREIGN KEY / CHECK → ``ADD … NOT VALID``, then ``VALIDATE CONSTRAINT`` in its own transaction;
 - SET NOT NULL → ``CHECK (c IS NOT NULL) NOT VALID``, VALIDATE, SET NOT NULL (no scan on 12+),
   drop the check;
-- ADD COLUMN whose default is volatile (or any default before PostgreSQL 11), or NOT NULL with a
-  backfill expression → add it nullable, backfill in committed batches by key range, then the
-  NOT NULL as above.
+- ADD COLUMN whose default is volatile (or any default before PostgreSQL 11), or with a backfill
+  expression for its existing rows → add it nullable, backfill in committed batches by key
+  range, then the NOT NULL as above.
 
 A change with no online form (or on a new or partitioned table) renders as in the plain plan;
 its hazards still say what it costs. ``render`` returns None for those.
@@ -251,14 +251,13 @@ def add_column(change: AddColumn, ctx: OnlineContext) -> list[Statement] | None:
     ns, table, col = change.namespace, change.table, change.column
     if not ctx.exists(ns, table) or col.identity or col.generated is not None:
         return None
-    backfill = ctx.backfills.get((ns, table, col.name))
-    old_server = ctx.server_version < 110000 and col.default is not None
-    if col.default is not None:
-        if not (volatile_default(col.default) or old_server):
+    backfill = ctx.backfills.get((ns, table, col.name))  # given: it fills the existing rows
+    if backfill is None:
+        if col.default is None:
+            return None  # nothing to fill with: the plain form, flagged (makemigrations refuses it)
+        if not (volatile_default(col.default) or ctx.server_version < 110000):
             return None  # stored in the catalog: the plain ADD is instant
         backfill = col.default
-    elif backfill is None:
-        return None  # nothing to fill with: the plain form, flagged (makemigrations refuses it)
     head, target = alter_table(ns, table), rel(ns, table)
     name = quote_ident(col.name)
     out = [stmt(f"{head} ADD COLUMN {column_def(replace(col, nullable=True, default=None))}", change,
@@ -269,7 +268,12 @@ def add_column(change: AddColumn, ctx: OnlineContext) -> list[Statement] | None:
     fill = stmt(backfill_sql(ns, table, col.name, backfill, ctx), change, Op.BACKFILL, target)
     out.append(_outside(fill, "rerun"))
     if not col.nullable:
-        out += not_null_steps(change, ns, table, col.name, ctx)
+        steps = not_null_steps(change, ns, table, col.name, ctx)
+        if render_columns.required_without_default(col):  # the release still running inserts without it
+            set_not_null = (Op.SET_NOT_NULL.value, Op.SET_NOT_NULL_CHECKED.value)
+            steps = [replace(s, hazards=(*s.hazards, Hazard.BREAKS_CLIENTS)) if s.kind in set_not_null else s
+                     for s in steps]
+        out += steps
     return out + render_columns.add_column(change)[1:]  # its comment, if any
 
 
@@ -292,6 +296,14 @@ def render(change: Any, ctx: OnlineContext, plain: Callable[[Any], list[Statemen
     if statements is None:
         statements = plain(change)
     return [_noted(s, ctx) for s in statements]
+
+
+def render_backfills(change: Any, ctx: OnlineContext, plain: Callable[[Any], list[Statement]]) -> list[Statement]:
+    """The plain plan's statements, except for a new column with a backfill expression: the
+    plain plan has no form that fills existing rows, so it gets the batched one."""
+    if isinstance(change, AddColumn) and (change.namespace, change.table, change.column.name) in ctx.backfills:
+        return render(change, ctx, plain)
+    return plain(change)
 
 
 def _noted(s: Statement, ctx: OnlineContext) -> Statement:

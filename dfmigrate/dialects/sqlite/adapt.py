@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Mapping
 
 from dfmigrate.changes import (
     AddColumn, AddConstraint, AlterColumn, AlterTable, Change, ColumnChange, CreateIndex,
@@ -36,7 +37,12 @@ _ABSORBED = (AlterTable, AddColumn, DropColumn, RenameColumn, AlterColumn,
 _SUPPORTED = _ABSORBED + (RenameTable, CreateTable, DropTable, CreateView, DropView)
 
 
-def adapt_changes(changes: list[Change], old: Schema, new: Schema) -> list[Change]:
+def adapt_changes(changes: list[Change], old: Schema, new: Schema,
+                  backfills: Mapping[tuple[str, str, str], str] | None = None) -> list[Change]:
+    """``backfills`` ((namespace, table, column) → SQL expression) fill the existing rows of new
+    columns: such a column's table is rebuilt, and the copy selects the expression for it (ALTER
+    TABLE ADD COLUMN has no way to fill rows)."""
+    fills = dict(backfills or {})
     # DROP TABLE takes the table's constraints with it, and SQLite has no ALTER TABLE ... DROP
     # CONSTRAINT: the diff's DropConstraint for a foreign key of a dropped table (emitted so that
     # PostgreSQL drops the key before the table it references) has nothing to do here.
@@ -50,7 +56,8 @@ def adapt_changes(changes: list[Change], old: Schema, new: Schema) -> list[Chang
     rebuild: set[str] = set()
     for c in kept:
         table = _table_of(c, renamed_to, new)
-        if table and table not in skip and _needs_rebuild(c, old, new, renames.get(table, table)):
+        if table and table not in skip and (_needs_rebuild(c, old, new, renames.get(table, table))
+                                            or _backfilled(c, fills)):
             rebuild.add(table)
     for t in new.tables:  # table options have no ALTER; the diff may not name them
         o = old.table(NAMESPACE, renames.get(t.name, t.name))
@@ -64,7 +71,7 @@ def adapt_changes(changes: list[Change], old: Schema, new: Schema) -> list[Chang
         if table not in rebuild or not isinstance(c, _ABSORBED):
             out.append(c)
         elif not any(isinstance(x, RebuildTable) and x.new.name == table for x in out):
-            out.append(_rebuild(table, kept, old, new, renames))
+            out.append(_rebuild(table, kept, old, new, renames, fills))
     rebuilt_old = {renames.get(t, t) for t in rebuild}
     return _recreate_dependent_views(out, rebuilt_old, old, new)
 
@@ -149,6 +156,10 @@ def _needs_rebuild(change: Change, old: Schema, new: Schema, old_name: str) -> b
     return False
 
 
+def _backfilled(change: Change, fills: Mapping[tuple[str, str, str], str]) -> bool:
+    return isinstance(change, AddColumn) and (change.namespace, change.table, change.column.name) in fills
+
+
 def _can_add_column(column: Column, table: Table) -> bool:
     """The restrictions of ALTER TABLE ADD COLUMN on a table that may hold rows."""
     default = column.default
@@ -181,7 +192,7 @@ def _can_drop_column(name: str, table: Table, schema: Schema) -> bool:
 
 
 def _rebuild(table: str, changes: list[Change], old: Schema, new: Schema,
-             renames: dict[str, str]) -> RebuildTable:
+             renames: dict[str, str], fills: Mapping[tuple[str, str, str], str]) -> RebuildTable:
     old_table = old.table(NAMESPACE, renames.get(table, table))
     new_table = new.table(NAMESPACE, table)
     if old_table is None or new_table is None:
@@ -190,13 +201,17 @@ def _rebuild(table: str, changes: list[Change], old: Schema, new: Schema,
                if isinstance(c, RenameColumn) and c.table == table}
     # a renamed table is renamed first (a step of its own): the rebuild finds it under its new name
     old_table = dataclasses.replace(old_table, name=table)
-    return RebuildTable(old_table, new_table, column_map(old_table, new_table, renamed))
+    added = {c.column.name for c in changes if isinstance(c, AddColumn) and c.table == table}
+    exprs = {col: fills[(NAMESPACE, table, col)] for col in added if (NAMESPACE, table, col) in fills}
+    return RebuildTable(old_table, new_table, column_map(old_table, new_table, renamed, exprs))
 
 
-def column_map(old: Table, new: Table, renamed: dict[str, str]) -> tuple[tuple[str, str], ...]:
-    """(new column, old column) for every new column whose data comes from the old table:
-    RenameColumn changes first, then ``renamed_from``, then the same name. Generated columns
-    are computed, never copied."""
+def column_map(old: Table, new: Table, renamed: dict[str, str],
+               exprs: Mapping[str, str] | None = None) -> tuple[tuple[str, str], ...]:
+    """(new column, old column or SQL expression) for every new column whose data comes from
+    the old table: RenameColumn changes first, then ``renamed_from``, then the same name, then
+    ``exprs`` (a backfill: an expression over the old table's row). Generated columns are
+    computed, never copied."""
     old_names = {c.name for c in old.columns}
     sources: dict[str, str] = {}
     for col in new.columns:
@@ -207,6 +222,8 @@ def column_map(old: Table, new: Table, renamed: dict[str, str]) -> tuple[tuple[s
     for col in new.columns:
         if col.name not in sources and col.name in old_names and col.name not in consumed:
             sources[col.name] = col.name
+    for name, expr in (exprs or {}).items():
+        sources.setdefault(name, expr)
     return tuple((c.name, sources[c.name]) for c in new.columns
                  if c.name in sources and c.generated is None)
 
