@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from dfmigrate.dialects.postgres.hazards import Op
 from dfmigrate.errors import DfmigrateError
 from dfmigrate.guard import precheck
 from dfmigrate.guard.blockers import BlockerWatch, Observed
@@ -95,17 +96,24 @@ class StepGuard:
 
     @asynccontextmanager
     async def watching(self, report: Any, n: int, step: Any) -> AsyncIterator[Observed]:
-        """The blocker watch (and an index build's progress) for one statement."""
+        """The blocker watch (and an index build's or a backfill's progress) for one statement."""
         on_progress = None
         if step.kind and "index" in step.kind and not step.transactional:
             async def on_progress(row: dict[str, Any]) -> None:
                 await self.reporter.index_progress(report, n, row)
+        notices = None
+        if step.kind == Op.BACKFILL.value:  # its batches RAISE NOTICE how far they got, as they commit
+            def notices(_conn: Any, message: Any) -> None:
+                self.reporter.statement_notice(report, n, message.message)
+            self.conn.raw.add_log_listener(notices)
         watch = BlockerWatch(self.observer, self.conn.pid, self.options.poll, self.deadlocks,
                              self.options.lock_timeout / 2, on_progress)
         watch.start()
         try:
             yield watch.observed
         finally:
+            if notices is not None:
+                self.conn.raw.remove_log_listener(notices)
             error = await watch.stop()
             if error:
                 self.reporter.watch_failed(report, n, error)

@@ -157,4 +157,6 @@ async def settle(conn: Any, resume: str | None) -> Settled:
         if rows[0]["n"]:
             return Settled(True, "enum label present", "none: already complete")
         return Settled(False, "enum label absent", "run again")
+    if what == "rerun":  # idempotent by design (a batched backfill writes only the rows still NULL)
+        return Settled(False, "an idempotent step", "run again (it continues where it stopped)")
     return Settled(False, f"unknown resume check {resume!r}", "run again")

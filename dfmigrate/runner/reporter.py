@@ -4,8 +4,8 @@
 outcomes, each statement's kind, target and duration, the lock waits the blocker watch saw, the
 deadlock detector's decisions, and any error of a background task. ``Reporter`` builds these and
 prints, at once and flushed, a line when each migration starts and ends, when a statement has
-run for more than ``LONG_STATEMENT`` seconds (and when it ends), and an index build's progress;
-detector and timing details only with --verbose.
+run for more than ``LONG_STATEMENT`` seconds (and when it ends), an index build's progress and a
+backfill's (its notices); detector and timing details only with --verbose.
 """
 
 from __future__ import annotations
@@ -124,6 +124,10 @@ class Reporter:
         amount = (f", {done}/{total} blocks ({100 * done // total} %)" if total else
                   f", {tuples}/{ttotal} tuples" if ttotal else "")
         self.console.line(f"  {report.migration}: statement {n}: {row.get('phase')}{amount}", style="dim")
+
+    def statement_notice(self, report: MigrationReport, n: int, message: str) -> None:
+        """A message the running statement sent (a backfill's progress), as it arrives."""
+        self.console.line(f"  {report.migration}: statement {n}: {message}", style="dim")
 
     # ---------------------------------------------------------------- guard
 
