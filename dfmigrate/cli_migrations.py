@@ -52,8 +52,17 @@ def _dev_url(cfg: Any) -> str | None:
               help="List this dialect's changes first (files hold every dialect of the dialects setting).")
 @click.option("--dev-url", metavar="URL", help="PostgreSQL server for scratch databases (only hand-written "
               "steps without 'state' need one) [env DFMIGRATE_DEV_URL; config 'dev_url'].")
+@click.option("--plain", is_flag=True, help="PostgreSQL: write the plain plan instead of the online-safe one "
+              "(CONCURRENTLY indexes, NOT VALID then VALIDATE) [config 'online = false'].")
+@click.option("--backfill", "backfills", multiple=True, metavar="TABLE.COLUMN=EXPR",
+              help="SQL filling the existing rows of a column added to an existing table (a NOT NULL column "
+                   "without a default needs one; field(backfill=...) in the model does the same). Repeatable.")
+@click.option("--allow-hazards", "allow_hazards", multiple=True, metavar="KIND[,KIND…]|all",
+              help="Record consent to destructive hazards (deletes-data, breaks-clients) in the file: migrate "
+                   "and rollback then run it without --allow-hazards.")
 def makemigrations(message: str | None, models: str | None, directory: str | None, check: bool,
-                   empty: bool, database: str | None, dialect: str | None, dev_url: str | None) -> int:
+                   empty: bool, database: str | None, dialect: str | None, dev_url: str | None,
+                   plain: bool, backfills: tuple[str, ...], allow_hazards: tuple[str, ...]) -> int:
     """Write the next migration: the models compared with what the migrations directory produces."""
     from dfmigrate.migrations.make import make_migrations
 
@@ -63,8 +72,10 @@ def makemigrations(message: str | None, models: str | None, directory: str | Non
 
         dialect = url_dialect(cfg.database) if url_dialect(cfg.database) in ("postgresql", "sqlite") else None
     url = _dev_url(cfg)
+    online = not plain and bool(cfg.get("online", True))
     result = _run(lambda: make_migrations(cfg.models, cfg.dir, dialect, message=message, check=check,
-                                          empty=empty, dev_url=url))
+                                          empty=empty, dev_url=url, online=online, backfills=backfills,
+                                          allow_hazards=allow_hazards))
     if result.status == "nothing to do":
         click.echo("No changes detected")
         return EXIT_OK
@@ -78,6 +89,10 @@ def makemigrations(message: str | None, models: str | None, directory: str | Non
         click.echo("Hazards:")
         for line in result.hazards:
             click.echo(f"  ! {line}")
+    if result.consent_needed:
+        kinds = ",".join(result.consent_needed)
+        click.echo(f"Consent: migrate will refuse this migration without --allow-hazards {kinds} (to record the "
+                   f"consent in the file instead, write it with makemigrations --allow-hazards {kinds})")
     return EXIT_PENDING if result.status == "changes pending" else EXIT_OK
 
 

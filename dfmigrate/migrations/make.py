@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from dfmigrate.config import DEFAULT_DIR
 from dfmigrate.errors import DfmigrateError
@@ -15,6 +16,9 @@ from dfmigrate.migration import DIALECTS  # what a new directory targets unless 
 from dfmigrate.migrations.directory import as_dir, directory_dialect, migration_names
 from dfmigrate.migrations.sumfile import verify, write_sum
 from dfmigrate.schema import Schema
+
+if TYPE_CHECKING:
+    from dfmigrate.migrations.backfill import Given
 
 Status = Literal["written", "nothing to do", "changes pending"]
 
@@ -25,6 +29,9 @@ class MakeResult:
     path: str | None = None  # the file written
     changes: tuple[str, ...] = ()  # one description per change (written or pending)
     hazards: tuple[str, ...] = ()  # "deletes-data (drop column …)", one per hazardous statement
+    # the destructive hazards of the written file that its consent does not cover: migrate
+    # refuses it without --allow-hazards naming them
+    consent_needed: tuple[str, ...] = ()
 
 
 def check_dialects(value: Any, where: str) -> list[str]:
@@ -41,6 +48,13 @@ def configured_dialects(cwd: str | None = None) -> list[str]:
     cfg = resolve(cwd=cwd)
     value = cfg.get("dialects")
     return check_dialects(value, f"{cfg.file}: dialects") if value else list(DIALECTS)
+
+
+def configured_online(cwd: str | None = None) -> bool:
+    """The ``online`` setting: PostgreSQL parts in their online-safe form (the default)."""
+    from dfmigrate.config import resolve
+
+    return bool(resolve(cwd=cwd).get("online", True))
 
 
 def reverse_renames(previous: Schema, new: Schema) -> Schema:
@@ -80,7 +94,9 @@ def _default_message(changes: list[Any], first: bool) -> str:
 
 async def make_migrations(models_spec: str | None, directory: Any = DEFAULT_DIR, dialect: str | None = None,
                           message: str | None = None, check: bool = False, empty: bool = False,
-                          dev_url: str | None = None, dialects: list[str] | None = None) -> MakeResult:
+                          dev_url: str | None = None, dialects: list[str] | None = None,
+                          online: bool | None = None, backfills: Sequence[str] = (),
+                          allow_hazards: Sequence[str] = ()) -> MakeResult:
     """Write the next migration for ``models_spec`` into ``directory``: for each of ``dialects``
     (default: ``[tool.dfmigrate] dialects``, else every dialect), the diff of the models in that
     dialect against the directory's schema in it, and the SQL rendered from it.
@@ -88,10 +104,24 @@ async def make_migrations(models_spec: str | None, directory: Any = DEFAULT_DIR,
     ``dialect`` (from ``--database``) only orders the report; no server is needed: the
     directory's schema is the fold of its operations. A directory in the earlier one-dialect
     format keeps its dialect. The sum is verified before anything is compared.
+
+    ``online`` (default: the ``online`` setting, else true) writes the PostgreSQL part in its
+    online-safe form (docs/safety.md); ``backfills`` (``TABLE.COLUMN=EXPR``) fill the existing
+    rows of new columns, with the models' ``field(backfill=)``: a NOT NULL column without a
+    default added to an existing table needs one, else nothing is written. ``allow_hazards``
+    (``KIND[,KIND…]`` or ``all``) is recorded in the file as the consent ``migrate`` reads.
     """
+    from dfmigrate.migrations.backfill import parse_options
+    from dfmigrate.safety.consent import parse_allowed
+
     store = as_dir(directory)
     if check and empty:
         raise DfmigrateError("--check and --empty cannot be combined")
+    if empty and (backfills or allow_hazards):
+        raise DfmigrateError("--backfill and --allow-hazards apply to generated migrations, not to --empty "
+                             "(write allow_hazards = [...] in a hand-written file yourself)")
+    given = parse_options(backfills)
+    allowed = sorted(parse_allowed(allow_hazards))
     verify(store)
     if empty:
         from dfmigrate.migrations.writer import SQLMigrationGenerator
@@ -110,34 +140,49 @@ async def make_migrations(models_spec: str | None, directory: Any = DEFAULT_DIR,
     if dialect in targets:  # the database's dialect first: its changes are the ones reported
         targets.remove(dialect)
         targets.insert(0, dialect)
-    return await _make_from_models(store, models_spec, targets, message, check, dev_url, legacy=bool(own))
+    if online is None:
+        online = configured_online()
+    return await _make_from_models(store, models_spec, targets, message, check, dev_url, legacy=bool(own),
+                                   online=online, given=given, allowed=allowed)
 
 
 async def _make_from_models(store: Any, models_spec: str, dialects: list[str], message: str | None,
-                            check: bool, dev_url: str | None, legacy: bool) -> MakeResult:
+                            check: bool, dev_url: str | None, legacy: bool, online: bool,
+                            given: list[Given], allowed: list[str]) -> MakeResult:
     from dfmigrate.describe import describe
+    from dfmigrate.migrations import backfill
     from dfmigrate.migrations.replay import schema_of_directory, store_folded
-    from dfmigrate.sources.models import load_models
+    from dfmigrate.sources.models import load_models_with_backfills
 
-    async def models_in(d: str) -> Schema:
-        return await asyncio.to_thread(load_models, models_spec, d)  # type: ignore[arg-type]
+    async def models_in(d: str) -> tuple[Schema, dict[backfill.Key, str]]:
+        return await asyncio.to_thread(load_models_with_backfills, models_spec, d)  # type: ignore[arg-type]
 
     # Importing user code is synchronous; a thread lets the replay run meanwhile.
     # return_exceptions: when both fail, the second error must not surface as stderr noise.
     jobs = [job for d in dialects for job in (models_in(d), schema_of_directory(store, d, dev_url))]
-    results = await asyncio.gather(*jobs, return_exceptions=True)
+    results: list[Any] = await asyncio.gather(*jobs, return_exceptions=True)
     for result in results:
         if isinstance(result, BaseException):
             raise result
-    schemas = [r for r in results if isinstance(r, Schema)]
-    pairs = {d: (schemas[2 * i + 1], schemas[2 * i]) for i, d in enumerate(dialects)}  # (previous, new)
+    pairs: dict[str, tuple[Schema, Schema]] = {  # (previous, new)
+        d: (results[2 * i + 1], results[2 * i][0]) for i, d in enumerate(dialects)}
     from dfmigrate.diff import diff_schemas
 
-    if not any(diff_schemas(prev, new) for prev, new in pairs.values()):
+    diffs = {d: diff_schemas(prev, new) for d, (prev, new) in pairs.items()}
+    if not any(diffs.values()):
         return MakeResult("nothing to do")  # the common answer of check: no planner (networkx) needed
+    used: set[str] = set()
+    fills = {d: backfill.resolve(pairs[d][0], diffs[d], results[2 * i][1], given, used)
+             for i, d in enumerate(dialects)}
+    unused = backfill.unused_error(given, used)
+    if unused is not None:
+        raise unused
     from dfmigrate.engine import plan_migration
 
-    forwards = {d: plan_migration(prev, new) for d, (prev, new) in pairs.items()}
+    # a directory of the earlier format keeps the plain form: it cannot record which statements
+    # start a transaction of their own, nor how a rerun recognizes a finished one
+    forwards = {d: plan_migration(prev, new, online=online and not legacy, backfills=fills[d].backfills)
+                for d, (prev, new) in pairs.items()}
     if all(f.empty for f in forwards.values()):
         return MakeResult("nothing to do")
     primary = next(f for f in forwards.values() if not f.empty)
@@ -147,22 +192,26 @@ async def _make_from_models(store: Any, models_spec: str, dialects: list[str], m
                     for d, f in forwards.items() for s in f.statements if s.hazards)
     if check:
         return MakeResult("changes pending", None, changes, hazards)
+    missing = {d: r.missing for d, r in fills.items() if r.missing}
+    if missing:
+        raise backfill.missing_error(missing)
     from dfmigrate.expect import expectations
     from dfmigrate.migrations.writer import Part, SQLMigrationGenerator
 
     text = message or _default_message(primary.changes, first=not migration_names(store))
     generator = SQLMigrationGenerator(store, dialects[0], source=f"models {models_spec}")
+    backwards = {d: plan_migration(new, reverse_renames(prev, new), online=online and not legacy)
+                 for d, (prev, new) in pairs.items()}
     if legacy:  # a directory in the earlier one-dialect format stays in it
         d = dialects[0]
         prev, new = pairs[d]
-        path = generator.create_migration(text, text, "schema", forward=forwards[d],
-                                          backward=plan_migration(new, reverse_renames(prev, new)),
-                                          expects=expectations(forwards[d].changes, prev, new))
+        path = generator.create_migration(text, text, "schema", forward=forwards[d], backward=backwards[d],
+                                          expects=expectations(forwards[d].changes, prev, new),
+                                          allow_hazards=allowed)
     else:
-        parts = {d: Part(forwards[d], plan_migration(new, reverse_renames(prev, new)),
-                         expectations(forwards[d].changes, prev, new))
+        parts = {d: Part(forwards[d], backwards[d], expectations(forwards[d].changes, prev, new))
                  for d, (prev, new) in ((d, pairs[d]) for d in sorted(dialects, key=DIALECTS.index))}
-        path = generator.create_migration(text, text, "schema", parts=parts)
+        path = generator.create_migration(text, text, "schema", parts=parts, allow_hazards=allowed)
     try:
         write_sum(store)
     except BaseException:
@@ -170,4 +219,14 @@ async def _make_from_models(store: Any, models_spec: str, dialects: list[str], m
         raise
     if not legacy:  # the next check starts from here: fold the new file onto the cached state
         store_folded(store, {d: forwards[d].changes for d in dialects}, {d: pairs[d][0] for d in dialects})
-    return MakeResult("written", path, changes, hazards)
+    return MakeResult("written", path, changes, hazards, _consent_needed(forwards, allowed))
+
+
+def _consent_needed(forwards: dict[str, Any], allowed: list[str]) -> tuple[str, ...]:
+    """The destructive hazards of the written forward steps that ``allowed`` (the file's
+    consent) does not cover: what ``migrate`` will ask consent for."""
+    from dfmigrate.migrations.ops import statement_step
+    from dfmigrate.safety.consent import needed
+
+    steps = [statement_step(s) for plan in forwards.values() for s in plan.statements]
+    return tuple(sorted({n.hazard for n in needed(steps, allowed)}))

@@ -66,7 +66,7 @@ def _header(description: str, forward: Any, source: str | None, empty: bool) -> 
 
 def render(migration_id: str, description: str, dependencies: Sequence[str], dialect: str,
            forward: Any = None, backward: Any = None, source: str | None = None,
-           expects: Sequence[tuple[str, str, str, str | None]] = ()) -> str:
+           expects: Sequence[tuple[str, str, str, str | None]] = (), allow_hazards: Sequence[str] = ()) -> str:
     """The text of a migration file. ``forward``/``backward`` are engine Plans; None for both
     writes the ``--empty`` skeleton."""
     empty = forward is None and backward is None
@@ -80,6 +80,7 @@ def render(migration_id: str, description: str, dependencies: Sequence[str], dia
              f"    id = {py_literal(migration_id)}",
              f"    description = {py_literal(description)}",
              f"    dependencies = [{', '.join(py_literal(d) for d in dependencies)}]",
+             *_consent_lines(allow_hazards),
              f"    dialect = {py_literal(dialect)}",
              *_sql_list("forward_sql", fwd), *_sql_list("backward_sql", bwd),
              _index_list("non_transactional", fwd_nt, "indexes into forward_sql that must run outside a transaction"),
@@ -99,8 +100,17 @@ def render(migration_id: str, description: str, dependencies: Sequence[str], dia
                   "    #     await conn.execute(\"UPDATE ... SET ...\")"]
     text = "\n".join(lines) + "\n"
     _check_round_trip(text, {"id": migration_id, "description": description, "forward_sql": fwd,
-                             "backward_sql": bwd, **({"expects": [tuple(e) for e in expects]} if expects else {})})
+                             "backward_sql": bwd, **({"expects": [tuple(e) for e in expects]} if expects else {}),
+                             **({"allow_hazards": list(allow_hazards)} if allow_hazards else {})})
     return text
+
+
+def _consent_lines(allow_hazards: Sequence[str]) -> list[str]:
+    """The consent ``makemigrations --allow-hazards`` records, reviewed with the SQL it covers."""
+    if not allow_hazards:
+        return []
+    return ["    # consent to these destructive hazards: migrate and rollback run them without --allow-hazards",
+            f"    allow_hazards = [{', '.join(py_literal(k) for k in allow_hazards)}]"]
 
 
 def _check_round_trip(text: str, expected: dict[str, Any]) -> None:
@@ -152,7 +162,7 @@ def render_data(migration_id: str, description: str, dependencies: Sequence[str]
 
 
 def render_schema(migration_id: str, description: str, dependencies: Sequence[str], parts: dict[str, Part],
-                  source: str | None = None) -> str:
+                  source: str | None = None, allow_hazards: Sequence[str] = ()) -> str:
     """A generated migration: per dialect, its operations and the SQL rendered from them."""
     from dfmigrate.describe import describe
     from dfmigrate.hints import rename_hints
@@ -183,7 +193,8 @@ def render_schema(migration_id: str, description: str, dependencies: Sequence[st
              "class Migration(SchemaMigration):",
              f"    id = {py_literal(migration_id)}",
              f"    description = {py_literal(description)}",
-             f"    dependencies = [{', '.join(py_literal(d) for d in dependencies)}]"]
+             f"    dependencies = [{', '.join(py_literal(d) for d in dependencies)}]",
+             *_consent_lines(allow_hazards)]
     for dialect, v in values.items():
         lines += ["", f"    {dialect} = ForDialect("]
         for key in ("operations", "reverse", "forward", "backward"):
@@ -192,7 +203,7 @@ def render_schema(migration_id: str, description: str, dependencies: Sequence[st
             lines.append(f"        expects={py_expr(v['expects'], 8)},")
         lines.append("    )")
     text = "\n".join(lines) + "\n"
-    _check_schema_round_trip(text, migration_id, values)
+    _check_schema_round_trip(text, migration_id, values, list(allow_hazards))
     return text
 
 
@@ -203,12 +214,15 @@ def _import_line(module: str, names: list[str]) -> str:
     return f"from {module} import (\n" + "".join(f"    {n},\n" for n in names) + ")"
 
 
-def _check_schema_round_trip(text: str, migration_id: str, values: dict[str, dict[str, Any]]) -> None:
+def _check_schema_round_trip(text: str, migration_id: str, values: dict[str, dict[str, Any]],
+                             allow_hazards: list[str]) -> None:
     """Run the file and compare what it declares with what was written: a value that did not
     survive is the writer's bug, caught here rather than at migrate time."""
     module: dict[str, Any] = {"__name__": "_dfmigrate_written"}
     exec(compile(text, f"{migration_id}.py", "exec"), module)  # noqa: S102 - the text we just wrote
     cls = module["Migration"]
+    if list(cls.allow_hazards) != allow_hazards:
+        raise AssertionError("migration writer: allow_hazards does not round-trip")
     for dialect, expected in values.items():
         part = getattr(cls, dialect)
         for key, value in expected.items():
@@ -236,12 +250,13 @@ class SQLMigrationGenerator(MigrationGenerator):
     def create_migration(self, name: str, description: str, migration_type: str = "schema",
                          dependencies: list[str] | None = None, *, forward: Any = None,
                          backward: Any = None, expects: Sequence[tuple[str, str, str, str | None]] = (),
-                         parts: dict[str, Part] | None = None) -> str:
+                         parts: dict[str, Part] | None = None, allow_hazards: Sequence[str] = ()) -> str:
         """Write the next migration and return its path (as messages show it).
 
         ``migration_type`` "schema" writes ``parts`` (per dialect: operations and their SQL), or,
         in the earlier one-dialect format, ``forward``/``backward`` (engine Plans); "data"
-        writes the hand-written skeleton. ``dependencies`` defaults to the previous migration.
+        writes the hand-written skeleton. ``dependencies`` defaults to the previous migration;
+        ``allow_hazards`` is the consent to destructive hazards the file records.
         Upstream defects avoided: its templates embed ``datetime.now()`` (never byte-identical),
         interpolate the description unescaped (a ``"`` breaks the file), ignore every change but
         CREATE TABLE, ``print()`` to stdout and overwrite an existing file; this override
@@ -256,10 +271,10 @@ class SQLMigrationGenerator(MigrationGenerator):
         if migration_type == "data":
             text = render_data(migration_id, description, dependencies)
         elif parts is not None:
-            text = render_schema(migration_id, description, dependencies, parts, self.source)
+            text = render_schema(migration_id, description, dependencies, parts, self.source, allow_hazards)
         else:
             text = render(migration_id, description, dependencies, self.dialect, forward, backward,
-                          self.source, expects)
+                          self.source, expects, allow_hazards)
         filename = f"{migration_id}.py"
         self.store.write(filename, text.encode("utf-8"), exclusive=True)
         return self.store.display(filename)
