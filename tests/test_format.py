@@ -227,9 +227,9 @@ def test_offline_script_brings_a_database_up_to_date(tmp_path: Path, monkeypatch
     assert "Nothing to migrate" in capsys.readouterr().out  # the script's history rows count
     assert cli(["drift", "--database", "sqlite:///app.db"]) == 0
     with pytest.raises(DfmigrateError, match="rolling back 0001_initial needs consent: step 1 "
-                                             r"\(DROP TABLE authors\) is deletes-data"):
+                                             r"\(DROP TABLE authors\) is deletes-data, breaks-clients"):
         offline_script("migrations", "sqlite", "backward")  # like rollback: dropping the table needs consent
-    back = offline_script("migrations", "sqlite", "backward", allow_hazards=frozenset({"deletes-data"}))
+    back = offline_script("migrations", "sqlite", "backward", allow_hazards=frozenset({"deletes-data", "breaks-clients"}))
     assert "DROP TABLE authors;" in back and "'0001_initial'" in back and "'backward');" in back
     assert "DROP TABLE public.authors;" in offline_script("migrations", "postgresql", "backward",
                                                           allow_hazards=frozenset({"all"}))

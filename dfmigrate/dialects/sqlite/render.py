@@ -161,7 +161,8 @@ def _create_table(c: CreateTable) -> list[Statement]:
 
 
 def _drop_table(c: DropTable) -> list[Statement]:
-    return [Statement(f"DROP TABLE {quote_ident(c.table.name)}", c, (Hazard.DELETES_DATA,),
+    # what it risks is the change's, not the dialect's: the running release reads the table too
+    return [Statement(f"DROP TABLE {quote_ident(c.table.name)}", c, (Hazard.DELETES_DATA, Hazard.BREAKS_CLIENTS),
                       reverse=(table_sql(c.table),))]
 
 
@@ -186,7 +187,7 @@ def _add_column(c: AddColumn) -> list[Statement]:
 
 def _drop_column(c: DropColumn) -> list[Statement]:
     return [Statement(f"ALTER TABLE {quote_ident(c.table)} DROP COLUMN {quote_ident(c.column.name)}",
-                      c, (Hazard.DELETES_DATA,))]
+                      c, (Hazard.DELETES_DATA, Hazard.BREAKS_CLIENTS))]
 
 
 def _rename_column(c: RenameColumn) -> list[Statement]:
