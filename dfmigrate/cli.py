@@ -323,10 +323,11 @@ def _echo(text: str) -> None:
 # the migrations directory and kailash when they run.
 from dfmigrate.cli_migrations import init, makemigrations, rehash  # noqa: E402
 from dfmigrate.cli_runner import COMMANDS as _RUNNER_COMMANDS  # noqa: E402
+from dfmigrate.cli_plan import plan  # noqa: E402
 from dfmigrate.lint.cli import lint  # noqa: E402
 from dfmigrate.nodes.cli import nodes  # noqa: E402
 
-for _command in (init, makemigrations, rehash, *_RUNNER_COMMANDS, nodes, lint):
+for _command in (init, makemigrations, rehash, *_RUNNER_COMMANDS, plan, nodes, lint):
     cli.add_command(_command)
 
 

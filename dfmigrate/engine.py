@@ -18,6 +18,7 @@ from dfmigrate.hints import rename_hints
 from dfmigrate.plan import order_changes
 from dfmigrate.schema import Schema
 from dfmigrate.statement import Statement
+from dfmigrate.step import Step
 
 _RENDERERS = {"postgresql": "dfmigrate.dialects.postgres.render", "sqlite": "dfmigrate.dialects.sqlite.render",
               "mysql": "dfmigrate.dialects.mysql.render"}
@@ -119,9 +120,10 @@ class Plan:
         return "\n".join(lines) + "\n"
 
 
-def blocked_by(statement: Statement, dialect: str) -> tuple[str, ...]:
-    """What other sessions cannot do on the locked relation while the statement runs, as the
-    dialect's lock table says (a lock it does not name is assumed to block both)."""
+def blocked_by(statement: Statement | Step, dialect: str) -> tuple[str, ...]:
+    """What other sessions cannot do on the locked relation while the statement (or a migration
+    file's step) runs, as the dialect's lock table says (a lock it does not name is assumed to
+    block both)."""
     if statement.lock is None:
         return ()
     blocks: dict[str, tuple[str, ...]] = import_module(_LOCKS[dialect]).BLOCKS if dialect in _LOCKS else {}

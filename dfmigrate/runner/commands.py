@@ -156,9 +156,7 @@ async def migrate(cfg: Config, to: str | None = None, dry_run: bool = False, gua
         runner = _new_runner(conn, files, write=not dry_run, guard=guard, console=console,
                              allow_hazards=allow_hazards)
         try:
-            state = await _locked(runner, write=not dry_run, registry=registry, url=cfg.database)
-            state.refuse_if_unsafe()
-            plan = await runner.plan_forward(to)  # planned under the lock, from the history read under it
+            plan = await _pending(runner, to, write=not dry_run, registry=registry, url=cfg.database)
             if dry_run:
                 return await _dry_run(runner, plan, report)
             done = await runner.execute_plan(plan)  # refuses, changing nothing, without consent
@@ -166,6 +164,27 @@ async def migrate(cfg: Config, to: str | None = None, dry_run: bool = False, gua
             if not dry_run:
                 await _fill_report(runner, report)
     return [f"applied {h.migration_id} ({round(h.execution_time * 1000)} ms)" for h in done]
+
+
+async def _pending(runner: Any, to: str | None, *, write: bool, registry: Any = None, url: str | None = None) -> Any:
+    """The pending migrations up to ``to`` (a ``MigrationPlan``), planned from the history read
+    under the lock (when ``write``), after refusing a modified or missing migration: what
+    ``migrate`` applies, what its dry run prints and what ``plan`` describes."""
+    state = await _locked(runner, write=write, registry=registry, url=url)
+    state.refuse_if_unsafe()
+    return await runner.plan_forward(to)
+
+
+async def plan(cfg: Config, to: str | None = None, allow_hazards: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The runbook of what ``migrate`` (with ``to`` and ``allow_hazards``) would do to the
+    database, as data (``runbook``); nothing is written, not even the history table."""
+    from dfmigrate.runner.runbook import runbook
+
+    files = load_directory(cfg)
+    async with opened(cfg, write=False) as (_, conn):
+        runner = _new_runner(conn, files, write=False, allow_hazards=allow_hazards)
+        pending = await _pending(runner, to, write=False)
+        return await runbook(runner, pending, database=_masked(cfg.database), directory=cfg.dir)
 
 
 async def _dry_run(runner: Any, plan: Any, report: dict[str, Any]) -> list[str]:
