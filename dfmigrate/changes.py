@@ -440,3 +440,10 @@ Change = (
     | CreateFunction | DropFunction | ReplaceFunction
     | GrantPrivilege | RevokePrivilege | SetComment
 )
+
+
+def change_class(change: object) -> type:
+    """The class of ``change`` among this module's. A dialect may refine a change for its
+    renderer (MySQL's ``PlacedAddColumn``: the column with its place); the refinement is named,
+    reported, written into files and replayed as the change it refines."""
+    return next((cls for cls in type(change).__mro__ if cls.__module__ == __name__), type(change))

@@ -31,11 +31,11 @@ def _settings(directory: str | None = None, models: str | None = None, dev_url: 
 
 
 def _dev_url(cfg: Any) -> str | None:
-    """Where PostgreSQL replays get their scratch database: the dev_url setting, else the
-    configured database when it is a PostgreSQL server."""
-    from dfmigrate.urls import is_postgres_url
+    """Where replays get their scratch database: the dev_url setting, else the configured
+    database when it is a PostgreSQL or MySQL server."""
+    from dfmigrate.urls import url_dialect
 
-    return next((c for c in (cfg.dev_url, cfg.database) if c and is_postgres_url(c)), None)
+    return next((c for c in (cfg.dev_url, cfg.database) if c and url_dialect(c) in ("postgresql", "mysql")), None)
 
 
 @click.command()
@@ -48,7 +48,7 @@ def _dev_url(cfg: Any) -> str | None:
 @click.option("--empty", is_flag=True, help="Write a skeleton for a hand-written (data) migration.")
 @click.option("--database", metavar="URL", help="The target database: never connected to; its dialect's "
               "changes are listed first, and a PostgreSQL URL serves as the scratch server.")
-@click.option("--dialect", type=click.Choice(["postgresql", "sqlite"]),
+@click.option("--dialect", type=click.Choice(["postgresql", "sqlite", "mysql"]),
               help="List this dialect's changes first (files hold every dialect of the dialects setting).")
 @click.option("--dev-url", metavar="URL", help="PostgreSQL server for scratch databases (only hand-written "
               "steps without 'state' need one) [env DFMIGRATE_DEV_URL; config 'dev_url'].")
@@ -70,7 +70,7 @@ def makemigrations(message: str | None, models: str | None, directory: str | Non
     if dialect is None and cfg.origin["database"] != "default":  # the configured database's first
         from dfmigrate.urls import url_dialect
 
-        dialect = url_dialect(cfg.database) if url_dialect(cfg.database) in ("postgresql", "sqlite") else None
+        dialect = url_dialect(cfg.database)
     url = _dev_url(cfg)
     online = not plain and bool(cfg.get("online", True))
     result = _run(lambda: make_migrations(cfg.models, cfg.dir, dialect, message=message, check=check,

@@ -18,7 +18,7 @@ def _name(obj: object) -> str:
 
 
 def describe(change: object) -> str:
-    verb = _words(type(change).__name__)
+    verb = _words(ch.change_class(change).__name__)
     match change:
         case ch.CreateNamespace(name=n) | ch.DropNamespace(name=n):
             return f"{verb} {n}"

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from importlib import import_module
 from typing import Any
 
 import networkx as nx
 
-from dfmigrate.changes import Change
+from dfmigrate.changes import Change, change_class
 from dfmigrate.deps import dependencies
 from dfmigrate.describe import describe
 from dfmigrate.diff import diff_schemas
@@ -169,4 +169,14 @@ def plan_migration(old: Schema, new: Schema, *, online: bool = False, server_ver
     statements = dialect.finish([_with_hint(s, hints.get(id(c))) for c in ordered for s in render(c)])
     for node in graph.nodes:
         graph.nodes[node]["label"] = describe(graph.nodes[node]["change"])
-    return Plan(new.dialect, ordered, statements, graph)
+    return Plan(new.dialect, [_generic(c) for c in ordered], statements, graph)
+
+
+def _generic(change: Change) -> Change:
+    """A dialect's refinement of a change as the change it refines (``changes.change_class``):
+    what plans report, files record and replay folds. The refinement stays the statements'
+    ``source``, for the renderer."""
+    base = change_class(change)
+    if base is type(change):
+        return change
+    return base(**{f.name: getattr(change, f.name) for f in fields(base)})  # type: ignore[no-any-return]

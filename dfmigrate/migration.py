@@ -32,7 +32,10 @@ from dfmigrate.step import Step
 __all__ = ["DataMigration", "ForDialect", "Migration", "RunPython", "RunSQL", "SQLMigration", "SchemaMigration", "Step",
            "expectations_of", "kailash_class", "migration_steps", "state_operations"]
 
-DIALECTS = ("sqlite", "postgresql")
+DIALECTS = ("sqlite", "postgresql", "mysql")
+# What a directory's files hold when neither the dialects setting, nor the directory's own files,
+# nor the target database name another (see makemigrations)
+DEFAULT_DIALECTS = ("sqlite", "postgresql")
 
 
 @dataclass(frozen=True)
@@ -131,7 +134,7 @@ DataMigration = Migration  # the name hand-written files import (their own class
 
 class SchemaMigration(Migration):
     """A generated migration: a ``ForDialect`` class attribute per dialect (``sqlite``,
-    ``postgresql``)."""
+    ``postgresql``, ``mysql``)."""
 
     def part(self, dialect: str) -> ForDialect | None:
         part = getattr(type(self), dialect, None) if dialect in DIALECTS else None

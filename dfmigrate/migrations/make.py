@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from dfmigrate.config import DEFAULT_DIR
 from dfmigrate.errors import DfmigrateError
-from dfmigrate.migration import DIALECTS  # what a new directory targets unless the dialects setting says
+from dfmigrate.migration import DEFAULT_DIALECTS, DIALECTS
 from dfmigrate.migrations.directory import as_dir, directory_dialect, migration_names
 from dfmigrate.migrations.sumfile import verify, write_sum
 from dfmigrate.schema import Schema
@@ -41,13 +41,29 @@ def check_dialects(value: Any, where: str) -> list[str]:
     return list(value)
 
 
-def configured_dialects(cwd: str | None = None) -> list[str]:
-    """The ``dialects`` setting (read by dfmigrate.config, the one reader), or every dialect."""
+def configured_dialects(cwd: str | None = None) -> list[str] | None:
+    """The ``dialects`` setting (read by dfmigrate.config, the one reader), if set."""
     from dfmigrate.config import resolve
 
     cfg = resolve(cwd=cwd)
     value = cfg.get("dialects")
-    return check_dialects(value, f"{cfg.file}: dialects") if value else list(DIALECTS)
+    return check_dialects(value, f"{cfg.file}: dialects") if value else None
+
+
+def unconfigured_dialects(store: Any, dialect: str | None) -> list[str]:
+    """Without a dialects setting: those the directory's latest generated file holds (else
+    SQLite and PostgreSQL), and the target database's own (``dialect``), so that a project on
+    MySQL gets MySQL SQL without configuring anything, and keeps it when --database is not given."""
+    from dfmigrate.migration import SchemaMigration
+    from dfmigrate.migrations.directory import load_migration
+
+    targets = list(DEFAULT_DIALECTS)
+    for name in reversed(migration_names(store)):
+        cls = load_migration(store, name).cls
+        if issubclass(cls, SchemaMigration):
+            targets = cls().dialects()
+            break
+    return targets + ([dialect] if dialect in DIALECTS and dialect not in targets else [])
 
 
 def configured_online(cwd: str | None = None) -> bool:
@@ -136,7 +152,7 @@ async def make_migrations(models_spec: str | None, directory: Any = DEFAULT_DIR,
     own = directory_dialect(store)
     if own and dialect and own != dialect:
         raise DfmigrateError(f"{store.display('')} holds {own} migrations; --dialect {dialect} contradicts it")
-    targets = [own] if own else list(dialects or configured_dialects())
+    targets = [own] if own else list(dialects or configured_dialects() or unconfigured_dialects(store, dialect))
     if dialect in targets:  # the database's dialect first: its changes are the ones reported
         targets.remove(dialect)
         targets.insert(0, dialect)

@@ -151,7 +151,9 @@ def check_round_trip(text: str, value: Any) -> None:
 def _kind(statement: Any) -> str:
     if statement.kind:
         return statement.kind  # type: ignore[no-any-return]
-    return re.sub(r"(?<!^)(?=[A-Z])", "-", type(statement.source).__name__).lower()
+    from dfmigrate.changes import change_class
+
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", change_class(statement.source).__name__).lower()
 
 
 def _target(statement: Any) -> str | None:

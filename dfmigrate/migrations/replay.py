@@ -29,8 +29,9 @@ from dfmigrate.schema import DEFAULT_NAMESPACE, Schema
 
 log = logging.getLogger(__name__)
 
-NEEDS_DEV_URL = ("replaying PostgreSQL migrations needs a PostgreSQL server for a scratch database: "
+NEEDS_DEV_URL = ("replaying {server} migrations needs a {server} server for a scratch database: "
                  "pass --dev-url (or set dev_url under [tool.dfmigrate] in pyproject.toml)")
+_SERVER_NAMES = {"postgresql": "PostgreSQL", "mysql": "MySQL"}
 
 
 def empty_schema(dialect: str) -> Schema:
@@ -105,11 +106,14 @@ def store_folded(directory: Any, changes: dict[str, list[Any]], before: dict[str
 async def replay_migrations(store: Any, migrations: list[LoadedMigration], dialect: str,
                             dev_url: str | None) -> Schema:
     """``migrations`` run in order on a scratch database of ``dialect``, read back."""
+    from dfmigrate.urls import url_dialect
+
     if dialect == "sqlite":
         return await _replay_sqlite(store, migrations)
-    if not dev_url:
-        raise DfmigrateError(NEEDS_DEV_URL + " (a hand-written step without 'state' is replayed on one)")
-    return await _replay_postgres(store, migrations, dev_url)
+    if not dev_url or url_dialect(dev_url) != dialect:
+        raise DfmigrateError(NEEDS_DEV_URL.format(server=_SERVER_NAMES[dialect])
+                             + " (a hand-written step without 'state' is replayed on one)")
+    return await _replay_server(store, migrations, dialect, dev_url)
 
 
 # ---------------------------------------------------------------- applying
@@ -172,22 +176,22 @@ async def _replay_sqlite(store: Any, migrations: list[LoadedMigration]) -> Schem
         conn.close()
 
 
-async def _replay_postgres(store: Any, migrations: list[LoadedMigration], dev_url: str) -> Schema:
+async def _replay_server(store: Any, migrations: list[LoadedMigration], dialect: str, dev_url: str) -> Schema:
+    """On a scratch database of the PostgreSQL or MySQL server ``dev_url`` names."""
+    from dfmigrate.runner.connections import connect
+    from dfmigrate.runner.resources import live_schema
     from dfmigrate.scratch import scratch_database
-    from dfmigrate.sources.postgres import connect, inspect_postgres_connection
     from dfmigrate.urls import mask, with_database
 
     def create_error(exc: Exception) -> Exception:
         return DfmigrateError(f"cannot create a scratch database on {mask(dev_url)}: {_one_line(exc)}")
 
     async with scratch_database(dev_url, create_error) as name:
-        conn = await connect(with_database(dev_url, name), for_catalog=False)
+        conn = await connect(with_database(dev_url, name))  # the runner's: replay runs a file as migrate does
         try:
-            from dfmigrate.runner.connections import PgConnection
-
             for m in migrations:
-                await _apply(store, m, PgConnection(conn))
-            return await inspect_postgres_connection(conn)
+                await _apply(store, m, conn)
+            return await live_schema(conn)
         finally:
             await conn.close()
 
