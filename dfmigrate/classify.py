@@ -2,7 +2,8 @@
 
 Generated migrations carry these facts as data (``Step``): the renderer knew them. SQL written by
 hand (``RunSQL``) and files in the earlier format hold only text, so this module reads it once,
-with a real parser: pglast (PostgreSQL's own parser) for PostgreSQL, sqlglot for SQLite. The
+with a real parser: pglast (PostgreSQL's own parser) for PostgreSQL, sqlglot for SQLite and MySQL
+(where every statement but a data change commits by itself, so it runs outside any transaction). The
 kinds, locks and hazards are the PostgreSQL renderer's (``dialects.postgres.hazards``), so a
 hand-written ``ALTER TABLE … DROP COLUMN`` and a generated one compare as the same kind and need
 the same consent (``safety.consent``). A text holding several statements is kind ``sql`` and
@@ -42,6 +43,8 @@ class Classified:
 def classify(sql: str, dialect: str) -> Classified:
     if dialect == "postgresql":
         return _postgres(sql)
+    if dialect == "mysql":
+        return _mysql(sql)
     return _sqlite(sql)
 
 
@@ -197,11 +200,12 @@ def _sqlite(sql: str) -> Classified:
     except sqlglot.errors.ParseError:
         return Classified("sql")
     if len(parsed) != 1:
-        return Classified("sql", hazards=_union(_sqlite_statement(st).hazards for st in parsed))
-    return _sqlite_statement(parsed[0])
+        return Classified("sql", hazards=_union(_sqlglot_statement(st).hazards for st in parsed))
+    return _sqlglot_statement(parsed[0])
 
 
-def _sqlite_statement(st: object) -> Classified:
+def _sqlglot_statement(st: object) -> Classified:
+    """One statement as sqlglot parsed it (SQLite's or MySQL's)."""
     from sqlglot import exp
 
     assert isinstance(st, exp.Expression)
@@ -223,6 +227,28 @@ def _sqlite_statement(st: object) -> Classified:
     if isinstance(st, (exp.Insert, exp.Update, exp.Delete)):
         return Classified(type(st).__name__.lower(), None, target)
     return Classified("sql", None, target)
+
+
+# ---------------------------------------------------------------- MySQL
+
+_DATA = ("insert", "update", "delete")
+
+
+def _mysql(sql: str) -> Classified:
+    """Read as SQLite's statements are; but only a data change runs inside the transaction:
+    everything else (DDL, and what sqlglot cannot parse) commits by itself on MySQL, so it runs
+    alone, outside any transaction."""
+    import sqlglot
+
+    logging.getLogger("sqlglot").setLevel(logging.ERROR)
+    try:
+        parsed = [st for st in sqlglot.parse(sql, read="mysql") if st is not None]
+    except sqlglot.errors.ParseError:
+        return Classified("sql", transactional=False)
+    if len(parsed) != 1:
+        return Classified("sql", transactional=False, hazards=_union(_sqlglot_statement(st).hazards for st in parsed))
+    found = _sqlglot_statement(parsed[0])
+    return found if found.kind in _DATA else replace(found, transactional=False)
 
 
 def _destructive_of(kind: str) -> tuple[str, ...]:

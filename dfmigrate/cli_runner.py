@@ -156,7 +156,7 @@ def _render(report: Any, fmt: str) -> None:
                    "the connection goes through a proxy, else session (PostgreSQL).")
 @click.option("--sql", "offline", is_flag=True,
               help="Print the whole script (history rows and transactions included) without connecting.")
-@click.option("--dialect", type=click.Choice(["postgresql", "sqlite"]),
+@click.option("--dialect", type=click.Choice(["postgresql", "sqlite", "mysql"]),
               help="With --sql: the dialect to script (default: the --database URL's).")
 @click.option("--from", "from_", metavar="ID", help="With --sql: start after this (already applied) migration.")
 @click.option("--strict", is_flag=True, help="Refuse a migration that lacks the target dialect's frozen SQL.")
@@ -226,7 +226,7 @@ def _console(fmt: str) -> Any:
 @ALLOW_HAZARDS
 @click.option("--sql", "offline", is_flag=True, help="Print the script without connecting: rolls back --from "
               "(default: the last migration) down to, not including, --to (default: the one before).")
-@click.option("--dialect", type=click.Choice(["postgresql", "sqlite"]),
+@click.option("--dialect", type=click.Choice(["postgresql", "sqlite", "mysql"]),
               help="With --sql: the dialect to script (default: the --database URL's).")
 @click.option("--from", "from_", metavar="ID", help="With --sql: the newest applied migration.")
 def rollback(database: str | None, dir_: str | None, models: str | None, dev_url: str | None,

@@ -89,6 +89,16 @@ async def _query(url: str, sql: str) -> list[tuple[Any, ...]]:
             return conn.execute(sql).fetchall()
         finally:
             conn.close()
+    if url.startswith(("mysql", "mariadb")):
+        from dfmigrate.dialects.mysql.connect import connect
+
+        my = await connect(url)
+        try:
+            async with my.cursor() as cur:
+                await cur.execute(sql)
+                return [tuple(r) for r in await cur.fetchall()]
+        finally:
+            my.close()
     import asyncpg
 
     pg = await asyncpg.connect(url)

@@ -1,4 +1,5 @@
-"""``lock_timeout`` / ``statement_timeout`` around the steps (PostgreSQL).
+"""``lock_timeout`` / ``statement_timeout`` around the steps (PostgreSQL); on MySQL the lock
+timeout is ``lock_wait_timeout`` (and InnoDB's row-lock wait), and there is no statement timeout.
 
 In a transaction: ``SET LOCAL``, so a pooled or reused session keeps its own settings. Around a
 step that runs outside any transaction (no ``SET LOCAL`` there): set for the session, reset
@@ -9,6 +10,7 @@ a lock_timeout: docs/guarded-apply.md).
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -21,14 +23,27 @@ class Timeouts:
         self.proxied = proxied
 
     async def local(self, conn: Any) -> None:
+        if conn.dialect == "mysql" and not conn.script:
+            await self._mysql(conn)
+            return
         if conn.dialect != "postgresql" or conn.script:
             return
         await conn.execute(f"SET LOCAL lock_timeout = {self.lock_ms}")
         if self.statement_ms:
             await conn.execute(f"SET LOCAL statement_timeout = {self.statement_ms}")
 
+    async def _mysql(self, conn: Any) -> None:
+        """MySQL's session settings, in whole seconds (its unit): the wait for a metadata lock
+        (DDL) and for a row lock (a data step). A session of our own: nothing to reset."""
+        seconds = max(1, math.ceil(self.lock_ms / 1000))
+        await conn.execute(f"SET SESSION lock_wait_timeout = {seconds}, innodb_lock_wait_timeout = {seconds}")
+
     @asynccontextmanager
     async def session(self, conn: Any) -> AsyncIterator[None]:
+        if conn.dialect == "mysql" and not conn.script:
+            await self._mysql(conn)
+            yield
+            return
         if conn.dialect != "postgresql" or conn.script or self.proxied:
             yield
             return

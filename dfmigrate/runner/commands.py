@@ -125,8 +125,11 @@ def _new_runner(conn: Any, files: list[Any], *, write: bool, guard: Any = None, 
 async def _locked(runner: Any, *, write: bool, registry: Any = None, url: str | None = None) -> State:
     """Take the lock (when ``write``) and read the history under it. On PostgreSQL the lock
     lives on a connection of its own, and a third one (the observer) carries the guard's
-    pre-checks and blocker watch: one connection per concurrent task."""
+    pre-checks and blocker watch: one connection per concurrent task. On MySQL the lock is held
+    by the migration connection itself (guard.mysql_lock)."""
     conn = runner.conn
+    if write and conn.dialect == "mysql":
+        await runner.lock()
     if write and conn.dialect == "postgresql":
         if registry is None or url is None:
             raise DfmigrateError("the migration lock needs a registry to open its connection")
@@ -456,18 +459,18 @@ async def check(cfg: Config) -> dict[str, Any]:
 
     dialect = directory_dialect(cfg.dir) or dialect_of(cfg.database)
     server = cfg.dev_url or (cfg.database if dialect == dialect_of(cfg.database) else None)
-    result = await make_migrations(cfg.models, cfg.dir, dialect, check=True, dev_url=server and _pg(server))
+    result = await make_migrations(cfg.models, cfg.dir, dialect, check=True, dev_url=server and _scratch_server(server))
     return {"clean": result.status != "changes pending", "pending": list(result.changes),
             "hazards": list(result.hazards), "models": cfg.models}
 
 
-def _pg(url: str) -> str | None:
-    return url if dialect_of(url) == "postgresql" else None
+def _scratch_server(url: str) -> str | None:
+    return url if dialect_of(url) in ("postgresql", "mysql") else None
 
 
 def _server(cfg: Config) -> str | None:
     """Scratch databases go on the target's own server unless --dev-url says otherwise."""
-    return cfg.database if dialect_of(cfg.database) == "postgresql" else None
+    return _scratch_server(cfg.database)
 
 
 def _masked(url: str) -> str:

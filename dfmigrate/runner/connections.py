@@ -1,4 +1,4 @@
-"""One connection interface for both dialects: ``execute``/``fetch`` with ``$n`` parameters, a
+"""One connection interface for every dialect: ``execute``/``fetch`` with ``$n`` parameters, a
 ``transaction()`` context manager, and rows indexable by column name and by position alike.
 
 Kailash's runner hands migrations a raw driver connection and assumes asyncpg's API (``fetch``,
@@ -6,7 +6,8 @@ Kailash's runner hands migrations a raw driver connection and assumes asyncpg's 
 The runner here talks only to these adapters: ``PgConnection`` wraps asyncpg unchanged;
 ``SqliteConnection`` wraps a stdlib ``sqlite3`` connection in autocommit mode so that the
 runner, not the driver, decides where transactions begin and end (``BEGIN IMMEDIATE`` …
-``COMMIT``), and translates ``$n`` to SQLite's numbered ``?n``.
+``COMMIT``), and translates ``$n`` to SQLite's numbered ``?n``; ``MysqlConnection`` wraps
+asyncmy, translating ``$n`` to its ``%s``.
 """
 
 from __future__ import annotations
@@ -30,9 +31,10 @@ class ConnectionError_(DfmigrateError):
 def dialect_of(url: str) -> str:
     """The dialect of a database the runner can apply to."""
     dialect = url_dialect(url)
-    if dialect in ("postgresql", "sqlite"):
+    if dialect in ("postgresql", "sqlite", "mysql"):
         return dialect
-    raise DfmigrateError(f"unsupported database URL '{mask(url)}': expected postgresql://… or sqlite:///path")
+    raise DfmigrateError(f"unsupported database URL '{mask(url)}': expected postgresql://…, mysql://… "
+                         "(or mariadb://…) or sqlite:///path")
 
 
 def sqlite_path(url: str) -> str:
@@ -153,6 +155,79 @@ class SqliteConnection:
         self.raw.close()
 
 
+class MysqlConnection:
+    """asyncmy in autocommit mode: each DDL statement commits by itself anyway, so the runner
+    runs MySQL's DDL outside any transaction, and ``transaction()`` (``START TRANSACTION`` …
+    ``COMMIT``) holds only rows (the history, a data step). ``$n`` parameters become ``%s`` in
+    the order they appear; an aware datetime parameter is sent as UTC (DATETIME has no zone)."""
+
+    dialect = "mysql"
+    script = False
+
+    def __init__(self, raw: Any, pid: int) -> None:
+        self.raw = raw
+        self.pid = pid  # CONNECTION_ID(): what the processlist and IS_USED_LOCK() show
+
+    @classmethod
+    async def open(cls, url: str) -> MysqlConnection:
+        from dfmigrate.dialects.mysql.connect import connect as mysql_connect
+        from dfmigrate.dialects.mysql.connect import connect_kwargs
+
+        if not connect_kwargs(url).get("db"):
+            raise DfmigrateError(f"{mask(url)}: a MySQL URL must name a database (mysql://host/db)")
+        raw = await mysql_connect(url)
+        async with raw.cursor() as cur:
+            # no notes ("table already exists" for each CREATE TABLE IF NOT EXISTS of the
+            # history): the driver logs every one; warnings about the data still show
+            await cur.execute("SET SESSION sql_notes = 0")
+            await cur.execute("SELECT CONNECTION_ID()")
+            (pid,) = await cur.fetchone()
+        return cls(raw, int(pid))
+
+    async def _cursor_run(self, sql: str, args: tuple[Any, ...]) -> tuple[tuple[str, ...], list[Any]]:
+        if args:
+            order = [int(n) - 1 for n in _DOLLAR_PARAM.findall(sql)]
+            sql = _DOLLAR_PARAM.sub("%s", sql.replace("%", "%%"))
+            args = tuple(_mysql_value(args[i]) for i in order)
+        async with self.raw.cursor() as cur:
+            await cur.execute(sql, args or None)
+            names = tuple(d[0] for d in cur.description or ())
+            return names, list(await cur.fetchall()) if names else []
+
+    async def execute(self, sql: str, *args: Any) -> None:
+        await self._cursor_run(sql, args)
+
+    async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        names, rows = await self._cursor_run(sql, args)
+        return [Row(names, tuple(r)) for r in rows]
+
+    def transaction(self) -> Any:
+        from contextlib import asynccontextmanager
+
+        @asynccontextmanager
+        async def block() -> Any:
+            await self.execute("START TRANSACTION")
+            try:
+                yield
+            except BaseException:
+                await self.execute("ROLLBACK")
+                raise
+            await self.execute("COMMIT")
+
+        return block()
+
+    async def close(self) -> None:
+        self.raw.close()  # an open transaction ends with the session: rolled back, never half-committed
+
+
+def _mysql_value(value: Any) -> Any:
+    from datetime import datetime, timezone
+
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value
+
+
 class ScriptConnection:
     """Runs nothing: every statement the executor would send is appended to ``lines`` (with its
     parameters written in as literals), transactions as ``BEGIN;`` … ``COMMIT;``. Reads answer
@@ -222,9 +297,16 @@ def _qmarks(sql: str) -> str:
     return _DOLLAR_PARAM.sub(r"?\1", sql)
 
 
-async def connect(url: str) -> PgConnection | SqliteConnection:
+async def connect(url: str) -> PgConnection | SqliteConnection | MysqlConnection:
     """Open the database a URL names. A SQLite file is created if missing (``migrate`` is what
     brings a new database into existence); read-only callers check existence first."""
+    if dialect_of(url) == "mysql":
+        import asyncmy.errors
+
+        try:
+            return await MysqlConnection.open(url)
+        except (OSError, asyncmy.errors.Error, TimeoutError) as exc:
+            raise ConnectionError_(f"cannot connect to {mask(url)}: {' '.join(str(exc).split())}") from None
     if dialect_of(url) == "postgresql":
         import asyncpg
 

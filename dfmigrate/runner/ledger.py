@@ -50,6 +50,15 @@ _DDL = {
         applied_by TEXT NOT NULL,
         tool_version TEXT NOT NULL,
         direction TEXT NOT NULL)""",
+    "mysql": """CREATE TABLE IF NOT EXISTS {table} (
+        seq BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+        migration_id VARCHAR(255) NOT NULL,
+        checksum VARCHAR(255) NOT NULL,
+        applied_at DATETIME(6) NOT NULL,
+        duration_ms INT NOT NULL,
+        applied_by VARCHAR(255) NOT NULL,
+        tool_version VARCHAR(64) NOT NULL,
+        direction VARCHAR(16) NOT NULL) ENGINE=InnoDB""",
 }
 
 
@@ -108,6 +117,9 @@ async def _has_seq(conn: Any) -> bool:
     if conn.dialect == "postgresql":
         rows = await conn.fetch("SELECT count(*) AS n FROM pg_attribute WHERE attrelid = to_regclass($1)"
                                 " AND attname = 'seq' AND NOT attisdropped", own_table(conn.dialect, HISTORY_TABLE))
+    elif conn.dialect == "mysql":
+        rows = await conn.fetch("SELECT count(*) AS n FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE()"
+                                " AND TABLE_NAME = $1 AND COLUMN_NAME = 'seq'", HISTORY_TABLE)
     else:
         rows = await conn.fetch(f"SELECT count(*) AS n FROM pragma_table_info('{HISTORY_TABLE}') WHERE name = 'seq'")
     return bool(rows[0]["n"])
@@ -133,6 +145,9 @@ async def own_table_exists(conn: Any, name: str) -> bool:
     """Whether one of dfmigrate's tables (public.<name> on PostgreSQL) is there."""
     if conn.dialect == "postgresql":
         rows = await conn.fetch("SELECT to_regclass($1) IS NOT NULL AS present", own_table(conn.dialect, name))
+    elif conn.dialect == "mysql":
+        rows = await conn.fetch("SELECT count(*) > 0 AS present FROM information_schema.TABLES"
+                                " WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = $1", name)
     else:
         rows = await conn.fetch("SELECT count(*) > 0 AS present FROM sqlite_master WHERE name = $1", name)
     return bool(rows[0]["present"])
@@ -171,6 +186,8 @@ def _row(r: Any) -> HistoryRow:
     applied_at = r["applied_at"]
     if isinstance(applied_at, str):  # SQLite stores ISO-8601 text
         applied_at = datetime.fromisoformat(applied_at)
+    elif applied_at.tzinfo is None:  # MySQL's DATETIME holds UTC without saying so
+        applied_at = applied_at.replace(tzinfo=timezone.utc)
     return HistoryRow(r["migration_id"], r["checksum"], applied_at, int(r["duration_ms"]),
                       r["applied_by"], r["tool_version"], r["direction"])
 
@@ -181,7 +198,7 @@ async def record(conn: Any, migration_id: str, checksum: str, duration_ms: int, 
     from dfmigrate import __version__
 
     now = datetime.now(timezone.utc)
-    applied_at: Any = now if conn.dialect == "postgresql" else now.isoformat(timespec="microseconds")
+    applied_at: Any = now if conn.dialect != "sqlite" else now.isoformat(timespec="microseconds")
     await conn.execute(
         f"INSERT INTO {own_table(conn.dialect, HISTORY_TABLE)} ({_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         migration_id, checksum, applied_at, int(duration_ms), who(), __version__, direction,
@@ -196,7 +213,9 @@ def record_sql(dialect: str, migration_id: str, checksum: str, direction: str) -
     def quote(text: str) -> str:
         return "'" + text.replace("'", "''") + "'"
 
-    now = "now()" if dialect == "postgresql" else "strftime('%Y-%m-%dT%H:%M:%f', 'now') || '+00:00'"
-    by = "current_user || ' (offline script)'" if dialect == "postgresql" else "'offline script'"
+    now = {"postgresql": "now()", "mysql": "UTC_TIMESTAMP(6)"}.get(
+        dialect, "strftime('%Y-%m-%dT%H:%M:%f', 'now') || '+00:00'")
+    by = {"postgresql": "current_user || ' (offline script)'", "mysql": "CONCAT(CURRENT_USER(), ' (offline script)')"
+          }.get(dialect, "'offline script'")
     return (f"INSERT INTO {own_table(dialect, HISTORY_TABLE)} ({_COLUMNS}) VALUES ({quote(migration_id)}, "
             f"{quote(checksum)}, {now}, 0, {by}, {quote(__version__)}, {quote(direction)});")

@@ -53,7 +53,22 @@ _DDL = {
         statement TEXT NOT NULL,
         updated_at TEXT NOT NULL,
         PRIMARY KEY (migration_id, direction, step))""",
+    "mysql": f"""CREATE TABLE IF NOT EXISTS {PROGRESS_TABLE} (
+        migration_id VARCHAR(255) NOT NULL,
+        direction VARCHAR(16) NOT NULL,
+        step INT NOT NULL,
+        checksum VARCHAR(255) NOT NULL,
+        state VARCHAR(16) NOT NULL,
+        statement TEXT NOT NULL,
+        updated_at DATETIME(6) NOT NULL,
+        PRIMARY KEY (migration_id, direction, step)) ENGINE=InnoDB""",
 }
+_UPSERT = {
+    "mysql": """ON DUPLICATE KEY UPDATE checksum = VALUES(checksum), state = VALUES(state),
+        statement = VALUES(statement), updated_at = VALUES(updated_at)""",
+}
+_UPSERT_STANDARD = """ON CONFLICT (migration_id, direction, step) DO UPDATE SET checksum = excluded.checksum,
+        state = excluded.state, statement = excluded.statement, updated_at = excluded.updated_at"""
 
 
 @dataclass(frozen=True)
@@ -85,12 +100,10 @@ async def read(conn: Any) -> list[Row]:
 async def mark(conn: Any, migration_id: str, direction: str, group: int, checksum: str, state: str,
                statement: str) -> None:
     now = datetime.now(timezone.utc)
-    at: Any = now if conn.dialect == "postgresql" else now.isoformat(timespec="microseconds")
+    at: Any = now if conn.dialect != "sqlite" else now.isoformat(timespec="microseconds")
     await conn.execute(
         f"""INSERT INTO {own_table(conn.dialect, PROGRESS_TABLE)} (migration_id, direction, step, checksum, state, statement, updated_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7)
-            ON CONFLICT (migration_id, direction, step) DO UPDATE SET checksum = excluded.checksum,
-                state = excluded.state, statement = excluded.statement, updated_at = excluded.updated_at""",
+            VALUES ($1, $2, $3, $4, $5, $6, $7) {_UPSERT.get(conn.dialect, _UPSERT_STANDARD)}""",
         migration_id, direction, group, checksum, state, statement, at)
 
 
@@ -126,6 +139,10 @@ async def settle(conn: Any, resume: str | None) -> Settled:
     """What an interrupted run of a step left, read as its ``resume`` says, and the cleanup that
     makes running it again safe (an invalid index is dropped). Catalog reads only, except that
     one ``DROP INDEX CONCURRENTLY`` (under the caller's session lock_timeout)."""
+    if conn.dialect == "mysql" and resume:
+        from dfmigrate.dialects.mysql.resume import settle as settle_mysql
+
+        return await settle_mysql(conn, resume)
     if conn.dialect != "postgresql" or not resume:
         return Settled(False, "not checkable", "run again")
     what, _, arg = resume.partition(":")

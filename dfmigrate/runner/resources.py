@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from dfmigrate.runner.connections import PgConnection, SqliteConnection, connect
+from dfmigrate.runner.connections import MysqlConnection, PgConnection, SqliteConnection, connect
 from dfmigrate.sources import without_ledger
 from dfmigrate.urls import mask
 
@@ -29,7 +29,7 @@ def connection_factory(url: str) -> Any:
     """Factory of the target database connection (created lazily, closed at cleanup)."""
 
     class ConnectionFactory(_factory_base()):  # type: ignore[misc]
-        async def create(self) -> PgConnection | SqliteConnection:
+        async def create(self) -> PgConnection | SqliteConnection | MysqlConnection:
             return await connect(url)
 
         def get_config(self) -> dict[str, Any]:
@@ -53,12 +53,17 @@ async def session() -> AsyncIterator[Any]:
 # ---------------------------------------------------------------- schemas the commands compare
 
 
-async def live_schema(conn: PgConnection | SqliteConnection) -> Any:
+async def live_schema(conn: PgConnection | SqliteConnection | MysqlConnection) -> Any:
     """Introspect through the command's own connection (no second connection to the server)."""
     if conn.dialect == "postgresql":
         from dfmigrate.sources.postgres import inspect_postgres_connection
 
         return without_ledger(await inspect_postgres_connection(conn.raw))
+    if conn.dialect == "mysql":
+        from dfmigrate.sources.mysql import inspect_connection
+
+        database = (await conn.fetch("SELECT DATABASE() AS db"))[0]["db"]
+        return without_ledger(await inspect_connection(conn.raw, database))
     from dfmigrate.sources.sqlite import inspect_sqlite_connection
 
     return without_ledger(inspect_sqlite_connection(conn.raw))

@@ -104,8 +104,15 @@ class DfmigrateRunner(MigrationRunner):
     async def lock(self, lock_conn: Any = None, observer: Any = None) -> None:
         """Upstream defect: no lock, two runners both ran the same migration. PostgreSQL takes
         the advisory lock on ``lock_conn`` (a dedicated connection); ``observer`` (an async
-        callable) then opens a third one for the guard's pre-checks and blocker watch. SQLite serializes through ``BEGIN
-        IMMEDIATE`` per transaction instead (busy timeout: 30 s)."""
+        callable) then opens a third one for the guard's pre-checks and blocker watch. MySQL takes
+        ``GET_LOCK`` on the migration connection itself (``guard.mysql_lock``). SQLite serializes
+        through ``BEGIN IMMEDIATE`` per transaction instead (busy timeout: 30 s)."""
+        if self.conn.dialect == "mysql":
+            from dfmigrate.guard.mysql_lock import MysqlMigrationLock
+
+            self.lock_ = MysqlMigrationLock(self.conn, wait=self.options.lock_wait, poll=self.options.poll)
+            await self.lock_.acquire()
+            return
         if self.conn.dialect != "postgresql":
             return
         from dfmigrate.guard.detectors import RaceGuard
@@ -224,7 +231,8 @@ class DfmigrateRunner(MigrationRunner):
         held = self.held
         return Executor(self.conn, self.reporter, retry=RetryPolicy(self.options.retries, self.options.backoff),
                         timeouts=Timeouts(self.options.lock_timeout, self.options.statement_timeout,
-                                          bool(held and held.proxied)) if self.conn.dialect == "postgresql" else None,
+                                          bool(held and held.proxied))
+                        if self.conn.dialect in ("postgresql", "mysql") else None,
                         guard=self.step_guard, metrics=self.metrics, run_id=self.run_id)
 
     async def _run(self, migration: Migration, direction: str) -> MigrationHistory:

@@ -25,6 +25,10 @@ _DDL = {
         run_id TEXT NOT NULL, migration_id TEXT NOT NULL, direction TEXT NOT NULL,
         statement INTEGER NOT NULL, kind TEXT NOT NULL, ms REAL NOT NULL,
         recorded_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)""",
+    "mysql": f"""CREATE TABLE IF NOT EXISTS {TIMINGS_TABLE} (
+        run_id VARCHAR(64) NOT NULL, migration_id VARCHAR(255) NOT NULL, direction VARCHAR(16) NOT NULL,
+        statement INT NOT NULL, kind VARCHAR(255) NOT NULL, ms DOUBLE NOT NULL,
+        recorded_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)) ENGINE=InnoDB""",
 }
 HISTORY_PER_KIND = 200  # the most recent durations of a kind that a judgement looks at
 

@@ -4,7 +4,10 @@ Every ``ALTER TABLE`` names the algorithm and lock it accepts (``ALGORITHM=INSTA
 ``INPLACE, LOCK=NONE``, or an explicit ``COPY, LOCK=SHARED``): the server refuses a request it
 cannot honour instead of silently copying the table, and the choice is kept on the statement as
 data (``Statement.algorithm``, ``lock``, hazards). The rules hold on MySQL 8.0.29+ and MariaDB
-10.6+. MySQL DDL commits implicitly, so no statement is transactional.
+10.6+. MySQL DDL commits implicitly, so no statement is transactional, and each says how a rerun
+after a crash tells whether it took effect (``Statement.resume``, read by ``resume.settle``):
+the object it creates is there (``column:`t`.`c```), the one it drops is gone
+(``no-index:`t`.`ix```), or it may simply run again (``rerun``: it sets a definition).
 """
 
 from __future__ import annotations
@@ -195,8 +198,22 @@ BLOCKS: dict[str, tuple[str, ...]] = {
 }
 
 
+RERUN = "rerun"
+
+
+def present(kind: str, *names: str) -> str:
+    """The resume check "the ``kind`` (table, column, index, constraint, trigger) named by
+    ``names`` (a table, then the object in it) exists"."""
+    return f"{kind}:" + ".".join(quote_ident(n) for n in names)
+
+
+def absent(kind: str, *names: str) -> str:
+    return "no-" + present(kind, *names)
+
+
 def _alter(table: str, clause: str, change: Change, algorithm: str, hazards: tuple[Hazard, ...] = (),
-           lock: str | None = None, comment: str | None = None, rebuilds: Table | None = None) -> Statement:
+           lock: str | None = None, comment: str | None = None, rebuilds: Table | None = None,
+           resume: str = RERUN) -> Statement:
     """One ALTER TABLE with its algorithm and lock requested and recorded. ``lock``: when not
     the algorithm's own (COPY: SHARED, INPLACE: NONE, or SHARED when it ``rebuilds`` a table
     with a FULLTEXT index)."""
@@ -209,30 +226,30 @@ def _alter(table: str, clause: str, change: Change, algorithm: str, hazards: tup
     return Statement(f"ALTER TABLE {quote_ident(table)} {clause}, {request}", change,
                      (Hazard.METADATA_LOCK, *extra, *hazards), lock=lock,
                      lock_target=f"{NAMESPACE}.{table}", transactional=False, comment=comment,
-                     algorithm=algorithm)
+                     algorithm=algorithm, resume=resume)
 
 
-def _ddl(sql: str, change: Change, hazards: tuple[Hazard, ...] = (), target: str | None = None,
+def _ddl(sql: str, change: Change, resume: str, hazards: tuple[Hazard, ...] = (), target: str | None = None,
          reverse: tuple[str, ...] = ()) -> Statement:
     return Statement(sql, change, hazards, lock_target=target and f"{NAMESPACE}.{target}",
-                     transactional=False, reverse=reverse)
+                     transactional=False, reverse=reverse, resume=resume)
 
 
 # ---------------------------------------------------------------- tables
 
 
 def _create_table(c: CreateTable) -> list[Statement]:
-    return [_ddl(table_sql(c.table), c)]
+    return [_ddl(table_sql(c.table), c, present("table", c.table.name))]
 
 
 def _drop_table(c: DropTable) -> list[Statement]:
-    return [_ddl(f"DROP TABLE {quote_ident(c.table.name)}", c,
+    return [_ddl(f"DROP TABLE {quote_ident(c.table.name)}", c, absent("table", c.table.name),
                  (Hazard.DELETES_DATA, Hazard.METADATA_LOCK), c.table.name)]
 
 
 def _rename_table(c: RenameTable) -> list[Statement]:
     return [_ddl(f"RENAME TABLE {quote_ident(c.old.name)} TO {quote_ident(c.new.name)}", c,
-                 (Hazard.BREAKS_CLIENTS, Hazard.METADATA_LOCK), c.old.name,
+                 present("table", c.new.name), (Hazard.BREAKS_CLIENTS, Hazard.METADATA_LOCK), c.old.name,
                  reverse=(f"RENAME TABLE {quote_ident(c.new.name)} TO {quote_ident(c.old.name)}",))]
 
 
@@ -288,7 +305,8 @@ def _add_column(c: AddColumn) -> list[Statement]:
     if algorithm == "INSTANT" and _has_fulltext(before):
         algorithm = "COPY" if _has_virtual(before) else "INPLACE"
     hazards = (Hazard.VALIDATES_ROWS,) if per_row else ()
-    return [_alter(c.table, f"ADD COLUMN {column_sql(col)}{place}", c, algorithm, hazards, rebuilds=before)]
+    return [_alter(c.table, f"ADD COLUMN {column_sql(col)}{place}", c, algorithm, hazards, rebuilds=before,
+                   resume=present("column", c.table, col.name))]
 
 
 def _drop_column(c: DropColumn) -> list[Statement]:
@@ -297,12 +315,12 @@ def _drop_column(c: DropColumn) -> list[Statement]:
     if _has_fulltext(before):  # a rebuild, which MariaDB cannot do in place around virtual columns
         algorithm = "COPY" if _has_virtual(before) else "INPLACE"
     return [_alter(c.table, f"DROP COLUMN {quote_ident(c.column.name)}", c, algorithm, (Hazard.DELETES_DATA,),
-                   rebuilds=before)]
+                   rebuilds=before, resume=absent("column", c.table, c.column.name))]
 
 
 def _rename_column(c: RenameColumn) -> list[Statement]:
     return [_alter(c.table, f"RENAME COLUMN {quote_ident(c.old.name)} TO {quote_ident(c.new.name)}",
-                   c, "INSTANT", (Hazard.BREAKS_CLIENTS,))]
+                   c, "INSTANT", (Hazard.BREAKS_CLIENTS,), resume=present("column", c.table, c.new.name))]
 
 
 def _enum_appended(old: str, new: str) -> bool:
@@ -347,29 +365,35 @@ def _add_constraint(c: AddConstraint) -> list[Statement]:
     k = c.constraint
     if isinstance(k, PrimaryKey):
         return [_alter(c.table, f"ADD PRIMARY KEY ({quote_list(k.columns)})", c, "INPLACE",
-                       (Hazard.VALIDATES_ROWS,))]
+                       (Hazard.VALIDATES_ROWS,), resume=present("index", c.table, "PRIMARY"))]
     if isinstance(k, UniqueConstraint):
         return [_alter(c.table, f"ADD UNIQUE KEY {quote_ident(k.name)} ({quote_list(k.columns)})", c,
-                       "INPLACE", (Hazard.INDEX_BUILD, Hazard.VALIDATES_ROWS))]
+                       "INPLACE", (Hazard.INDEX_BUILD, Hazard.VALIDATES_ROWS), resume=present("index", c.table, k.name))]
     if isinstance(k, ForeignKey):
         # With foreign_key_checks on (it must be: existing rows are checked), MySQL adds a
         # foreign key only by copying the table.
-        return [_alter(c.table, f"ADD {foreign_key_sql(k)}", c, "COPY", (Hazard.VALIDATES_ROWS,))]
+        return [_alter(c.table, f"ADD {foreign_key_sql(k)}", c, "COPY", (Hazard.VALIDATES_ROWS,),
+                       resume=present("constraint", c.table, k.name))]
     if isinstance(k, CheckConstraint):
-        return [_alter(c.table, f"ADD {_check_sql(k)}", c, "COPY", (Hazard.VALIDATES_ROWS,))]
+        return [_alter(c.table, f"ADD {_check_sql(k)}", c, "COPY", (Hazard.VALIDATES_ROWS,),
+                       resume=present("constraint", c.table, k.name))]
     raise UnsupportedError(f"MySQL has no {type(k).__name__} ({c.table}.{k.name})")
 
 
 def _drop_constraint(c: DropConstraint) -> list[Statement]:
     k = c.constraint
     if isinstance(k, PrimaryKey):
-        return [_alter(c.table, "DROP PRIMARY KEY", c, "COPY", (Hazard.INDEX_DROPPED,))]
+        return [_alter(c.table, "DROP PRIMARY KEY", c, "COPY", (Hazard.INDEX_DROPPED,),
+                       resume=absent("index", c.table, "PRIMARY"))]
     if isinstance(k, UniqueConstraint):
-        return [_alter(c.table, f"DROP INDEX {quote_ident(k.name)}", c, "INPLACE", (Hazard.INDEX_DROPPED,))]
+        return [_alter(c.table, f"DROP INDEX {quote_ident(k.name)}", c, "INPLACE", (Hazard.INDEX_DROPPED,),
+                       resume=absent("index", c.table, k.name))]
     if isinstance(k, ForeignKey):
-        return [_alter(c.table, f"DROP FOREIGN KEY {quote_ident(k.name)}", c, "INPLACE")]
+        return [_alter(c.table, f"DROP FOREIGN KEY {quote_ident(k.name)}", c, "INPLACE",
+                       resume=absent("constraint", c.table, k.name))]
     if isinstance(k, CheckConstraint):
-        return [_alter(c.table, f"DROP CONSTRAINT {quote_ident(k.name)}", c, "INPLACE")]
+        return [_alter(c.table, f"DROP CONSTRAINT {quote_ident(k.name)}", c, "INPLACE",
+                       resume=absent("constraint", c.table, k.name))]
     raise UnsupportedError(f"MySQL has no {type(k).__name__} ({c.table}.{k.name})")
 
 
@@ -377,11 +401,13 @@ def _create_index(c: CreateIndex) -> list[Statement]:
     # FULLTEXT and SPATIAL indexes are built in place but block writes meanwhile.
     lock = "SHARED" if c.index.method in ("fulltext", "spatial") else "NONE"
     hazards = (Hazard.INDEX_BUILD,) + ((Hazard.VALIDATES_ROWS,) if c.index.unique else ())
-    return [_alter(c.table, f"ADD {index_sql(c.index)}", c, "INPLACE", hazards, lock=lock)]
+    return [_alter(c.table, f"ADD {index_sql(c.index)}", c, "INPLACE", hazards, lock=lock,
+                   resume=present("index", c.table, c.index.name))]
 
 
 def _drop_index(c: DropIndex) -> list[Statement]:
-    return [_alter(c.table, f"DROP INDEX {quote_ident(c.index.name)}", c, "INPLACE", (Hazard.INDEX_DROPPED,))]
+    return [_alter(c.table, f"DROP INDEX {quote_ident(c.index.name)}", c, "INPLACE", (Hazard.INDEX_DROPPED,),
+                   resume=absent("index", c.table, c.index.name))]
 
 
 # ---------------------------------------------------------------- views, triggers, sequences
@@ -403,20 +429,20 @@ def view_sql(view: View) -> str:
 
 
 def _create_view(c: CreateView) -> list[Statement]:
-    return [_ddl(view_sql(c.view), c)]
+    return [_ddl(view_sql(c.view), c, present("table", c.view.name))]
 
 
 def _drop_view(c: DropView) -> list[Statement]:
-    return [_ddl(f"DROP VIEW {quote_ident(c.view.name)}", c, reverse=(view_sql(c.view),))]
+    return [_ddl(f"DROP VIEW {quote_ident(c.view.name)}", c, absent("table", c.view.name), reverse=(view_sql(c.view),))]
 
 
 def _create_trigger(c: CreateTrigger) -> list[Statement]:
-    return [_ddl(c.trigger.definition, c, (Hazard.METADATA_LOCK,), c.table)]
+    return [_ddl(c.trigger.definition, c, present("trigger", c.trigger.name), (Hazard.METADATA_LOCK,), c.table)]
 
 
 def _drop_trigger(c: DropTrigger) -> list[Statement]:
-    return [_ddl(f"DROP TRIGGER {quote_ident(c.trigger.name)}", c, (Hazard.METADATA_LOCK,), c.table,
-                 reverse=(c.trigger.definition,))]
+    return [_ddl(f"DROP TRIGGER {quote_ident(c.trigger.name)}", c, absent("trigger", c.trigger.name),
+                 (Hazard.METADATA_LOCK,), c.table, reverse=(c.trigger.definition,))]
 
 
 def _sequence_options(s: Sequence, start: bool = True) -> str:
@@ -429,15 +455,17 @@ def _sequence_options(s: Sequence, start: bool = True) -> str:
 
 
 def _create_sequence(c: CreateSequence) -> list[Statement]:
-    return [_ddl(f"CREATE SEQUENCE {quote_ident(c.sequence.name)} {_sequence_options(c.sequence)}", c)]
+    return [_ddl(f"CREATE SEQUENCE {quote_ident(c.sequence.name)} {_sequence_options(c.sequence)}", c,
+                 present("table", c.sequence.name))]
 
 
 def _drop_sequence(c: DropSequence) -> list[Statement]:
-    return [_ddl(f"DROP SEQUENCE {quote_ident(c.sequence.name)}", c, (Hazard.DELETES_DATA,))]
+    return [_ddl(f"DROP SEQUENCE {quote_ident(c.sequence.name)}", c, absent("table", c.sequence.name),
+                 (Hazard.DELETES_DATA,))]
 
 
 def _alter_sequence(c: AlterSequence) -> list[Statement]:
-    return [_ddl(f"ALTER SEQUENCE {quote_ident(c.new.name)} {_sequence_options(c.new)}", c)]
+    return [_ddl(f"ALTER SEQUENCE {quote_ident(c.new.name)} {_sequence_options(c.new)}", c, RERUN)]
 
 
 RENDERERS: dict[type, Callable[[Any], list[Statement]]] = {
