@@ -254,15 +254,41 @@ def test_a_statement_done_but_not_marked_is_not_run_again(mysql_url: str, tmp_pa
 
 
 def test_ten_concurrent_migrates_apply_each_migration_once(mysql_url: str, tmp_path: Path) -> None:
+    """The test holds the lock until all ten runs are connected and polling for it, so they
+    really contend when it lets go."""
+    from dfmigrate.urls import database_name
+
     mdir = directory(tmp_path, mysql_url)
-    runs = [migrate(mysql_url, mdir, "--lock-wait", "120") for _ in range(10)]
-    results = [finish(p) for p in runs]
+
+    async def contend() -> tuple[list[tuple[int, dict[str, Any], str]], int]:
+        from dfmigrate.dialects.mysql.connect import connect
+
+        holder = await connect(mysql_url)
+        try:
+            async with holder.cursor() as cur:
+                await cur.execute("SELECT GET_LOCK(%s, 0), CONNECTION_ID()", (lock_name(mysql_url),))
+                _, pid = await cur.fetchone()
+                runs = [migrate(mysql_url, mdir, "--lock-wait", "120") for _ in range(10)]
+                deadline = time.monotonic() + 120
+                while True:
+                    await cur.execute("SELECT count(*) FROM information_schema.PROCESSLIST WHERE DB = %s AND ID <> %s",
+                                      (database_name(mysql_url), pid))
+                    if (await cur.fetchone())[0] >= 10 or time.monotonic() > deadline:
+                        break
+                    await asyncio.sleep(0.05)
+                await asyncio.sleep(0.5)  # the last one to connect polls by now
+                await cur.execute("SELECT RELEASE_LOCK(%s)", (lock_name(mysql_url),))
+            return await asyncio.gather(*(asyncio.to_thread(finish, p) for p in runs)), pid
+        finally:
+            holder.close()
+
+    results, holder = asyncio.run(contend())
     assert [code for code, _, _ in results] == [0] * 10, [err for _, _, err in results]
     applied = sorted(m for _, report, _ in results for m in report["applied"])
-    assert applied == ["0001_v1", "0002_v2"]
+    assert applied == ["0001_v1", "0002_v2"]  # each once, by whichever run got there first
     assert [r[0] for r in history(mysql_url)] == ["0001_v1", "0002_v2"]
-    waited = [report["lock"]["holders_seen"] for _, report, _ in results]
-    assert sum(bool(w) for w in waited) >= 1  # they did contend
+    assert all(holder in report["lock"]["holders_seen"] for _, report, _ in results)  # all of them waited
+    assert all(report["lock"]["released"] for _, report, _ in results)
 
 
 def test_a_held_lock_names_its_holder(mysql_url: str, tmp_path: Path) -> None:
