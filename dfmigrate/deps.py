@@ -90,8 +90,8 @@ def relation_ref(schema: Schema, namespace: str, name: str) -> Ref:
 
 # ---------------------------------------------------------------- scanning expression text
 
-_IDENT = r'(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)'
-_QUALIFIED = re.compile(rf"({_IDENT})\s*\.\s*({_IDENT})")
+IDENT = r'(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)'
+_QUALIFIED = re.compile(rf"({IDENT})\s*\.\s*({IDENT})")
 _NEXTVAL = re.compile(r"nextval\('([^']+)'")
 
 
@@ -138,7 +138,7 @@ class _Names:
                     found.add(table[key])
             found.update(self.functions.get(key, ()))
         for seq in _NEXTVAL.findall(text):
-            parts = [_unquote(p) for p in re.findall(_IDENT, seq)]
+            parts = [_unquote(p) for p in re.findall(IDENT, seq)]
             if len(parts) == 2 and tuple(parts) in self.sequences:
                 found.add(self.sequences[(parts[0], parts[1])])
         return found

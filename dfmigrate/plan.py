@@ -19,6 +19,7 @@ types) so that identical inputs always give identical plans.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ import networkx as nx
 
 from dfmigrate import changes as ch
 from dfmigrate.deps import (
+    IDENT,
     Dependencies,
     column_ref,
     constraint_ref,
@@ -40,7 +42,7 @@ from dfmigrate.deps import (
     trigger_ref,
     view_ref,
 )
-from dfmigrate.schema import ForeignKey, PrimaryKey, Ref, Schema, Table
+from dfmigrate.schema import Column, ForeignKey, PrimaryKey, Ref, Schema, Table
 
 
 @dataclass
@@ -72,6 +74,18 @@ def _owned_parts(t: Table) -> set[Ref]:
     refs |= {trigger_ref(ns, name, tr.name) for tr in t.triggers}
     refs |= {policy_ref(ns, name, p.name) for p in t.policies}
     return refs
+
+
+def _generated_inputs(schema: Schema, namespace: str, table: str, column: Column) -> set[Ref]:
+    """The columns of ``table`` that ``column``'s generation expression names (an unquoted
+    name matches in any case, as both dialects fold it)."""
+    t = schema.table(namespace, table)
+    if t is None or not column.generated:
+        return set()
+    named = {ident[1:-1].replace('""', '"') if ident.startswith('"') else ident.lower()
+             for ident in re.findall(IDENT, column.generated)}
+    return {column_ref(namespace, table, c.name) for c in t.columns
+            if c.name != column.name and (c.name in named or c.name.lower() in named)}
 
 
 def effects(change: ch.Change, old: Schema, new: Schema) -> Effects:  # noqa: C901 - one case per kind
@@ -140,6 +154,8 @@ def effects(change: ch.Change, old: Schema, new: Schema) -> Effects:  # noqa: C9
             e.removes |= _table_parts(o, with_foreign_keys=True) - _table_parts(n, with_foreign_keys=True)
         case ch.AddColumn(namespace=ns, table=t, column=c):
             e.creates.add(column_ref(ns, t, c.name))
+            if c.generated:  # computed from its table's columns: those added alongside come first
+                e.requires |= _generated_inputs(new, ns, t, c)
             if c.identity:
                 e.creates.add(Ref("sequence", ns, f"{t}_{c.name}_seq"))
             e.touches.add(table_ref(ns, t))

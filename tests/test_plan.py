@@ -54,6 +54,16 @@ def test_dependent_view_is_dropped_before_a_retype_and_recreated_after():
     assert drop < alter < create
 
 
+def test_generated_column_comes_after_the_new_column_it_reads_whatever_their_names():
+    before = Table("public", "t", columns=(Column("id", "integer"),))
+    after = Table("public", "t", columns=(Column("id", "integer"),
+                                          Column("A_TOTAL", "numeric", generated="(Price * 2)"),
+                                          Column("price", "numeric")))
+    order = _ordered(_pg(tables=(before,)), _pg(tables=(after,)))
+    added = [c.column.name for c in order if isinstance(c, ch.AddColumn)]
+    assert added == ["price", "A_TOTAL"]
+
+
 def test_sequence_is_created_before_the_default_that_uses_it_and_dropped_after_its_release():
     seq = Sequence("public", "s")
     with_default = Table("public", "t", columns=(Column("id", "integer", default="nextval('public.s'::regclass)"),))
