@@ -60,9 +60,13 @@ def _dev_url(cfg: Any) -> str | None:
 @click.option("--allow-hazards", "allow_hazards", multiple=True, metavar="KIND[,KIND…]|all",
               help="Record consent to destructive hazards (deletes-data, breaks-clients) in the file: migrate "
                    "and rollback then run it without --allow-hazards.")
+@click.option("--phases", is_flag=True,
+              help="Expand and contract: split a change that would break the running release into a pre-deploy "
+                   "migration (additive) and a post-deploy one (drops, NOT NULL, validation), run by "
+                   "migrate --phase pre and --phase post.")
 def makemigrations(message: str | None, models: str | None, directory: str | None, check: bool,
                    empty: bool, database: str | None, dialect: str | None, dev_url: str | None,
-                   plain: bool, backfills: tuple[str, ...], allow_hazards: tuple[str, ...]) -> int:
+                   plain: bool, backfills: tuple[str, ...], allow_hazards: tuple[str, ...], phases: bool) -> int:
     """Write the next migration: the models compared with what the migrations directory produces."""
     from dfmigrate.migrations.make import make_migrations
 
@@ -75,15 +79,17 @@ def makemigrations(message: str | None, models: str | None, directory: str | Non
     online = not plain and bool(cfg.get("online", True))
     result = _run(lambda: make_migrations(cfg.models, cfg.dir, dialect, message=message, check=check,
                                           empty=empty, dev_url=url, online=online, backfills=backfills,
-                                          allow_hazards=allow_hazards))
+                                          allow_hazards=allow_hazards, phases=phases))
     if result.status == "nothing to do":
         click.echo("No changes detected")
         return EXIT_OK
     if result.status == "changes pending":
         click.echo("Changes pending (run 'dfmigrate makemigrations' to write them):")
+    elif result.files:
+        _echo_phases(result.files)
     else:
         click.echo(f"Wrote {result.path}" + (":" if result.changes else ""))
-    for line in result.changes:
+    for line in () if result.files else result.changes:
         click.echo(f"  - {line}")
     if result.hazards:
         click.echo("Hazards:")
@@ -91,9 +97,29 @@ def makemigrations(message: str | None, models: str | None, directory: str | Non
             click.echo(f"  ! {line}")
     if result.consent_needed:
         kinds = ",".join(result.consent_needed)
-        click.echo(f"Consent: migrate will refuse this migration without --allow-hazards {kinds} (to record the "
+        which = ", ".join(os.path.basename(w.path) for w in result.files if w.consent_needed) \
+            if len(result.files) > 1 else "this migration"
+        click.echo(f"Consent: migrate will refuse {which} without --allow-hazards {kinds} (to record the "
                    f"consent in the file instead, write it with makemigrations --allow-hazards {kinds})")
     return EXIT_PENDING if result.status == "changes pending" else EXIT_OK
+
+
+_PHASE_NOTES = {
+    "pre": "pre-deploy: run 'dfmigrate migrate --phase pre' before the new release starts",
+    "post": "post-deploy: run 'dfmigrate migrate --phase post' once no server runs the previous release",
+}
+
+
+def _echo_phases(files: Any) -> None:
+    """What ``makemigrations --phases`` wrote, file by file, with when each runs."""
+    for w in files:
+        note = _PHASE_NOTES[w.phase] if w.phase else "one migration: nothing in it breaks the running release"
+        click.echo(f"Wrote {w.path} ({note})" + (":" if w.changes else ""))
+        for line in w.changes:
+            click.echo(f"  - {line}")
+    if len(files) == 1 and files[0].phase == "post":
+        click.echo("Nothing in this change can go before the deploy: the whole migration waits until the previous "
+                   "release is gone.")
 
 
 @click.command()

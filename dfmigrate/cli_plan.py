@@ -20,11 +20,13 @@ FORMATS = ("markdown", "json", "sql")
 @lifecycle_options
 @click.option("--to", metavar="ID", help="Stop after this migration, as 'migrate --to' does.")
 @ALLOW_HAZARDS
+@click.option("--phase", type=click.Choice(["pre", "post"]),
+              help="What 'migrate --phase' would do: pre stops before the first post-deploy migration.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="markdown", show_default=True,
               help="markdown: the runbook for a change ticket; json: the same as data (versioned schema); "
                    "sql: the exact script, as 'migrate --dry-run' prints it.")
 def plan(database: str | None, dir_: str | None, models: str | None, dev_url: str | None, to: str | None,
-         allow_hazards: tuple[str, ...], fmt: str) -> int:
+         allow_hazards: tuple[str, ...], phase: str | None, fmt: str) -> int:
     """Print what 'migrate' would do to the database, step by step: SQL, lock and what it blocks,
     estimated duration from table statistics (PostgreSQL), hazards, consent needed, transactions
     and how to roll it back. Changes nothing; exits 0 (the 'migrate --dry-run' exit code says
@@ -32,9 +34,10 @@ def plan(database: str | None, dir_: str | None, models: str | None, dev_url: st
     allowed = consent_given(allow_hazards)
     cfg = _config(database, dir_, models, dev_url, reads_database=False)  # like migrate: a new database is fine
     if fmt == "sql":
-        _echo("\n".join(_run(lambda: _commands().migrate(cfg, to=to, dry_run=True, allow_hazards=allowed))))
+        _echo("\n".join(_run(lambda: _commands().migrate(cfg, to=to, dry_run=True, allow_hazards=allowed,
+                                                          phase=phase))))
         return EXIT_OK
-    data = _run(lambda: _commands().plan(cfg, to=to, allow_hazards=allowed))
+    data = _run(lambda: _commands().plan(cfg, to=to, allow_hazards=allowed, phase=phase))
     if fmt == "json":
         _json(data)
     else:

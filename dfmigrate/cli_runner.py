@@ -64,7 +64,7 @@ def _echo(text: str) -> None:
 
 
 def _offline(cfg: Any, direction: str, dialect: str | None, start: str | None, stop: str | None,
-             strict: bool, show: bool, allowed: frozenset[str] = frozenset()) -> None:
+             strict: bool, show: bool, allowed: frozenset[str] = frozenset(), phase: str | None = None) -> None:
     """--sql: print the script without connecting (refused, like the real run, without consent
     to a destructive step). --strict alone: refuse, before connecting, a file that lacks the
     target dialect's frozen SQL (rendering it is the same check)."""
@@ -75,7 +75,7 @@ def _offline(cfg: Any, direction: str, dialect: str | None, start: str | None, s
         require_frozen(cfg.dir, dialect or dialect_of(cfg.database))
         return
     _echo(offline_script(cfg.dir, dialect or dialect_of(cfg.database), direction, start, stop, strict=strict,
-                         allow_hazards=allowed))
+                         allow_hazards=allowed, phase=phase))
 
 
 # Consent to destructive steps (dfmigrate.safety.consent); parsed in the command, so an unknown
@@ -163,18 +163,21 @@ def _render(report: Any, fmt: str) -> None:
 @click.option("--cancel-blockers", is_flag=True,
               help="Terminate sessions holding a lock a statement would wait for (PostgreSQL; off by default: "
                    "without it no session is ever cancelled).")
+@click.option("--phase", type=click.Choice(["pre", "post"]),
+              help="Expand and contract: pre applies the pending migrations before the first post-deploy one "
+                   "(run it before deploying the new release); post applies everything pending, like no flag.")
 @_FORMAT
 def migrate(database: str | None, dir_: str | None, models: str | None, dev_url: str | None,
             to: str | None, dry_run: bool, allow_hazards: tuple[str, ...], lock_wait: float, lock_timeout: float,
             statement_timeout: float, retries: int, lock_mode: str, offline: bool, dialect: str | None, from_: str | None, strict: bool,
-            cancel_blockers: bool, fmt: str) -> int:
+            cancel_blockers: bool, phase: str | None, fmt: str) -> int:
     """Apply pending migrations, each in one transaction with its history row."""
     from dfmigrate.guard.options import GuardOptions
 
     allowed = consent_given(allow_hazards)
     cfg = _config(database, dir_, models, dev_url, reads_database=False)
     if offline or strict:
-        _offline(cfg, "forward", dialect, from_, to, strict, offline, allowed)
+        _offline(cfg, "forward", dialect, from_, to, strict, offline, allowed, phase)
         if offline:
             return EXIT_OK
     guard = GuardOptions(lock_wait=lock_wait, lock_timeout=lock_timeout, statement_timeout=statement_timeout,
@@ -183,7 +186,7 @@ def migrate(database: str | None, dir_: str | None, models: str | None, dev_url:
     console = _console(fmt)
     try:
         lines = _run(lambda: _commands().migrate(cfg, to=to, dry_run=dry_run, guard=guard, report=report,
-                                                 console=console, allow_hazards=allowed))
+                                                 console=console, allow_hazards=allowed, phase=phase))
     except Exception as exc:
         if fmt == "json" and not dry_run:
             _json({"ok": False, "error": str(exc), "applied": [], **report})
@@ -198,7 +201,11 @@ def migrate(database: str | None, dir_: str | None, models: str | None, dev_url:
     from dfmigrate.logs import VERBOSE
 
     # each migration's lines were printed as it ran (console)
-    shown = [] if lines else ["Nothing to migrate: the database is up to date."]
+    held = report.get("held_back")
+    shown = [] if lines or held else ["Nothing to migrate: the database is up to date."]
+    if held:
+        shown.append(f"Stopped before {held} (post-deploy): run 'dfmigrate migrate --phase post' once no "
+                     "server runs the previous release.")
     shown += _commands().report_lines(report, verbose=console.level >= VERBOSE)
     for line in shown:
         console.line(line)
@@ -268,11 +275,16 @@ def status(database: str | None, dir_: str | None, models: str | None, dev_url: 
         return code
     lines = [f"database: {data['database']}", f"migrations: {data['dir']}"]
     lines += [f"  applied   {a['migration_id']}  {a['applied_at']}" for a in data["applied"]]
-    lines += [f"  pending   {m}" for m in data["pending"]]
+    lines += [f"  pending   {m}" + (f"  ({data['phases'][m]}-deploy)" if m in data["phases"] else "")
+              for m in data["pending"]]
     lines += [f"  MODIFIED  {m}  (file differs from what was applied)" for m in data["modified"]]
     lines += [f"  MISSING   {m}  (applied, but the file is gone)" for m in data["missing"]]
     lines.append(f"{len(data['applied'])} applied, {len(data['pending'])} pending, "
                  f"{len(data['modified'])} modified, {len(data['missing'])} missing")
+    waiting = next((m for m in data["pending"] if data["phases"].get(m) == "post"), None)
+    if waiting is not None:
+        lines.append(f"migrate --phase pre stops before {waiting} (post-deploy: run it once no server runs "
+                     "the previous release)")
     _echo("\n".join(lines))
     return code
 

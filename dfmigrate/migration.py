@@ -84,6 +84,10 @@ class Migration:
     # the destructive hazards ("deletes-data", "breaks-clients", or "all") this file's author
     # consented to (dfmigrate.safety.consent): migrate and rollback run them without --allow-hazards
     allow_hazards: ClassVar[list[str]] = []
+    # expand and contract (makemigrations --phases): "pre" runs before the new release is deployed
+    # (migrate --phase pre stops before the first pending "post"), "post" once the old release is
+    # gone; None: an ordinary migration, run whenever it is pending
+    phase: ClassVar[str | None] = None
 
     def __init__(self) -> None:
         if not self.id:

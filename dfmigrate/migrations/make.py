@@ -32,6 +32,17 @@ class MakeResult:
     # the destructive hazards of the written file that its consent does not cover: migrate
     # refuses it without --allow-hazards naming them
     consent_needed: tuple[str, ...] = ()
+    files: tuple[Written, ...] = ()  # with --phases: each file written, in order
+
+
+@dataclass(frozen=True)
+class Written:
+    """One file ``makemigrations --phases`` wrote."""
+
+    path: str
+    phase: str | None  # "pre", "post", or None: an ordinary migration (nothing in it breaks the running release)
+    changes: tuple[str, ...]
+    consent_needed: tuple[str, ...]
 
 
 def check_dialects(value: Any, where: str) -> list[str]:
@@ -112,7 +123,7 @@ async def make_migrations(models_spec: str | None, directory: Any = DEFAULT_DIR,
                           message: str | None = None, check: bool = False, empty: bool = False,
                           dev_url: str | None = None, dialects: list[str] | None = None,
                           online: bool | None = None, backfills: Sequence[str] = (),
-                          allow_hazards: Sequence[str] = ()) -> MakeResult:
+                          allow_hazards: Sequence[str] = (), phases: bool = False) -> MakeResult:
     """Write the next migration for ``models_spec`` into ``directory``: for each of ``dialects``
     (default: ``[tool.dfmigrate] dialects``, else every dialect), the diff of the models in that
     dialect against the directory's schema in it, and the SQL rendered from it.
@@ -126,6 +137,8 @@ async def make_migrations(models_spec: str | None, directory: Any = DEFAULT_DIR,
     rows of new columns, with the models' ``field(backfill=)``: a NOT NULL column without a
     default added to an existing table needs one, else nothing is written. ``allow_hazards``
     (``KIND[,KIND…]`` or ``all``) is recorded in the file as the consent ``migrate`` reads.
+    ``phases`` splits a change that would break the running release into a pre-deploy and a
+    post-deploy migration (expand and contract: migrations/phases.py).
     """
     from dfmigrate.migrations.backfill import parse_options
     from dfmigrate.safety.consent import parse_allowed
@@ -133,9 +146,9 @@ async def make_migrations(models_spec: str | None, directory: Any = DEFAULT_DIR,
     store = as_dir(directory)
     if check and empty:
         raise DfmigrateError("--check and --empty cannot be combined")
-    if empty and (backfills or allow_hazards):
-        raise DfmigrateError("--backfill and --allow-hazards apply to generated migrations, not to --empty "
-                             "(write allow_hazards = [...] in a hand-written file yourself)")
+    if empty and (backfills or allow_hazards or phases):
+        raise DfmigrateError("--backfill, --allow-hazards and --phases apply to generated migrations, not to "
+                             "--empty (write allow_hazards = [...] or phase = ... in a hand-written file yourself)")
     given = parse_options(backfills)
     allowed = sorted(parse_allowed(allow_hazards))
     verify(store)
@@ -150,6 +163,9 @@ async def make_migrations(models_spec: str | None, directory: Any = DEFAULT_DIR,
         raise DfmigrateError("no models given: pass --models, or set models in the configuration "
                              "([tool.dfmigrate] in pyproject.toml, or dfmigrate.toml)")
     own = directory_dialect(store)
+    if own and phases and not check:
+        raise DfmigrateError(f"{store.display('')} holds migrations in the earlier one-dialect format, which has "
+                             "no place for the steps --phases writes; write this change without --phases")
     if own and dialect and own != dialect:
         raise DfmigrateError(f"{store.display('')} holds {own} migrations; --dialect {dialect} contradicts it")
     targets = [own] if own else list(dialects or configured_dialects() or unconfigured_dialects(store, dialect))
@@ -159,12 +175,12 @@ async def make_migrations(models_spec: str | None, directory: Any = DEFAULT_DIR,
     if online is None:
         online = configured_online()
     return await _make_from_models(store, models_spec, targets, message, check, dev_url, legacy=bool(own),
-                                   online=online, given=given, allowed=allowed)
+                                   online=online, given=given, allowed=allowed, phases=phases)
 
 
 async def _make_from_models(store: Any, models_spec: str, dialects: list[str], message: str | None,
                             check: bool, dev_url: str | None, legacy: bool, online: bool,
-                            given: list[Given], allowed: list[str]) -> MakeResult:
+                            given: list[Given], allowed: list[str], phases: bool = False) -> MakeResult:
     from dfmigrate.describe import describe
     from dfmigrate.migrations import backfill
     from dfmigrate.migrations.replay import schema_of_directory, store_folded
@@ -203,9 +219,7 @@ async def _make_from_models(store: Any, models_spec: str, dialects: list[str], m
         return MakeResult("nothing to do")
     primary = next(f for f in forwards.values() if not f.empty)
     changes = tuple(describe(c) for c in primary.changes)
-    hazards = tuple(f"{', '.join(h.value for h in s.hazards)} ({describe(s.source)})"
-                    + (f" [{d}]" if len(dialects) > 1 else "")
-                    for d, f in forwards.items() for s in f.statements if s.hazards)
+    hazards = _hazards([forwards])
     if check:
         return MakeResult("changes pending", None, changes, hazards)
     missing = {d: r.missing for d, r in fills.items() if r.missing}
@@ -216,6 +230,9 @@ async def _make_from_models(store: Any, models_spec: str, dialects: list[str], m
 
     text = message or _default_message(primary.changes, first=not migration_names(store))
     generator = SQLMigrationGenerator(store, dialects[0], source=f"models {models_spec}")
+    if phases:
+        return _write_phases(store, generator, text, pairs, {d: r.backfills for d, r in fills.items()},
+                             forwards, online, allowed)
     backwards = {d: plan_migration(new, reverse_renames(prev, new), online=online and not legacy)
                  for d, (prev, new) in pairs.items()}
     if legacy:  # a directory in the earlier one-dialect format stays in it
@@ -236,6 +253,78 @@ async def _make_from_models(store: Any, models_spec: str, dialects: list[str], m
     if not legacy:  # the next check starts from here: fold the new file onto the cached state
         store_folded(store, {d: forwards[d].changes for d in dialects}, {d: pairs[d][0] for d in dialects})
     return MakeResult("written", path, changes, hazards, _consent_needed(forwards, allowed))
+
+
+def _hazards(files: list[dict[str, Any]]) -> tuple[str, ...]:
+    """One line per hazardous statement of the written files (each a dialect → Plan map)."""
+    from dfmigrate.describe import describe
+
+    return tuple(f"{', '.join(h.value for h in s.hazards)} ({describe(s.source)})"
+                 + (f" [{d}]" if len(plans) > 1 else "")
+                 for plans in files for d, f in plans.items() for s in f.statements if s.hazards)
+
+
+_PHASE_LABELS = {None: "", "pre": " (pre-deploy)", "post": " (post-deploy)"}
+
+
+def _write_phases(store: Any, generator: Any, text: str, pairs: dict[str, tuple[Schema, Schema]],
+                  fills: dict[str, Any], forwards: dict[str, Any], online: bool, allowed: list[str]) -> MakeResult:
+    """``makemigrations --phases``: the pre-deploy migration (previous → expanded) and the
+    post-deploy one (expanded → models), each marked with its ``phase`` (migrations/phases.py);
+    one file when the change needs no split: an ordinary one when nothing in it breaks the
+    running release, a post-deploy one when nothing can go first."""
+    from dfmigrate.describe import describe
+    from dfmigrate.engine import plan_migration
+    from dfmigrate.expect import expectations
+    from dfmigrate.migrations import phases
+    from dfmigrate.migrations.writer import Part
+
+    dialects = sorted(pairs, key=DIALECTS.index)
+    expansions = {d: phases.expanded(*pairs[d]) for d in dialects}
+    pre_fills = {d: phases.pre_backfills(fills[d], expansions[d]) for d in dialects}
+    pre = {d: plan_migration(pairs[d][0], expansions[d].schema, online=online, backfills=pre_fills[d])
+           for d in dialects}
+    post = {d: phases.with_refills(plan_migration(expansions[d].schema, pairs[d][1], online=online),
+                                   phases.refills(pre_fills[d], expansions[d], pairs[d][1]), expansions[d])
+            for d in dialects}
+    # per file: its phase, and per dialect (schema before, schema after, forward plan)
+    whole = {d: (pairs[d][0], pairs[d][1], forwards[d]) for d in dialects}
+    files: list[tuple[str | None, dict[str, tuple[Schema, Schema, Any]]]]
+    if all(p.empty for p in post.values()):
+        files = [(None, whole)]
+    elif all(p.empty for p in pre.values()):
+        files = [(phases.POST, whole)]
+    else:
+        files = [(phases.PRE, {d: (pairs[d][0], expansions[d].schema, pre[d]) for d in dialects}),
+                 (phases.POST, {d: (expansions[d].schema, pairs[d][1], post[d]) for d in dialects})]
+    # the consent given goes to the files with a destructive step (to every file when none has one)
+    destructive = [bool(_consent_needed({d: plan for d, (_, _, plan) in sides.items()}, [])) for _, sides in files]
+    written: list[Written] = []
+    try:
+        for (phase, sides), needs in zip(files, destructive):
+            parts = {d: Part(plan, plan_migration(after, reverse_renames(before, after), online=online),
+                             expectations(plan.changes, before, after))
+                     for d, (before, after, plan) in sides.items()}
+            label = text + _PHASE_LABELS[phase]
+            consent = allowed if needs or not any(destructive) else []
+            path = generator.create_migration(label, label, "schema", parts=parts, allow_hazards=consent,
+                                              phase=phase)
+            plans = {d: plan for d, (_, _, plan) in sides.items()}
+            primary = next(plans[d] for d in pairs if not plans[d].empty)  # the database's dialect first
+            written.append(Written(path, phase, tuple(describe(c) for c in primary.changes),
+                                   _consent_needed(plans, consent)))
+        write_sum(store)
+    except BaseException:
+        for w in written:  # a file the sum does not list would fail every check
+            store.remove(os.path.basename(w.path))
+        raise
+    from dfmigrate.migrations.replay import store_folded
+
+    last = files[-1][1]
+    store_folded(store, {d: last[d][2].changes for d in dialects}, {d: last[d][0] for d in dialects})
+    return MakeResult("written", written[-1].path, tuple(c for w in written for c in w.changes),
+                      _hazards([{d: plan for d, (_, _, plan) in sides.items()} for _, sides in files]),
+                      tuple(sorted({h for w in written for h in w.consent_needed})), tuple(written))
 
 
 def _consent_needed(forwards: dict[str, Any], allowed: list[str]) -> tuple[str, ...]:

@@ -29,12 +29,13 @@ def _range(ids: list[str], start: str | None, stop: str | None) -> tuple[int, in
 
 def offline_script(directory: Any, dialect: str, direction: str = "forward",
                    start: str | None = None, stop: str | None = None, strict: bool = False,
-                   allow_hazards: frozenset[str] = frozenset()) -> str:
+                   allow_hazards: frozenset[str] = frozenset(), phase: str | None = None) -> str:
     """The script. Forward: the migrations after ``start`` (all when None) up to and including
     ``stop`` (the last when None). Backward: the migrations after ``stop`` (the one before
     ``start`` when None) up to and including ``start`` (the last when None), newest first.
     Refused, like ``migrate``, when a step loses data or breaks clients and neither
-    ``allow_hazards`` (``--allow-hazards``) nor its file's ``allow_hazards`` consents."""
+    ``allow_hazards`` (``--allow-hazards``) nor its file's ``allow_hazards`` consents. ``phase``
+    "pre" (forward only) ends the range before its first post-deploy migration."""
     import asyncio
 
     from dfmigrate.migration import migration_steps
@@ -47,6 +48,10 @@ def offline_script(directory: Any, dialect: str, direction: str = "forward",
     if direction == "forward":
         lo, hi = _range(ids, start, stop)
         chosen = loaded[lo:hi]
+        if phase == "pre":
+            from dfmigrate.migrations.phases import before_post, declared_phase
+
+            chosen = before_post(chosen, lambda m: declared_phase(m.cls))
     else:
         if start is not None and start not in ids:
             raise DfmigrateError(f"--from {start}: no such migration in the directory")

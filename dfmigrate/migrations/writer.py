@@ -113,6 +113,24 @@ def _consent_lines(allow_hazards: Sequence[str]) -> list[str]:
             f"    allow_hazards = [{', '.join(py_literal(k) for k in allow_hazards)}]"]
 
 
+_PHASE_LINES = {
+    "pre": "    # expand and contract: run before the new release is deployed (migrate --phase pre)",
+    "post": "    # expand and contract: run once no server runs the previous release (migrate --phase post)",
+}
+
+
+_PHASE_DOCS = {
+    "pre": "Pre-deploy (expand): what the release still running tolerates. Run it with 'dfmigrate migrate "
+           "--phase pre' before the new release starts; the post-deploy migration after it finishes the change.",
+    "post": "Post-deploy (contract): what would break the previous release (drops, NOT NULL, validation). Run it "
+            "with 'dfmigrate migrate --phase post' (or plain migrate) once no server runs that release.",
+}
+
+
+def _phase_lines(phase: str | None) -> list[str]:
+    return [] if phase is None else [_PHASE_LINES[phase], f"    phase = {py_literal(phase)}"]
+
+
 def _check_round_trip(text: str, expected: dict[str, Any]) -> None:
     """Parse the file back and compare: a literal that did not survive is our bug, caught
     here rather than at migrate time."""
@@ -162,13 +180,16 @@ def render_data(migration_id: str, description: str, dependencies: Sequence[str]
 
 
 def render_schema(migration_id: str, description: str, dependencies: Sequence[str], parts: dict[str, Part],
-                  source: str | None = None, allow_hazards: Sequence[str] = ()) -> str:
-    """A generated migration: per dialect, its operations and the SQL rendered from them."""
+                  source: str | None = None, allow_hazards: Sequence[str] = (), phase: str | None = None) -> str:
+    """A generated migration: per dialect, its operations and the SQL rendered from them;
+    ``phase`` ("pre", "post") marks one side of an expand/contract pair."""
     from dfmigrate.describe import describe
     from dfmigrate.hints import rename_hints
     from dfmigrate.migrations.ops import class_names, py_expr, statement_step
 
     doc = [_doc_line(description), ""]
+    if phase is not None:
+        doc.append(_doc_line(_PHASE_DOCS[phase]))
     for dialect, part in parts.items():
         for s in part.forward.statements:
             if s.hazards:
@@ -194,7 +215,8 @@ def render_schema(migration_id: str, description: str, dependencies: Sequence[st
              f"    id = {py_literal(migration_id)}",
              f"    description = {py_literal(description)}",
              f"    dependencies = [{', '.join(py_literal(d) for d in dependencies)}]",
-             *_consent_lines(allow_hazards)]
+             *_consent_lines(allow_hazards),
+             *_phase_lines(phase)]
     for dialect, v in values.items():
         lines += ["", f"    {dialect} = ForDialect("]
         for key in ("operations", "reverse", "forward", "backward"):
@@ -203,7 +225,7 @@ def render_schema(migration_id: str, description: str, dependencies: Sequence[st
             lines.append(f"        expects={py_expr(v['expects'], 8)},")
         lines.append("    )")
     text = "\n".join(lines) + "\n"
-    _check_schema_round_trip(text, migration_id, values, list(allow_hazards))
+    _check_schema_round_trip(text, migration_id, values, list(allow_hazards), phase)
     return text
 
 
@@ -215,7 +237,7 @@ def _import_line(module: str, names: list[str]) -> str:
 
 
 def _check_schema_round_trip(text: str, migration_id: str, values: dict[str, dict[str, Any]],
-                             allow_hazards: list[str]) -> None:
+                             allow_hazards: list[str], phase: str | None = None) -> None:
     """Run the file and compare what it declares with what was written: a value that did not
     survive is the writer's bug, caught here rather than at migrate time."""
     module: dict[str, Any] = {"__name__": "_dfmigrate_written"}
@@ -223,6 +245,8 @@ def _check_schema_round_trip(text: str, migration_id: str, values: dict[str, dic
     cls = module["Migration"]
     if list(cls.allow_hazards) != allow_hazards:
         raise AssertionError("migration writer: allow_hazards does not round-trip")
+    if cls.phase != phase:
+        raise AssertionError("migration writer: phase does not round-trip")
     for dialect, expected in values.items():
         part = getattr(cls, dialect)
         for key, value in expected.items():
@@ -250,13 +274,15 @@ class SQLMigrationGenerator(MigrationGenerator):
     def create_migration(self, name: str, description: str, migration_type: str = "schema",
                          dependencies: list[str] | None = None, *, forward: Any = None,
                          backward: Any = None, expects: Sequence[tuple[str, str, str, str | None]] = (),
-                         parts: dict[str, Part] | None = None, allow_hazards: Sequence[str] = ()) -> str:
+                         parts: dict[str, Part] | None = None, allow_hazards: Sequence[str] = (),
+                         phase: str | None = None) -> str:
         """Write the next migration and return its path (as messages show it).
 
         ``migration_type`` "schema" writes ``parts`` (per dialect: operations and their SQL), or,
         in the earlier one-dialect format, ``forward``/``backward`` (engine Plans); "data"
         writes the hand-written skeleton. ``dependencies`` defaults to the previous migration;
-        ``allow_hazards`` is the consent to destructive hazards the file records.
+        ``allow_hazards`` is the consent to destructive hazards the file records, ``phase``
+        the side of an expand/contract pair it is ("pre", "post"; ``parts`` only).
         Upstream defects avoided: its templates embed ``datetime.now()`` (never byte-identical),
         interpolate the description unescaped (a ``"`` breaks the file), ignore every change but
         CREATE TABLE, ``print()`` to stdout and overwrite an existing file; this override
@@ -271,7 +297,7 @@ class SQLMigrationGenerator(MigrationGenerator):
         if migration_type == "data":
             text = render_data(migration_id, description, dependencies)
         elif parts is not None:
-            text = render_schema(migration_id, description, dependencies, parts, self.source, allow_hazards)
+            text = render_schema(migration_id, description, dependencies, parts, self.source, allow_hazards, phase)
         else:
             text = render(migration_id, description, dependencies, self.dialect, forward, backward,
                           self.source, expects, allow_hazards)

@@ -145,14 +145,16 @@ async def _locked(runner: Any, *, write: bool, registry: Any = None, url: str | 
 
 async def migrate(cfg: Config, to: str | None = None, dry_run: bool = False, guard: Any = None,
                   report: dict[str, Any] | None = None, console: Any = None,
-                  allow_hazards: frozenset[str] = frozenset()) -> list[str]:
+                  allow_hazards: frozenset[str] = frozenset(), phase: str | None = None) -> list[str]:
     """Apply pending migrations (up to ``to``). Returns output lines: the SQL for a dry run,
     else one line per migration applied. ``guard`` (``dfmigrate.guard.options.GuardOptions``):
     lock wait, lock/statement timeouts, retries. ``report``, when given, is filled with the
     apply report (lock, per-step duration/attempts/lock waits, detector verdicts), also when the
     apply fails; for a dry run, with ``refusal``: the line ``migrate`` would refuse with for want
     of consent (``allow_hazards``: ``--allow-hazards``), or None. ``console`` (``logs.Console``)
-    gets a line as each migration starts and ends."""
+    gets a line as each migration starts and ends. ``phase`` "pre" stops before the first pending
+    post-deploy migration (expand and contract), named in ``report["held_back"]``; "post" or None
+    applies everything pending."""
     files = load_directory(cfg)
     report = report if report is not None else {}
     async with opened(cfg, write=not dry_run) as (registry, conn):
@@ -160,6 +162,8 @@ async def migrate(cfg: Config, to: str | None = None, dry_run: bool = False, gua
                              allow_hazards=allow_hazards)
         try:
             plan = await _pending(runner, to, write=not dry_run, registry=registry, url=cfg.database)
+            if phase == "pre":
+                report["held_back"] = _before_post(plan)
             if dry_run:
                 return await _dry_run(runner, plan, report)
             done = await runner.execute_plan(plan)  # refuses, changing nothing, without consent
@@ -178,15 +182,29 @@ async def _pending(runner: Any, to: str | None, *, write: bool, registry: Any = 
     return await runner.plan_forward(to)
 
 
-async def plan(cfg: Config, to: str | None = None, allow_hazards: frozenset[str] = frozenset()) -> dict[str, Any]:
-    """The runbook of what ``migrate`` (with ``to`` and ``allow_hazards``) would do to the
-    database, as data (``runbook``); nothing is written, not even the history table."""
+def _before_post(plan: Any) -> str | None:
+    """``migrate --phase pre``: ``plan`` cut before its first post-deploy migration, whose id
+    is returned (None when it has none)."""
+    from dfmigrate.migrations.phases import before_post
+
+    pending = list(plan.migrations_to_apply)
+    plan.migrations_to_apply = before_post(pending)
+    plan.dependency_order = plan.dependency_order[:len(plan.migrations_to_apply)]
+    return pending[len(plan.migrations_to_apply)].id if len(pending) > len(plan.migrations_to_apply) else None
+
+
+async def plan(cfg: Config, to: str | None = None, allow_hazards: frozenset[str] = frozenset(),
+               phase: str | None = None) -> dict[str, Any]:
+    """The runbook of what ``migrate`` (with ``to``, ``allow_hazards`` and ``phase``) would do to
+    the database, as data (``runbook``); nothing is written, not even the history table."""
     from dfmigrate.runner.runbook import runbook
 
     files = load_directory(cfg)
     async with opened(cfg, write=False) as (_, conn):
         runner = _new_runner(conn, files, write=False, allow_hazards=allow_hazards)
         pending = await _pending(runner, to, write=False)
+        if phase == "pre":
+            _before_post(pending)
         return await runbook(runner, pending, database=_masked(cfg.database), directory=cfg.dir)
 
 
@@ -309,6 +327,8 @@ async def rollback(cfg: Config, steps: int | None = None, to: str | None = None,
 
 
 async def status(cfg: Config) -> dict[str, Any]:
+    from dfmigrate.migrations.phases import declared_phase
+
     files = load_directory(cfg)
     async with opened(cfg, write=False) as (_, conn):
         _, state = await _runner(conn, files, write=False)
@@ -317,6 +337,9 @@ async def status(cfg: Config) -> dict[str, Any]:
         "dir": cfg.dir,
         "applied": [state.recorded[f.id].to_dict() for f in state.applied],
         "pending": state.pending,
+        # expand and contract: the pending migrations that declare a side ("pre" / "post")
+        "phases": {m: declared_phase(state.by_id[m].cls) for m in state.pending
+                   if declared_phase(state.by_id[m].cls)},
         "modified": state.modified,
         "missing": state.missing,
     }

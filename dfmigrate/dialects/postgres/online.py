@@ -179,6 +179,14 @@ END
 $dfmigrate$"""
 
 
+def backfill_statement(change: Any, namespace: str, table: str, column: str, expression: str,
+                       ctx: OnlineContext) -> Statement:
+    """The batched backfill as a step of its own, outside any transaction (it commits each
+    batch), run again as it is after a crash (it writes only the rows still NULL)."""
+    fill = stmt(backfill_sql(namespace, table, column, expression, ctx), change, Op.BACKFILL, rel(namespace, table))
+    return _outside(fill, "rerun")
+
+
 # ---------------------------------------------------------------- per change kind
 
 
@@ -265,8 +273,7 @@ def add_column(change: AddColumn, ctx: OnlineContext) -> list[Statement] | None:
     if col.default is not None:  # rows inserted from now on get it; the backfill does the others
         out.append(stmt(f"{head} ALTER COLUMN {name} SET DEFAULT {col.default}", change,
                         Op.ALTER_COLUMN, target))
-    fill = stmt(backfill_sql(ns, table, col.name, backfill, ctx), change, Op.BACKFILL, target)
-    out.append(_outside(fill, "rerun"))
+    out.append(backfill_statement(change, ns, table, col.name, backfill, ctx))
     if not col.nullable:
         steps = not_null_steps(change, ns, table, col.name, ctx)
         if render_columns.required_without_default(col):  # the release still running inserts without it

@@ -209,13 +209,15 @@ def _rebuild(table: str, changes: list[Change], old: Schema, new: Schema,
 def column_map(old: Table, new: Table, renamed: dict[str, str],
                exprs: Mapping[str, str] | None = None) -> tuple[tuple[str, str], ...]:
     """(new column, old column or SQL expression) for every new column whose data comes from
-    the old table: RenameColumn changes first, then ``renamed_from``, then the same name, then
-    ``exprs`` (a backfill: an expression over the old table's row). Generated columns are
-    computed, never copied."""
+    the old table: RenameColumn changes first, then ``renamed_from`` (as the diff reads it: only
+    when the new name is not in the old table, which then already holds the renamed column),
+    then the same name, then ``exprs`` (a backfill: an expression over the old table's row).
+    Generated columns are computed, never copied."""
     old_names = {c.name for c in old.columns}
     sources: dict[str, str] = {}
     for col in new.columns:
-        src = renamed.get(col.name) or next((r for r in col.renamed_from if r in old_names), None)
+        declared = col.renamed_from if col.name not in old_names else ()
+        src = renamed.get(col.name) or next((r for r in declared if r in old_names), None)
         if src in old_names:
             sources[col.name] = src
     consumed = set(sources.values())

@@ -196,6 +196,15 @@ def _rename_column(c: RenameColumn) -> list[Statement]:
                       c, (Hazard.BREAKS_CLIENTS,))]
 
 
+def fill_nulls(source: Change, table: str, column: str, expression: str) -> Statement:
+    """A backfill run again (expand and contract): the rows of ``column`` still NULL get
+    ``expression``. One UPDATE: SQLite has one writer at a time, and no batching would let
+    another in sooner."""
+    col = quote_ident(column)
+    return Statement(f"UPDATE {quote_ident(table)} SET {col} = {expression} WHERE {col} IS NULL", source,
+                     (Hazard.UPDATES_ROWS,), kind="backfill")
+
+
 # ---------------------------------------------------------------- indexes, views, triggers
 
 
