@@ -291,3 +291,49 @@ def test_a_misspelt_phase_is_refused(dfm: Any, monkeypatch: pytest.MonkeyPatch, 
     assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
     assert 'phase must be "pre" or "post" (or absent), not \'later\'' in err
     assert dfm("status", "--database", url)[0] == 2
+
+
+MYSQL_V1 = '''
+from typing import Optional
+from dfmigrate import model, field
+
+@model
+class Parent:
+    name: str = field(max_length=50, default="")
+
+@model
+class Item:
+    code: str = field(max_length=20)
+    parent_id: Optional[int] = None
+    note: str = field(max_length=50)
+'''
+MYSQL_V2 = MYSQL_V1.replace("    parent_id: Optional[int] = None",
+                            '    parent_id: Optional[int] = field(default=None, references="parents.id")') \
+                   .replace("    note: str = field(max_length=50)", "    extra: Optional[int] = None")
+
+
+def test_mysql_splits_the_same_way_and_refuses_what_needs_a_backfill(
+        dfm: Any, monkeypatch: pytest.MonkeyPatch, mysql_url: str) -> None:
+    root = project("p", MYSQL_V1, 'dialects = ["mysql"]\n')
+    in_dir(root, monkeypatch)
+    assert dfm("makemigrations", "-m", "v1")[0] == 0
+    written = files(root)
+    (root / "models.py").write_text(MYSQL_V2.replace("    code: str = field(max_length=20)",
+                                                     '    sku: str = field(max_length=20, renamed_from="code")'))
+    code, out, err = dfm("makemigrations", "-m", "rename", "--phases")
+    assert code == 2 and "renaming column items.sku as add + backfill + drop" in err and "no backfill form on MySQL" in err
+    assert files(root) == written
+    (root / "models.py").write_text(MYSQL_V2)
+    code, out, err = dfm("makemigrations", "-m", "v2", "--phases", *CONSENT)
+    assert (code, err) == (0, ""), err
+    assert [m.cls.phase for m in load_all("migrations")] == [None, "pre", "post"]
+    assert dfm("check")[0] == 0
+    assert dfm("migrate", "--database", mysql_url, "--to", "0001_v1")[0] == 0
+    assert dfm("migrate", "--database", mysql_url, "--phase", "pre")[0] == 0
+    query(mysql_url, "INSERT INTO items (code, note) VALUES ('old', 'from the old release')")
+    query(mysql_url, "INSERT INTO items (code, extra) VALUES ('new', 1)")
+    assert query(mysql_url, "SELECT code, note, extra FROM items ORDER BY id") == [
+        ("old", "from the old release", None), ("new", None, 1)]
+    code, out, err = dfm("migrate", "--database", mysql_url, "--phase", "post")
+    assert (code, err) == (0, ""), out + err
+    assert dfm("drift", "--database", mysql_url)[0] == 0

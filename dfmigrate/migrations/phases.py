@@ -262,6 +262,11 @@ def quoted(name: str) -> str:
 def pre_backfills(given: Mapping[Key, str], expansion: Expansion) -> dict[Key, str]:
     """The backfills of the pre-deploy plan: those given (or declared on the field), and for a
     renamed column its old column, unless a backfill was given for it."""
+    if expansion.renames and expansion.schema.dialect == "mysql":
+        _, table, column = next(iter(expansion.renames))
+        raise DfmigrateError(f"--phases writes renaming column {table}.{column} as add + backfill + drop, and "
+                             "dfmigrate has no backfill form on MySQL; write the rename without --phases; "
+                             "nothing written")
     return {**{k: quoted(old) for k, old in expansion.renames.items()}, **given}
 
 
@@ -322,9 +327,11 @@ def _fill(dialect: str, source: Any, ns: str, table: str, column: str, expressio
 
         ctx = online.online_context(before, changes)
         return online.backfill_statement(source, ns, table, column, expression, ctx)
-    from dfmigrate.dialects.sqlite.render import fill_nulls
+    if dialect == "sqlite":
+        from dfmigrate.dialects.sqlite.render import fill_nulls
 
-    return fill_nulls(source, table, column, expression)
+        return fill_nulls(source, table, column, expression)
+    raise DfmigrateError(f"{dialect}: dfmigrate has no backfill form; nothing written")  # refused before: no fills
 
 
 # ---------------------------------------------------------------- applying one side
