@@ -244,7 +244,7 @@ def _create_table(c: CreateTable) -> list[Statement]:
 
 def _drop_table(c: DropTable) -> list[Statement]:
     return [_ddl(f"DROP TABLE {quote_ident(c.table.name)}", c, absent("table", c.table.name),
-                 (Hazard.DELETES_DATA, Hazard.METADATA_LOCK), c.table.name)]
+                 (Hazard.DELETES_DATA, Hazard.BREAKS_CLIENTS, Hazard.METADATA_LOCK), c.table.name)]
 
 
 def _rename_table(c: RenameTable) -> list[Statement]:
@@ -314,7 +314,7 @@ def _drop_column(c: DropColumn) -> list[Statement]:
     algorithm = "INSTANT"
     if _has_fulltext(before):  # a rebuild, which MariaDB cannot do in place around virtual columns
         algorithm = "COPY" if _has_virtual(before) else "INPLACE"
-    return [_alter(c.table, f"DROP COLUMN {quote_ident(c.column.name)}", c, algorithm, (Hazard.DELETES_DATA,),
+    return [_alter(c.table, f"DROP COLUMN {quote_ident(c.column.name)}", c, algorithm, (Hazard.DELETES_DATA, Hazard.BREAKS_CLIENTS),
                    rebuilds=before, resume=absent("column", c.table, c.column.name))]
 
 
