@@ -256,12 +256,13 @@ async def _make_from_models(store: Any, models_spec: str, dialects: list[str], m
 
 
 def _hazards(files: list[dict[str, Any]]) -> tuple[str, ...]:
-    """One line per hazardous statement of the written files (each a dialect → Plan map)."""
+    """One line per hazardous statement of the written files (each a dialect → Plan map); the
+    statements of one change that carry the same hazards (a rebuild's indexes) make one line."""
     from dfmigrate.describe import describe
 
-    return tuple(f"{', '.join(h.value for h in s.hazards)} ({describe(s.source)})"
-                 + (f" [{d}]" if len(plans) > 1 else "")
-                 for plans in files for d, f in plans.items() for s in f.statements if s.hazards)
+    lines = (f"{', '.join(h.value for h in s.hazards)} ({describe(s.source)})" + (f" [{d}]" if len(plans) > 1 else "")
+             for plans in files for d, f in plans.items() for s in f.statements if s.hazards)
+    return tuple(dict.fromkeys(lines))
 
 
 _PHASE_LABELS = {None: "", "pre": " (pre-deploy)", "post": " (post-deploy)"}
