@@ -161,8 +161,8 @@ def _render(report: Any, fmt: str) -> None:
 @click.option("--from", "from_", metavar="ID", help="With --sql: start after this (already applied) migration.")
 @click.option("--strict", is_flag=True, help="Refuse a migration that lacks the target dialect's frozen SQL.")
 @click.option("--cancel-blockers", is_flag=True,
-              help="Terminate sessions holding a lock a statement would wait for (PostgreSQL; off by default: "
-                   "without it no session is ever cancelled).")
+              help="Terminate sessions holding a lock a statement would wait for (pg_terminate_backend on "
+                   "PostgreSQL, KILL CONNECTION on MySQL; off by default: without it no session is ever cancelled).")
 @click.option("--phase", type=click.Choice(["pre", "post"]),
               help="Expand and contract: pre applies the pending migrations before the first post-deploy one "
                    "(run it before deploying the new release); post applies everything pending, like no flag.")

@@ -7,8 +7,8 @@ commits by itself, so each is checkpointed as it completes, and the migration lo
 - a statement that took effect but was not marked done is recognised from the catalog, not run
   again;
 - 10 concurrent ``migrate`` apply each migration exactly once;
-- a held lock names its holder; a metadata lock held by a transaction makes the statement give
-  up after ``lock_wait_timeout``, retried a bounded number of times.
+- a held lock names its holder (the guard before each statement, and its lock waits, are
+  tests/test_mysql_guard.py).
 """
 
 from __future__ import annotations
@@ -313,39 +313,6 @@ def test_a_held_lock_names_its_holder(mysql_url: str, tmp_path: Path) -> None:
     (line,) = err.splitlines()
     assert f"held by connection {pid} (root@" in line and "gave up after" in line, line
     assert query(mysql_url, "SHOW TABLES LIKE 'items'") == []
-
-
-def test_lock_wait_timeout_is_retried_then_reported(mysql_url: str, tmp_path: Path) -> None:
-    """A transaction that read the table holds its metadata lock: the ALTER waits
-    lock_wait_timeout (1 s), is tried again (2 retries), and the run stops there, saying so; once
-    the transaction ends the rerun continues from that statement."""
-    mdir = directory(tmp_path, mysql_url)
-    assert cli(["migrate", "--database", mysql_url, "--dir", str(mdir), "--to", "0001_v1"]) == 0
-
-    async def blocked_run() -> tuple[int, dict[str, Any], str]:
-        from dfmigrate.dialects.mysql.connect import connect
-
-        reader = await connect(mysql_url)
-        try:
-            async with reader.cursor() as cur:
-                await cur.execute("START TRANSACTION")
-                await cur.execute("SELECT count(*) FROM items")
-                await cur.fetchall()
-            return await asyncio.to_thread(finish, migrate(mysql_url, mdir, "--lock-timeout", "1", "--retries", "2",
-                                                           "--format", "text"))
-        finally:
-            reader.close()
-
-    started = time.monotonic()
-    code, _, err = asyncio.run(blocked_run())
-    assert code != 0
-    # statement 1 creates the new table, statement 2 is the first ALTER of items
-    assert "0002_v2: statement 2 failed: lock_timeout (1 s) expired on each of 3 attempt(s)" in err, err
-    assert time.monotonic() - started >= 3
-    assert [r[0] for r in history(mysql_url)] == ["0001_v1"]
-    code, report, err = finish(migrate(mysql_url, mdir))
-    assert code == 0 and report["applied"] == ["0002_v2"], err
-    assert report["steps"][0]["groups"][0]["outcome"] == "done by an earlier, interrupted run"
 
 
 HAND_WRITTEN = '''

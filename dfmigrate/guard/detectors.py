@@ -1,6 +1,6 @@
 """Kailash's ``RaceConditionDetectorNode`` and ``DeadlockDetectorNode``, deciding.
 
-The nodes never touch the database (kailash-notes §3): we feed them what PostgreSQL shows and
+The nodes never touch the database (kailash-notes §3): we feed them what the server shows and
 act on what they answer.
 
 - ``RaceGuard``: the migration lock's holders, as accesses to one resource. Holders seen while
@@ -10,10 +10,12 @@ act on what they answer.
   as a write while ours is open: the node's answer to that registration is a race, and the run
   stops before any DDL (``RaceDetected``).
 - ``DeadlockGuard``: before each strong-lock step, the wait graph (this run waits for each
-  holder of a conflicting lock; each holder waits for its own ``pg_blocking_pids``) goes into a
+  holder of a conflicting lock; each holder waits for the sessions blocking it) goes into a
   fresh node, and ``detect_deadlocks(combined)`` decides: no holder, proceed; a cycle, stop
   without running the step; a plain wait, wait and look again, until the node's timeout
-  detection says the wait has lasted past its bound, then stop, naming the blockers.
+  detection says the wait has lasted past its bound, then stop, naming the blockers. The
+  sessions are the dialect's (``pg:<pid>``, ``mysql:<connection id>``): what they hold and wait
+  for is read by ``precheck`` (PostgreSQL) or ``mysql_sessions`` (MySQL, MariaDB).
 
 ``kailash.nodes.monitoring``'s package ``__init__`` needs aiohttp (the ``kailash[server]`` extra);
 the detector modules do not, so they are imported through a stub package (kailash-notes §3 (b)).
@@ -212,14 +214,15 @@ class DeadlockGuard:
     clear the graph, kailash-notes §3), plus a run-long node fed the waits the blocker watch
     observes while statements run, whose verdict goes in the report."""
 
-    def __init__(self) -> None:
+    def __init__(self, prefix: str = "pg") -> None:
+        self.prefix = prefix  # the node's transaction ids: "pg:<pid>", "mysql:<connection id>"
         self.observed = _DetectorNode("deadlock_detector", "DeadlockDetectorNode")
         self.waits: set[tuple[int, int, str]] = set()
         self.decisions: list[Decision] = []
 
     async def start(self, decision: Decision) -> _Judge:
         self.decisions.append(decision)
-        return _Judge(decision)
+        return _Judge(decision, self.prefix)
 
     async def observe(self, waiter: int, blocker: dict[str, Any], wanted: str, timeout: float) -> None:
         key = (waiter, blocker["pid"], wanted)
@@ -227,16 +230,16 @@ class DeadlockGuard:
             return
         self.waits.add(key)
         for rel, mode in blocker.get("held", []):
-            await self.observed._call(operation="register_lock", transaction_id=f"pg:{blocker['pid']}",
+            await self.observed._call(operation="register_lock", transaction_id=f"{self.prefix}:{blocker['pid']}",
                                       resource_id=f"relation:{rel}", lock_type=_lock_type(mode))
-        await self.observed._call(operation="register_wait", transaction_id=f"pg:{waiter}",
-                                  waiting_for_transaction_id=f"pg:{blocker['pid']}", resource_id=wanted,
+        await self.observed._call(operation="register_wait", transaction_id=f"{self.prefix}:{waiter}",
+                                  waiting_for_transaction_id=f"{self.prefix}:{blocker['pid']}", resource_id=wanted,
                                   timeout=timeout, metadata={"observed_at": time.time()})
 
     async def verdict(self) -> dict[str, Any]:
         stopped = [d for d in self.decisions if d.action == "stop"]
         base = {"detector": "DeadlockDetectorNode", "decisions": len(self.decisions),
-                "waited": sum(1 for d in self.decisions if d.action != "proceed" or d.waited_s), "stopped": len(stopped)}
+                "waited": sum(1 for d in self.decisions if d.checks > 1 or d.action == "stop"), "stopped": len(stopped)}
         if not self.waits and not any(d.holders for d in self.decisions):
             return {**base, "waits": 0, "deadlock_count": 0, "verdict": "no waits", "error": self.observed.error}
         result = await self.observed._call(operation="detect_deadlocks", detection_algorithm="combined") if self.waits else {}
@@ -254,8 +257,9 @@ class DeadlockGuard:
 class _Judge:
     """The wait graph of one step, re-read at each check, in one node."""
 
-    def __init__(self, decision: Decision) -> None:
+    def __init__(self, decision: Decision, prefix: str) -> None:
         self.decision = decision
+        self.prefix = prefix
         self.node = _DetectorNode("deadlock_detector", "DeadlockDetectorNode")
         self.registered: set[tuple[str, str]] = set()
         self.started = time.monotonic()
@@ -274,11 +278,11 @@ class _Judge:
             return "proceed"
         resource = f"relation:{d.relation}:{d.mode}"
         for h in holders:
-            holder = f"pg:{h.pid}"
+            holder = f"{self.prefix}:{h.pid}"
             await self._lock(holder, f"relation:{d.relation}", h.mode)
             await self._wait(run, holder, resource, bound)
             for other in h.waits_for:
-                await self._wait(holder, run if other in ours else f"pg:{other}", f"pid:{other}", None)
+                await self._wait(holder, run if other in ours else f"{self.prefix}:{other}", f"pid:{other}", None)
         if self.node.node is None:
             d.error = f"DeadlockDetectorNode unavailable ({self.node.error}): the step runs under lock_timeout"
             d.action = "proceed"
@@ -312,5 +316,7 @@ class _Judge:
 
 
 def _lock_type(mode: str) -> str:
-    # the node knows shared/exclusive-style names; PostgreSQL's modes map onto them
-    return "exclusive" if "Exclusive" in mode and "Share" not in mode else "shared"
+    # the node knows shared/exclusive-style names; PostgreSQL's modes (AccessExclusiveLock) and
+    # MySQL's metadata lock types (EXCLUSIVE, SHARED_WRITE) map onto them
+    upper = mode.upper()
+    return "exclusive" if "EXCLUSIVE" in upper and "SHARE" not in upper else "shared"

@@ -9,11 +9,13 @@ judges (``detectors.DeadlockGuard``), and ``--cancel-blockers`` (opt-in, never t
 end the holders first.
 
 The step's lock and target are the step's own data (``Step.lock``, ``Step.target``), written by
-the renderer; nothing here reads SQL.
+the renderer; nothing here reads SQL. ``PgSessions`` is what the step guard and the blocker watch
+ask (``mysql_sessions.MysqlSessions`` answers the same questions on MySQL).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +50,26 @@ SELECT l.pid, l.mode, a.state, a.application_name,
  WHERE l.locktype = 'relation' AND l.granted AND l.relation = to_regclass($1)
    AND l.mode = ANY ($2::text[]) AND l.pid <> pg_backend_pid() AND NOT (l.pid = ANY ($3::int[]))
  ORDER BY l.pid
+"""
+
+
+# who blocks a running statement (the blocker watch), with what they hold and what it waits for
+_BLOCKERS = """
+SELECT b.pid, b.state, b.application_name, left(regexp_replace(b.query, '\\s+', ' ', 'g'), 120) AS query,
+       round(extract(epoch FROM now() - b.xact_start)::numeric, 1)::float8 AS xact_age,
+       (SELECT string_agg(DISTINCT l.relation::regclass::text || ':' || l.mode, ',')
+          FROM pg_locks l WHERE l.pid = b.pid AND l.granted AND l.relation IS NOT NULL
+           AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())) AS held,
+       (SELECT w.locktype || ':' || COALESCE(w.relation::regclass::text, w.transactionid::text, '?') || ':' || w.mode
+          FROM pg_locks w WHERE w.pid = $1 AND NOT w.granted LIMIT 1) AS wanted
+  FROM pg_stat_activity b
+ WHERE b.pid = ANY (pg_blocking_pids($1))
+ ORDER BY b.pid
+"""
+
+_INDEX_PROGRESS = """
+SELECT phase, blocks_done, blocks_total, tuples_done, tuples_total, lockers_done, lockers_total
+  FROM pg_stat_progress_create_index WHERE pid = $1
 """
 
 
@@ -108,3 +130,45 @@ async def end_sessions(conn: Any, pids: list[int]) -> list[int]:
         if rows and rows[0]["ok"]:
             ended.append(pid)
     return ended
+
+
+def describe(blockers: Iterable[dict[str, Any]]) -> str:
+    """The blocking sessions the watch saw, as a failure message names them ('' when none was seen)."""
+    return ", ".join(
+        f"pid {b['pid']} ({b['state'] or '?'}, transaction age {b['xact_age'] if b['xact_age'] is not None else '?'} s,"
+        f" holds {b['held'] or '?'}, query {b['query']!r})" for b in blockers)
+
+
+class PgSessions:
+    """PostgreSQL's answers to the step guard's questions (``stepguard``)."""
+
+    prefix = "pg"  # the deadlock detector's transaction ids
+    noun = "pid"
+    source = "pg_locks"  # where the holders are read from
+
+    def target_of(self, step: Any) -> LockTarget | None:
+        return target_of(step)
+
+    async def holders(self, observer: Any, target: LockTarget, ours: list[int]) -> list[Holder]:
+        return await conflicting_holders(observer, target, ours)
+
+    def held_by(self, holders: list[Holder]) -> str:
+        return "held " + "; ".join(h.describe() for h in holders)
+
+    def to_end(self, holders: list[Holder], ended: list[int]) -> list[int]:
+        """All holders not ended yet: ``pg_terminate_backend`` only signals, and a backend keeps
+        its locks until it has exited, so one already ended is waited for, not ended again."""
+        return sorted({h.pid for h in holders} - set(ended))
+
+    async def end(self, observer: Any, pids: list[int]) -> list[int]:
+        return await end_sessions(observer, pids)
+
+    async def blocking(self, observer: Any, waiter: int, step: Any) -> list[dict[str, Any]]:
+        return [dict(r) for r in await observer.fetch(_BLOCKERS, waiter)]
+
+    async def progress(self, observer: Any, waiter: int) -> dict[str, Any] | None:
+        rows = await observer.fetch(_INDEX_PROGRESS, waiter)
+        return dict(rows[0]) if rows else None
+
+    def describe(self, blockers: Iterable[dict[str, Any]]) -> str:
+        return describe(blockers)

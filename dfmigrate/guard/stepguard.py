@@ -1,11 +1,17 @@
-"""The guard around each step of a migration (PostgreSQL), on the observer connection.
+"""The guard around each step of a migration, on the observer connection (PostgreSQL, MySQL).
 
-Before a step that takes a strong lock (``Step.lock`` on ``Step.target``): the holders of a
-conflicting lock and whom they wait for (``precheck``) go to ``DeadlockDetectorNode``
-(``detectors.DeadlockGuard``), whose verdict decides: no holder, proceed; a cycle, stop without
-running the step; else wait, look again every ``poll`` seconds, and stop once the node's
-timeout detection says the wait outlasted ``GuardOptions.blocker_wait``. With
-``--cancel-blockers`` (opt-in) the holders are terminated instead of waited for.
+Before a step that takes a strong lock (``Step.lock`` on ``Step.target`` on PostgreSQL; a DDL
+statement's metadata lock on MySQL): the holders of a conflicting lock and whom they wait for go
+to ``DeadlockDetectorNode`` (``detectors.DeadlockGuard``), whose verdict decides: no holder,
+proceed; a cycle, stop without running the step; else wait, look again every ``poll`` seconds,
+and stop once the node's timeout detection says the wait outlasted
+``GuardOptions.blocker_wait``. With ``--cancel-blockers`` (opt-in) the holders are ended instead
+of waited for.
+
+What the server shows is read by the dialect's sessions reader, one object with the same
+questions on each dialect: ``precheck.PgSessions`` (``pg_locks``, ``pg_blocking_pids``) and
+``mysql_sessions.MysqlSessions`` (``performance_schema.metadata_locks``, MariaDB's
+``METADATA_LOCK_INFO``, or the open transactions). Everything else here is one code path.
 
 While the step runs, a ``BlockerWatch`` task owns the observer connection: it records who
 blocks the statement and how far an index build has got. The observer is one connection per
@@ -21,7 +27,6 @@ from typing import Any
 
 from dfmigrate.dialects.postgres.hazards import Op
 from dfmigrate.errors import DfmigrateError
-from dfmigrate.guard import precheck
 from dfmigrate.guard.blockers import BlockerWatch, Observed
 from dfmigrate.guard.detectors import DeadlockGuard, Decision
 
@@ -31,15 +36,19 @@ class StepStopped(DfmigrateError):
 
 
 class StepGuard:
-    def __init__(self, observer: Any, conn: Any, options: Any, ours: list[int], reporter: Any) -> None:
+    def __init__(self, observer: Any, conn: Any, options: Any, ours: list[int], reporter: Any,
+                 sessions: Any = None) -> None:
+        from dfmigrate.guard.precheck import PgSessions
+
         self.observer, self.conn, self.options = observer, conn, options
-        self.ours = ours  # our backends: the migration connection's and the lock's
+        self.ours = ours  # our sessions: the migration connection's and the lock's
         self.reporter = reporter
-        self.deadlocks = DeadlockGuard()
+        self.sessions = sessions or PgSessions()  # what the server shows (precheck, mysql_sessions)
+        self.deadlocks = DeadlockGuard(self.sessions.prefix)
         self.terminated: list[int] = []
 
     async def before(self, report: Any, n: int, step: Any) -> None:
-        target = precheck.target_of(step)
+        target = self.sessions.target_of(step)
         if target is None:
             return
         decision = Decision(n, target.relation, target.mode)
@@ -49,7 +58,7 @@ class StepGuard:
         warned = False
         while True:
             try:
-                holders = await precheck.conflicting_holders(self.observer, target, self.ours)
+                holders = await self.sessions.holders(self.observer, target, self.ours)
             except Exception as exc:  # reported in the decision; the step still runs under lock_timeout
                 decision.error = f"{type(exc).__name__}: {exc}"
                 decision.action = "proceed (pre-check failed)"
@@ -62,11 +71,11 @@ class StepGuard:
                 report.decisions.append(decision)
                 raise StepStopped(self._stopped(report, decision, holders, bound))
             if self.options.cancel_blockers:
-                # pg_terminate_backend only signals: the backend keeps its locks until it has
-                # exited, so one already terminated is waited for, not terminated (and counted) again
-                fresh = sorted({h.pid for h in holders} - set(decision.terminated))
+                # an ended session may keep its locks a while (exiting, rolling back): it is
+                # waited for, not ended (and counted) again
+                fresh = self.sessions.to_end(holders, decision.terminated)
                 if fresh:
-                    ended = await precheck.end_sessions(self.observer, fresh)
+                    ended = await self.sessions.end(self.observer, fresh)
                     decision.terminated += ended
                     self.terminated += ended
                 else:
@@ -85,13 +94,14 @@ class StepGuard:
         kind = found[0].get("deadlock_type") or "?"
         why = (f"a wait cycle through this run ({' -> '.join(found[0].get('involved_transactions') or [])})"
                if kind == "wait_for_graph" else f"they held it past {bound:g} s")
-        return (f"statement {decision.statement} not run: it needs {decision.mode} on {decision.relation}, held "
-                f"{'; '.join(h.describe() for h in holders)}; DeadlockDetectorNode: {kind}, {why}, "
+        return (f"statement {decision.statement} not run: it needs {decision.mode} on {decision.relation}, "
+                f"{self.sessions.held_by(holders)}; DeadlockDetectorNode: {kind}, {why}, "
                 f"recommended {found[0].get('recommended_strategy') or '?'}; {self.cancelled()}")
 
     def cancelled(self) -> str:
         if self.terminated:
-            return f"terminated by --cancel-blockers: pid {', '.join(map(str, sorted(set(self.terminated))))}"
+            return (f"terminated by --cancel-blockers: {self.sessions.noun} "
+                    f"{', '.join(map(str, sorted(set(self.terminated))))}")
         return "no session was cancelled"
 
     @asynccontextmanager
@@ -102,11 +112,12 @@ class StepGuard:
             async def on_progress(row: dict[str, Any]) -> None:
                 await self.reporter.index_progress(report, n, row)
         notices = None
-        if step.kind == Op.BACKFILL.value:  # its batches RAISE NOTICE how far they got, as they commit
+        if step.kind == Op.BACKFILL.value and self.conn.dialect == "postgresql":
+            # its batches RAISE NOTICE how far they got, as they commit
             def notices(_conn: Any, message: Any) -> None:
                 self.reporter.statement_notice(report, n, message.message)
             self.conn.raw.add_log_listener(notices)
-        watch = BlockerWatch(self.observer, self.conn.pid, self.options.poll, self.deadlocks,
+        watch = BlockerWatch(self.observer, self.sessions, self.conn.pid, step, self.options.poll, self.deadlocks,
                              self.options.lock_timeout / 2, on_progress)
         watch.start()
         try:

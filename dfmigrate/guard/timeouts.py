@@ -32,10 +32,21 @@ class Timeouts:
         if self.statement_ms:
             await conn.execute(f"SET LOCAL statement_timeout = {self.statement_ms}")
 
+    @property
+    def mysql_lock_seconds(self) -> int:
+        """MySQL's lock waits are set in whole seconds: ``--lock-timeout`` rounded up."""
+        return max(1, math.ceil(self.lock_ms / 1000))
+
+    def lock_setting(self, dialect: str) -> str:
+        """The lock timeout as the server calls it, with the value it was set to."""
+        if dialect == "mysql":
+            return f"lock_wait_timeout ({self.mysql_lock_seconds} s)"
+        return f"lock_timeout ({self.lock_ms / 1000:g} s)"
+
     async def _mysql(self, conn: Any) -> None:
-        """MySQL's session settings, in whole seconds (its unit): the wait for a metadata lock
-        (DDL) and for a row lock (a data step). A session of our own: nothing to reset."""
-        seconds = max(1, math.ceil(self.lock_ms / 1000))
+        """MySQL's session settings: the wait for a metadata lock (DDL) and for a row lock (a data
+        step). A session of our own: nothing to reset."""
+        seconds = self.mysql_lock_seconds
         await conn.execute(f"SET SESSION lock_wait_timeout = {seconds}, innodb_lock_wait_timeout = {seconds}")
 
     @asynccontextmanager

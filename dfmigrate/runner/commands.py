@@ -126,16 +126,21 @@ async def _locked(runner: Any, *, write: bool, registry: Any = None, url: str | 
     """Take the lock (when ``write``) and read the history under it. On PostgreSQL the lock
     lives on a connection of its own, and a third one (the observer) carries the guard's
     pre-checks and blocker watch: one connection per concurrent task. On MySQL the lock is held
-    by the migration connection itself (guard.mysql_lock)."""
+    by the migration connection itself (guard.mysql_lock), and the observer is the second one."""
     conn = runner.conn
-    if write and conn.dialect == "mysql":
-        await runner.lock()
-    if write and conn.dialect == "postgresql":
+    if write and conn.dialect in ("postgresql", "mysql"):
         if registry is None or url is None:
             raise DfmigrateError("the migration lock needs a registry to open its connection")
-        registry.register_factory("lock", resources.connection_factory(url))
         registry.register_factory("observer", resources.connection_factory(url))
-        await runner.lock(await registry.get_resource("lock"), observer=lambda: registry.get_resource("observer"))
+
+        async def observer() -> Any:  # opened once the lock is held: waiting runs hold fewer connections
+            return await registry.get_resource("observer")
+
+        if conn.dialect == "mysql":
+            await runner.lock(observer=observer)
+        else:
+            registry.register_factory("lock", resources.connection_factory(url))
+            await runner.lock(await registry.get_resource("lock"), observer=observer)
     await runner.initialize()
     return State(list(runner.files.values()), await ledger.read(conn))
 
@@ -261,9 +266,8 @@ def report_lines(report: dict[str, Any], verbose: bool = False) -> list[str]:
         for d in step.get("decisions", []):
             for h in d.get("holders", []):
                 ended = " (terminated: --cancel-blockers)" if h["pid"] in d.get("terminated", []) else ""
-                out.append(f"  {mid}: statement {d['statement']} needed {d['mode']} on {d['relation']}; pid {h['pid']} "
-                           f"({h['state']}, transaction age {h['xact_age']} s) held {h['mode']}{ended}; "
-                           f"{d['action']} after {d['waited_s']:g} s")
+                out.append(f"  {mid}: statement {d['statement']} needed {d['mode']} on {d['relation']}; "
+                           f"{_holder_text(h, verdicts)}{ended}; {d['action']} after {d['waited_s']:g} s")
         for e in step.get("watch_errors", []):
             out.append(f"  {mid}: blocker watch error: {e}")
     if verbose:
@@ -276,6 +280,15 @@ def report_lines(report: dict[str, Any], verbose: bool = False) -> list[str]:
                        f"{a['ms']:g} ms; {a['history']} earlier ones of its kind here average {a['baseline_mean_ms']:g} ms "
                        f"({', '.join(a['types'])})")
     return out
+
+
+def _holder_text(h: dict[str, Any], verdicts: dict[str, Any]) -> str:
+    """A session the guard judged, as the report names it (a PostgreSQL backend, a MySQL connection)."""
+    if (verdicts.get("deadlock") or {}).get("sessions_from", "pg_locks") == "pg_locks":
+        return f"pid {h['pid']} ({h['state']}, transaction age {h['xact_age']} s) held {h['mode']}"
+    from dfmigrate.guard.mysql_sessions import describe_session
+
+    return describe_session(h)
 
 
 async def rollback(cfg: Config, steps: int | None = None, to: str | None = None,

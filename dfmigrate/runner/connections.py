@@ -164,9 +164,10 @@ class MysqlConnection:
     dialect = "mysql"
     script = False
 
-    def __init__(self, raw: Any, pid: int) -> None:
+    def __init__(self, raw: Any, pid: int, mariadb: bool = False) -> None:
         self.raw = raw
         self.pid = pid  # CONNECTION_ID(): what the processlist and IS_USED_LOCK() show
+        self.mariadb = mariadb  # the server is MariaDB (its settings and syntax differ from MySQL's)
 
     @classmethod
     async def open(cls, url: str) -> MysqlConnection:
@@ -180,9 +181,9 @@ class MysqlConnection:
             # no notes ("table already exists" for each CREATE TABLE IF NOT EXISTS of the
             # history): the driver logs every one; warnings about the data still show
             await cur.execute("SET SESSION sql_notes = 0")
-            await cur.execute("SELECT CONNECTION_ID()")
-            (pid,) = await cur.fetchone()
-        return cls(raw, int(pid))
+            await cur.execute("SELECT CONNECTION_ID(), VERSION()")
+            pid, version = await cur.fetchone()
+        return cls(raw, int(pid), "mariadb" in str(version).lower())
 
     async def _cursor_run(self, sql: str, args: tuple[Any, ...]) -> tuple[tuple[str, ...], list[Any]]:
         if args:

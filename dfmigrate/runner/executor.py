@@ -21,7 +21,6 @@ import time
 from typing import Any
 
 from dfmigrate.errors import DfmigrateError
-from dfmigrate.guard.blockers import describe as describe_blockers
 from dfmigrate.runner import ledger, progress, timings
 from dfmigrate.runner.reporter import MigrationReport, Reporter
 from dfmigrate.runner.retry import RetryPolicy, lock_timed_out
@@ -170,11 +169,12 @@ class Executor:
                   f"next '{ctx.command}' resumes from {progress.PROGRESS_TABLE}") if earlier else (
             "rolled back, schema and history unchanged")
         if lock_timed_out(exc) and self.timeouts is not None:
-            waits = "; ".join(f"statement {w['statement']}: " + describe_blockers(w["blockers"])
-                              for w in ctx.report.lock_waits) or (
+            waited = dict.fromkeys(w["statement"] for w in ctx.report.lock_waits)  # in order, once each
+            waits = "; ".join(f"statement {n}: " + self._describe_blockers(
+                b for w in ctx.report.lock_waits if w["statement"] == n for b in w["blockers"]) for n in waited) or (
                 "no blocker was observed (it released before it could be read)")
             verdict = (await self.guard.deadlocks.verdict())["verdict"] if self.guard else "not run"
-            return (f"{ctx.migration_id} ({ctx.direction}): lock_timeout ({self.timeouts.lock_ms / 1000:g} s) expired on "
+            return (f"{ctx.migration_id} ({ctx.direction}): {self.timeouts.lock_setting(self.conn.dialect)} expired on "
                     f"each of {attempts} attempt(s); {undone}; blocked by {waits}; deadlock detector: {verdict}; "
                     f"{self.guard.cancelled() if self.guard else 'no session was cancelled'}")
         n = getattr(exc, "statement", None)
@@ -238,6 +238,12 @@ class Executor:
 
         await self._retrying(g, attempt_once, lambda exc, attempts: self._outside_failed(ctx, n, step, attempts, exc))
 
+    def _describe_blockers(self, blockers: Any) -> str:
+        """The sessions the blocker watch saw, each once as last seen (every attempt records its
+        own), named as the dialect names them ('' when none)."""
+        latest = {b["pid"]: b for b in blockers}
+        return self.guard.sessions.describe(latest.values()) if self.guard is not None else ""
+
     def _watching(self, ctx: _Run, n: int, step: Step) -> Any:
         from contextlib import nullcontext
 
@@ -262,13 +268,16 @@ class Executor:
                 left = f"; an invalid index it left may remain ({_reason(cleanup)}): the next run drops it"
         if lock_timed_out(exc) and self.timeouts is not None:
             observed = [w for w in ctx.report.lock_waits if w["statement"] == n]
-            blockers = describe_blockers(b for w in observed for b in w["blockers"]) or "sessions not observed"
-            what = (f"lock_timeout ({self.timeouts.lock_ms / 1000:g} s) expired on each of {attempts} attempt(s), "
+            blockers = self._describe_blockers(b for w in observed for b in w["blockers"]) or "sessions not observed"
+            what = (f"{self.timeouts.lock_setting(self.conn.dialect)} expired on each of {attempts} attempt(s), "
                     f"blocked by {blockers}; {self.guard.cancelled() if self.guard else 'no session was cancelled'}")
         else:
             what = _reason(exc)
         before = "the statements before it stay applied, " if n > 1 else ""
-        return (f"{ctx.migration_id}: statement {n} failed: {what} (it runs outside the transaction{left}; {before}"
+        # a DfmigrateError without a statement number was raised before the statement ran (the guard's stop)
+        failed = "" if isinstance(exc, DfmigrateError) and getattr(exc, "statement", None) is None else (
+            f"statement {n} failed: ")
+        return (f"{ctx.migration_id}: {failed}{what} (it runs outside the transaction{left}; {before}"
                 f"the history is unchanged, and the next '{ctx.command}' resumes from {progress.PROGRESS_TABLE})")
 
     # ---------------------------------------------------------------- one statement

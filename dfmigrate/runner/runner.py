@@ -105,13 +105,22 @@ class DfmigrateRunner(MigrationRunner):
         """Upstream defect: no lock, two runners both ran the same migration. PostgreSQL takes
         the advisory lock on ``lock_conn`` (a dedicated connection); ``observer`` (an async
         callable) then opens a third one for the guard's pre-checks and blocker watch. MySQL takes
-        ``GET_LOCK`` on the migration connection itself (``guard.mysql_lock``). SQLite serializes
-        through ``BEGIN IMMEDIATE`` per transaction instead (busy timeout: 30 s)."""
+        ``GET_LOCK`` on the migration connection itself (``guard.mysql_lock``), then opens the
+        observer the same way. SQLite serializes through ``BEGIN IMMEDIATE`` per transaction
+        instead (busy timeout: 30 s)."""
         if self.conn.dialect == "mysql":
             from dfmigrate.guard.mysql_lock import MysqlMigrationLock
 
             self.lock_ = MysqlMigrationLock(self.conn, wait=self.options.lock_wait, poll=self.options.poll)
             await self.lock_.acquire()
+            if observer is not None:
+                from dfmigrate.guard.mysql_sessions import MysqlSessions
+                from dfmigrate.guard.stepguard import StepGuard
+
+                watcher, sessions = await observer(), MysqlSessions()
+                await sessions.setup(watcher)
+                self.step_guard = StepGuard(watcher, self.conn, self.options, [self.conn.pid, watcher.pid],
+                                            self.reporter, sessions)
             return
         if self.conn.dialect != "postgresql":
             return
@@ -301,8 +310,10 @@ class DfmigrateRunner(MigrationRunner):
     async def report(self) -> dict[str, Any]:
         """The run as data (``migrate --format json``)."""
         out: dict[str, Any] = {"steps": [m.to_dict() for m in self.reporter.migrations]}
-        out["verdicts"] = {"race": await self.race.verdict() if self.race else None,
-                           "deadlock": await self.step_guard.deadlocks.verdict() if self.step_guard else None}
+        deadlock = None
+        if self.step_guard is not None:  # with where the sessions it judged were read from
+            deadlock = {**await self.step_guard.deadlocks.verdict(), "sessions_from": self.step_guard.sessions.source}
+        out["verdicts"] = {"race": await self.race.verdict() if self.race else None, "deadlock": deadlock}
         out["metrics"] = await self.metrics_report()
         return out
 
