@@ -147,7 +147,8 @@ def _render(report: Any, fmt: str) -> None:
 @click.option("--lock-timeout", type=click.FloatRange(min=0.001), default=2.0, show_default=True, metavar="SECONDS",
               help="lock_timeout of each migration's transaction: never queue application queries longer.")
 @click.option("--statement-timeout", type=click.FloatRange(min=0), default=0.0, show_default=True, metavar="SECONDS",
-              help="statement_timeout of each migration's transaction (0: none).")
+              help="statement_timeout of each migration's transaction (0: none); on MariaDB "
+                   "max_statement_time of each statement; refused on MySQL, which has none for DDL.")
 @click.option("--retries", type=click.IntRange(min=0), default=2, show_default=True, metavar="N",
               help="Retries of a migration whose lock_timeout expired (with back-off).")
 @click.option("--lock-mode", type=click.Choice(["auto", "session", "transaction"]), default="auto", show_default=True,

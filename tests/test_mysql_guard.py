@@ -182,3 +182,24 @@ def test_a_statement_that_times_out_names_the_sessions_it_waited_for(mysql_url: 
     assert [r[0] for r in history(mysql_url)] == ["0001_v1", "0002_v2"]
     code, report, err = finish(migrate(mysql_url, mdir))
     assert code == 0 and report["applied"] == ["0003_extra"], err
+
+
+def test_statement_timeout_is_max_statement_time_on_mariadb(mysql_url: str, tmp_path: Path) -> None:
+    """--statement-timeout interrupts a generated ALTER that copies a 300,000-row table; the
+    statement is rolled back by the server, and a run without the timeout applies it."""
+    mdir = directory(tmp_path, mysql_url)
+    at_v1(mysql_url, mdir)
+    query(mysql_url, "INSERT INTO items (n, label, note) SELECT seq % 997, CONCAT('item ', seq), 'x' "
+                     "FROM seq_3_to_300000")  # MariaDB's sequence engine
+    started = time.monotonic()
+    code, report, err = finish(migrate(mysql_url, mdir, "--statement-timeout", "0.25"))
+    took = time.monotonic() - started
+    assert code == 2, err
+    assert "0002_v2: statement 2 failed: max_statement_time (0.25 s) expired" in err, err
+    assert label_type(mysql_url) == "varchar(40)"  # the copy was interrupted and rolled back
+    assert [r[0] for r in history(mysql_url)] == ["0001_v1"]
+    print(f"\ninterrupted after {took:.2f} s (process start included)")
+    code, report, err = finish(migrate(mysql_url, mdir))
+    assert code == 0 and report["applied"] == ["0002_v2"], err
+    assert label_type(mysql_url) == "varchar(80)"
+    assert query(mysql_url, "SELECT count(*) FROM items") == [(300000,)]

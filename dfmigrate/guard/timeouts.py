@@ -1,5 +1,9 @@
 """``lock_timeout`` / ``statement_timeout`` around the steps (PostgreSQL); on MySQL the lock
-timeout is ``lock_wait_timeout`` (and InnoDB's row-lock wait), and there is no statement timeout.
+timeout is ``lock_wait_timeout`` (and InnoDB's row-lock wait), and the statement timeout is
+MariaDB's ``max_statement_time``, which interrupts any statement, DDL included. MySQL's
+``max_execution_time`` bounds read-only ``SELECT`` statements only, so MySQL has no statement
+timeout for a migration: ``--statement-timeout`` is refused there (by the runner, before the
+lock is taken).
 
 In a transaction: ``SET LOCAL``, so a pooled or reused session keeps its own settings. Around a
 step that runs outside any transaction (no ``SET LOCAL`` there): set for the session, reset
@@ -14,6 +18,9 @@ import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+
+MARIADB_STATEMENT_TIMEOUT = 1969  # "Query execution was interrupted (max_statement_time exceeded)"
+MYSQL_INTERRUPTED = 1317  # "Query execution was interrupted"
 
 
 class Timeouts:
@@ -43,11 +50,23 @@ class Timeouts:
             return f"lock_wait_timeout ({self.mysql_lock_seconds} s)"
         return f"lock_timeout ({self.lock_ms / 1000:g} s)"
 
+    def statement_expired(self, exc: BaseException) -> str | None:
+        """"max_statement_time (N s) expired" when ``exc`` is MariaDB interrupting a statement
+        that ran past it (error 1969; 1317 from an in-place ALTER TABLE, which a KILL QUERY
+        would also give); else None."""
+        if not self.statement_ms or not type(exc).__module__.startswith("asyncmy"):
+            return None
+        if exc.args[:1] in ((MARIADB_STATEMENT_TIMEOUT,), (MYSQL_INTERRUPTED,)):
+            return f"max_statement_time ({self.statement_ms / 1000:g} s) expired"
+        return None
+
     async def _mysql(self, conn: Any) -> None:
         """MySQL's session settings: the wait for a metadata lock (DDL) and for a row lock (a data
-        step). A session of our own: nothing to reset."""
+        step), and on MariaDB the statement timeout (0: none). A session of our own: nothing to
+        reset."""
         seconds = self.mysql_lock_seconds
-        await conn.execute(f"SET SESSION lock_wait_timeout = {seconds}, innodb_lock_wait_timeout = {seconds}")
+        statement = f", max_statement_time = {self.statement_ms / 1000:g}" if getattr(conn, "mariadb", False) else ""
+        await conn.execute(f"SET SESSION lock_wait_timeout = {seconds}, innodb_lock_wait_timeout = {seconds}{statement}")
 
     @asynccontextmanager
     async def session(self, conn: Any) -> AsyncIterator[None]:

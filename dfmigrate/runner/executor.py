@@ -180,7 +180,7 @@ class Executor:
         n = getattr(exc, "statement", None)
         if n is None:  # stopped by the guard before the statement, or a failure around the steps
             return f"{ctx.migration_id}: {_reason(exc)} ({undone})"
-        return f"{ctx.migration_id}: statement {n} failed: {_reason(exc)} ({undone})"
+        return f"{ctx.migration_id}: statement {n} failed: {self._reason(exc)} ({undone})"
 
     async def _check_not_done(self, ctx: _Run) -> None:
         if self.conn.script:
@@ -238,6 +238,11 @@ class Executor:
 
         await self._retrying(g, attempt_once, lambda exc, attempts: self._outside_failed(ctx, n, step, attempts, exc))
 
+    def _reason(self, exc: BaseException) -> str:
+        """A statement's failure, saying so when it ran past the statement timeout."""
+        expired = self.timeouts.statement_expired(exc.__cause__ or exc) if self.timeouts is not None else None
+        return f"{expired}: {_reason(exc)}" if expired else _reason(exc)
+
     def _describe_blockers(self, blockers: Any) -> str:
         """The sessions the blocker watch saw, each once as last seen (every attempt records its
         own), named as the dialect names them ('' when none)."""
@@ -272,7 +277,7 @@ class Executor:
             what = (f"{self.timeouts.lock_setting(self.conn.dialect)} expired on each of {attempts} attempt(s), "
                     f"blocked by {blockers}; {self.guard.cancelled() if self.guard else 'no session was cancelled'}")
         else:
-            what = _reason(exc)
+            what = self._reason(exc)
         before = "the statements before it stay applied, " if n > 1 else ""
         # a DfmigrateError without a statement number was raised before the statement ran (the guard's stop)
         failed = "" if isinstance(exc, DfmigrateError) and getattr(exc, "statement", None) is None else (

@@ -111,6 +111,11 @@ class DfmigrateRunner(MigrationRunner):
         if self.conn.dialect == "mysql":
             from dfmigrate.guard.mysql_lock import MysqlMigrationLock
 
+            if self.options.statement_timeout and not self.conn.mariadb:
+                raise DfmigrateError("--statement-timeout: MySQL has no timeout for a migration's statements "
+                                     "(max_execution_time bounds read-only SELECTs only): run without it; "
+                                     "MariaDB has one (max_statement_time)")
+
             self.lock_ = MysqlMigrationLock(self.conn, wait=self.options.lock_wait, poll=self.options.poll)
             await self.lock_.acquire()
             if observer is not None:
