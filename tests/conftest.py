@@ -33,7 +33,8 @@ def unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-SERVICE_FIXTURES = frozenset({"pg_url", "pg_db", "shared_dir", "mysql_server", "mysql_db", "mysql_url"})
+SERVICE_FIXTURES = frozenset({"pg_url", "pg_db", "shared_dir", "mysql_server", "mysql_db", "mysql_url",
+                              "mariadb_instrumented"})
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -192,6 +193,62 @@ def mysql_db(mysql_server: str) -> Iterator[Callable[..., str]]:
 def mysql_url(mysql_db: Callable[..., str]) -> str:
     """URL of a fresh, empty MySQL database of this test's own."""
     return mysql_db()
+
+
+@pytest.fixture(scope="session")
+def mariadb_instrumented() -> Iterator[str]:
+    """Admin URL of a private MariaDB started here from the machine's own binaries, with what the
+    machine's server (and MariaDB by default) lacks: ``performance_schema`` on and the
+    ``metadata_lock_info`` plugin loaded; the metadata-lock instrument is off, MariaDB's default
+    (tests switch it on). Its own data directory and port, removed at the end; one per test
+    process."""
+    import shutil
+    import socket
+    import subprocess
+    import tempfile
+    import time
+
+    server = shutil.which("mariadbd") or ("/usr/sbin/mariadbd" if os.path.exists("/usr/sbin/mariadbd") else None)
+    install = shutil.which("mariadb-install-db")
+    if server is None or install is None:
+        unavailable("a private MariaDB needs mariadbd and mariadb-install-db (Debian: mariadb-server)")
+    workdir = Path(tempfile.mkdtemp(prefix="dfm_mariadb_"))
+    user = []
+    if os.geteuid() == 0:  # mariadbd refuses to run as root: it runs as mysql, who owns the files
+        user = ["--user=mysql"]
+        shutil.chown(workdir, "mysql", "mysql")
+    data = workdir / "data"
+    done = subprocess.run([install, "--no-defaults", *user, f"--datadir={data}", "--skip-test-db",
+                           "--auth-root-authentication-method=normal"], capture_output=True, text=True)
+    if done.returncode != 0:
+        shutil.rmtree(workdir, ignore_errors=True)
+        unavailable(f"mariadb-install-db failed: {done.stderr.strip()[-300:]}")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([server, "--no-defaults", *user, f"--datadir={data}", f"--port={port}",
+                             "--bind-address=127.0.0.1", f"--socket={workdir}/mysqld.sock",
+                             f"--pid-file={workdir}/mysqld.pid", f"--log-error={workdir}/error.log",
+                             "--performance-schema=ON", "--plugin-load-add=metadata_lock_info",
+                             "--innodb-buffer-pool-size=16M", "--skip-log-bin"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"mysql://root@127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                asyncio.run(_mysql_admin(url, "SELECT 1"))
+                break
+            except Exception as exc:  # not accepting connections yet
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    log = (workdir / "error.log").read_text()[-500:] if (workdir / "error.log").exists() else ""
+                    unavailable(f"the private MariaDB did not start ({type(exc).__name__}: {exc}): {log}")
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 async def _mysql_admin(url: str, sql: str) -> None:

@@ -8,17 +8,26 @@ NOWAIT`` says the table is locked).
   exit 2, naming that session; once it commits, a rerun applies from that statement;
 - with ``--cancel-blockers`` the session is killed and the migration goes through;
 - a statement the pre-check cannot judge (hand-written DDL names no table) that times out names
-  the sessions it waited for, and says ``lock_wait_timeout``.
+  the sessions it waited for, and says ``lock_wait_timeout``;
+- ``--statement-timeout`` is MariaDB's ``max_statement_time``.
+
+And on a private MariaDB started from the machine's binaries with what its server lacks
+(``mariadb_instrumented``): the exact holders from the ``metadata_lock_info`` plugin (an
+unrelated open transaction is neither named nor killed), and from ``performance_schema``, where
+a session holding the table while it waits for this run's ``GET_LOCK`` is a cycle, stopped at
+once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from dfmigrate.migrations import write_sum
 from dfmigrate.urls import database_name
@@ -203,3 +212,100 @@ def test_statement_timeout_is_max_statement_time_on_mariadb(mysql_url: str, tmp_
     assert code == 0 and report["applied"] == ["0002_v2"], err
     assert label_type(mysql_url) == "varchar(80)"
     assert query(mysql_url, "SELECT count(*) FROM items") == [(300000,)]
+
+
+# ---------------------------------------------------------------- exact holders (private MariaDB)
+
+
+@pytest.fixture
+def instrumented_db(mariadb_instrumented: str) -> Iterator[Callable[..., str]]:
+    """Factory of fresh databases on the private MariaDB (dropped at teardown)."""
+    from tests.conftest import _databases, _mysql_admin
+
+    yield from _databases(lambda sql: asyncio.run(_mysql_admin(mariadb_instrumented, sql)), mariadb_instrumented,
+                          "CREATE DATABASE `{}`", "DROP DATABASE IF EXISTS `{}`")
+
+
+@contextmanager
+def metadata_lock_instrument(server: str) -> Iterator[None]:
+    """performance_schema's metadata-lock instrument on, for the block (the private server's
+    own setting: each test process has its server, and runs one test at a time)."""
+    sql = "UPDATE performance_schema.setup_instruments SET ENABLED = '{}' WHERE NAME = 'wait/lock/metadata/sql/mdl'"
+    query(server, sql.format("YES"))
+    try:
+        yield
+    finally:
+        query(server, sql.format("NO"))
+
+
+def test_metadata_lock_info_names_the_holder_only(instrumented_db: Callable[..., str], tmp_path: Path) -> None:
+    url, elsewhere = instrumented_db("mli"), instrumented_db("other")
+    query(elsewhere, "CREATE TABLE t (id INT PRIMARY KEY)")
+    mdir = directory(tmp_path, url)
+    at_v1(url, mdir)
+
+    async def blocked(*extra: str) -> tuple[tuple[int, dict[str, Any], str], int, int, bool, bool]:
+        async with open_transaction(url, "SELECT count(*) FROM items") as (cur, pid), \
+                open_transaction(elsewhere, "SELECT count(*) FROM t") as (other, unrelated):
+            result = await asyncio.to_thread(finish, migrate(url, mdir, "--lock-timeout", "1", "--retries", "0",
+                                                             *extra))
+            return result, pid, unrelated, await alive(cur), await alive(other)
+
+    (code, report, err), pid, unrelated, holder_alive, other_alive = asyncio.run(blocked())
+    assert code == 2, err
+    assert f"held (metadata_lock_info) by connection {pid} (root@" in err and "holds SHARED_READ" in err, err
+    assert f"connection {unrelated} " not in err, err
+    assert report["verdicts"]["deadlock"]["sessions_from"] == "metadata_lock_info"
+    assert holder_alive and other_alive
+
+    (code, report, err), pid, unrelated, holder_alive, other_alive = asyncio.run(blocked("--cancel-blockers"))
+    assert code == 0 and report["applied"] == ["0002_v2"], err
+    assert not holder_alive and other_alive  # only the holder was killed
+    (decision,) = [d for d in report["steps"][0]["decisions"] if d["terminated"]]
+    assert decision["terminated"] == [pid]
+
+
+def test_performance_schema_sees_a_wait_cycle_through_the_migration_lock(
+        mariadb_instrumented: str, instrumented_db: Callable[..., str], tmp_path: Path) -> None:
+    """A session holds the table and then waits for the migration lock this run holds: each waits
+    for the other. Only performance_schema shows the second wait (pending GET_LOCK): the detector
+    finds the cycle and the run stops at once, long before its bound."""
+    from tests.test_mysql_apply import lock_name
+
+    url = instrumented_db("ps")
+    mdir = directory(tmp_path, url)
+    at_v1(url, mdir)
+
+    async def cycle() -> tuple[tuple[int, dict[str, Any], str], int, float]:
+        from dfmigrate.dialects.mysql.connect import connect
+
+        async with open_transaction(url, "SELECT count(*) FROM items") as (cur, pid):
+            started = time.monotonic()
+            run = asyncio.ensure_future(asyncio.to_thread(finish, migrate(url, mdir, "--lock-timeout", "10")))
+            watcher = await connect(url)
+            try:
+                async with watcher.cursor() as w:
+                    while True:  # until the run holds its lock
+                        await w.execute("SELECT IS_USED_LOCK(%s)", (lock_name(url),))
+                        if (await w.fetchone())[0] is not None:
+                            break
+                        await asyncio.sleep(0.01)
+            finally:
+                watcher.close()
+            await asyncio.sleep(0.5)  # it is waiting for this session now
+            waiting = asyncio.ensure_future(cur.execute("SELECT GET_LOCK(%s, 30)", (lock_name(url),)))
+            result = await run
+            took = time.monotonic() - started
+            await waiting  # the run stopped and released its lock: granted
+            return result, pid, took
+
+    with metadata_lock_instrument(mariadb_instrumented):
+        (code, report, err), pid, took = asyncio.run(cycle())
+    assert code == 2, err
+    assert f"held (performance_schema) by connection {pid}" in err, err
+    assert "DeadlockDetectorNode: wait_for_graph, a wait cycle through this run" in err, err
+    assert took < 10, took  # its bound was 30 s: stopped on the cycle, not on the wait
+    assert report["verdicts"]["deadlock"]["sessions_from"] == "performance_schema"
+    (decision,) = report["steps"][0]["decisions"]
+    assert decision["action"] == "stop" and decision["detector"]["deadlocks"][0]["deadlock_type"] == "wait_for_graph"
+    assert [r[0] for r in history(url)] == ["0001_v1"]
