@@ -77,9 +77,9 @@ def make(spec: str, **kw: object) -> object:
 @pytest.fixture
 def run_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str]]:
     from dfmigrate.cli import cli, main
-    from dfmigrate.cli_migrations import makemigrations, rehash
+    from dfmigrate.cli.authoring import makemigrations, rehash
 
-    for command in (makemigrations, rehash):  # until the lead wires them into cli.py
+    for command in (makemigrations, rehash):  # the group in dfmigrate.cli adds them
         if command.name not in cli.commands:
             cli.add_command(command)
 

@@ -71,8 +71,8 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def dfm(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str]]:
     """Run the command line in this process (in the current directory): (exit code, out, err)."""
     from dfmigrate import cli as cli_module
-    from dfmigrate.cli_migrations import makemigrations
-    from dfmigrate.cli_runner import COMMANDS
+    from dfmigrate.cli.authoring import makemigrations
+    from dfmigrate.cli.lifecycle import COMMANDS
 
     for command in (makemigrations, *COMMANDS):
         if command.name not in cli_module.cli.commands:

@@ -290,7 +290,7 @@ def test_status_and_history_json_via_cli(target: dict[str, Any], capsys: pytest.
 
 def cli(args: list[str]) -> int:
     from dfmigrate import cli as cli_module
-    from dfmigrate.cli_runner import COMMANDS
+    from dfmigrate.cli.lifecycle import COMMANDS
 
     for command in COMMANDS:
         if command.name not in cli_module.cli.commands:

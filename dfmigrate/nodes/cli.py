@@ -1,7 +1,7 @@
 """``dfmigrate nodes``: print the manifest of the nodes the models generate.
 
 A plain click command for the lead to add to the group (``cli.add_command(nodes)``). Errors
-follow cli.py's contract: a ``DfmigrateError`` is one line on stderr and exit 2 (here raised as
+follow dfmigrate.cli's contract: a ``DfmigrateError`` is one line on stderr and exit 2 (here raised as
 a ``click.ClickException`` subclass so the command also behaves when invoked on its own).
 """
 

@@ -1,5 +1,10 @@
 """The command line: parse options, call the library, print. Nothing else lives here.
 
+This module holds the group, the entry point (``main``: one-line errors, exit codes) and the
+schema commands (inspect, diff, graph); ``authoring`` (init, makemigrations, rehash),
+``lifecycle`` (migrate … config) and ``plan`` hold the others, and ``lint`` and ``nodes`` bring
+their own.
+
 Startup cost is part of the interface (``dfmigrate --help`` must answer in well under 0.3 s), so
 this module imports only click and the standard library at load time; sources, the engine,
 networkx and the database drivers are imported inside the command that needs them.
@@ -118,7 +123,7 @@ models:package.module, a .sql file or sql:PATH, dataflow:MODULE:ATTR (a DataFlow
 @click.option("-v", "--verbose", is_flag=True, help="Also print detector verdicts and timings.")
 @click.version_option(__version__, prog_name=PROG)
 def cli(debug: bool, quiet: bool, verbose: bool) -> None:
-    """Diff database schemas and plan migrations for PostgreSQL and SQLite.
+    """Diff database schemas and plan migrations for PostgreSQL, SQLite and MySQL/MariaDB.
 
     Exit codes: 0 success or no differences, 1 differences (with --exit-code), 2 error.
     """
@@ -319,11 +324,11 @@ def _echo(text: str) -> None:
 
 # ---------------------------------------------------------------- lifecycle commands
 
-# Both modules import only click and the standard library; their commands import the runner,
+# These modules import only click and the standard library; their commands import the runner,
 # the migrations directory and kailash when they run.
-from dfmigrate.cli_migrations import init, makemigrations, rehash  # noqa: E402
-from dfmigrate.cli_runner import COMMANDS as _RUNNER_COMMANDS  # noqa: E402
-from dfmigrate.cli_plan import plan  # noqa: E402
+from dfmigrate.cli.authoring import init, makemigrations, rehash  # noqa: E402
+from dfmigrate.cli.lifecycle import COMMANDS as _RUNNER_COMMANDS  # noqa: E402
+from dfmigrate.cli.plan import plan  # noqa: E402
 from dfmigrate.lint.cli import lint  # noqa: E402
 from dfmigrate.nodes.cli import nodes  # noqa: E402
 

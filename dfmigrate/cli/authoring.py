@@ -1,6 +1,6 @@
 """``makemigrations`` and ``rehash``: click commands for the main group (``cli.add_command``).
 
-Same conventions as ``dfmigrate/cli.py``: only click and the standard library at import time
+Same conventions as the rest of ``dfmigrate.cli``: only click and the standard library at import time
 (the engine, the drivers and Kailash load inside the command), one ``asyncio.run`` per command,
 user errors are ``DfmigrateError`` (one line, exit 2, printed by ``cli.main``), and the command
 returns its exit code.
@@ -18,7 +18,7 @@ EXIT_OK, EXIT_PENDING = 0, 1
 
 
 def _run(make: Any) -> Any:
-    from dfmigrate.cli import _run as run  # at call time: cli.py imports this module
+    from dfmigrate.cli import _run as run  # at call time: dfmigrate.cli imports this module
 
     return run(make)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import click
 
-from dfmigrate.cli_runner import (ALLOW_HAZARDS, EXIT_OK, _commands, _config, _echo, _json, _run, consent_given,
+from dfmigrate.cli.lifecycle import (ALLOW_HAZARDS, EXIT_OK, _commands, _config, _echo, _json, _run, consent_given,
                                   lifecycle_options)
 
 FORMATS = ("markdown", "json", "sql")

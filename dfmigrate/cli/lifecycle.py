@@ -1,7 +1,7 @@
 """The apply-side commands (migrate, rollback, status, history, baseline, resolve, drift, check)
 as click commands, for ``dfmigrate.cli`` to add to its group (``COMMANDS``).
 
-Thin, like ``cli.py``: options → ``dfmigrate.config.resolve`` → one ``asyncio.run`` of the
+Thin, like the rest of ``dfmigrate.cli``: options → ``dfmigrate.config.resolve`` → one ``asyncio.run`` of the
 library function in ``dfmigrate.runner.commands`` → print. Errors are ``DfmigrateError`` and
 reach ``cli.main``, which prints one masked line and exits 2. Only click and the standard
 library are imported at load time (``--help`` stays fast); Kailash loads inside the command.
