@@ -16,7 +16,7 @@ _WHERE = {
     "SchemaMismatchError": "dfmigrate.nodes.generate", "OPERATIONS": "dfmigrate.nodes.generate",
     "run_workflow": "dfmigrate.nodes.runtime", "run_workflow_async": "dfmigrate.nodes.runtime",
     "check_results": "dfmigrate.nodes.runtime", "WorkflowFailedError": "dfmigrate.nodes.runtime",
-    "ConstraintViolationError": "dfmigrate.nodes.ops",
+    "ConstraintViolationError": "dfmigrate.nodes.drivers",
 }
 
 

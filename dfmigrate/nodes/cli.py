@@ -23,7 +23,7 @@ class _Failure(click.ClickException):
               help="Models source: a .py file or models:MODULE (default: [tool.dfmigrate] models).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="text: one block per node; json: the manifest as data.")
-@click.option("--dialect", type=click.Choice(["postgresql", "sqlite"]),
+@click.option("--dialect", type=click.Choice(["postgresql", "sqlite", "mysql"]),
               help="Dialect whose table names and types the nodes use (default: sqlite, as for other model sources).")
 def nodes(models: str | None, fmt: str, dialect: str | None) -> int:
     """Print the Kailash nodes generated from the models: names, parameters, tables."""

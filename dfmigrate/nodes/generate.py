@@ -109,7 +109,7 @@ def _node_parameters(specs: list[dict[str, Any]]) -> dict[str, Any]:
 async def _run_op(cls: type, kwargs: dict[str, Any]) -> dict[str, Any]:
     from kailash.sdk_exceptions import NodeExecutionError
 
-    from dfmigrate.nodes import ops
+    from dfmigrate.nodes import drivers, ops
 
     meta: ModelMeta = cls._dfm_meta  # type: ignore[attr-defined]
     op: str = cls._dfm_operation  # type: ignore[attr-defined]
@@ -117,7 +117,8 @@ async def _run_op(cls: type, kwargs: dict[str, Any]) -> dict[str, Any]:
     names = {s["name"] for s in cls._dfm_specs}  # type: ignore[attr-defined]
     kw = {k: v for k, v in kwargs.items() if k in names}
     try:
-        async with ops.connect(cls._dfm_database_url) as conn:  # type: ignore[attr-defined]
+        async with drivers.connect(cls._dfm_database_url,  # type: ignore[attr-defined]
+                                   upsert=op in ("Upsert", "BulkUpsert")) as conn:
             if op == "Create":
                 return await ops.create(conn, meta, node, kw)
             if op == "Read":
@@ -143,7 +144,7 @@ async def _run_op(cls: type, kwargs: dict[str, Any]) -> dict[str, Any]:
     except NodeExecutionError:
         raise
     except Exception as exc:
-        mapped = ops.database_error(meta, node, exc)
+        mapped = drivers.database_error(meta, node, exc)
         if mapped is not None:
             raise mapped from exc
         if isinstance(exc, (ValueError, TypeError)):  # a value the column type cannot take
@@ -312,7 +313,7 @@ def manifest(classes: dict[str, type]) -> list[dict[str, Any]]:
             "node": name,
             "model": meta.name,
             "operation": cls._dfm_operation,  # type: ignore[attr-defined]
-            "table": meta.table_name if meta.dialect == "sqlite" else f"{meta.namespace}.{meta.table_name}",
+            "table": f"{meta.namespace}.{meta.table_name}" if meta.dialect == "postgresql" else meta.table_name,
             "parameters": [
                 {"name": s["name"], "type": s["type_label"], "required": s["required"],
                  **({"default": s["default"]} if not s["required"] and s["default"] is not None else {}),

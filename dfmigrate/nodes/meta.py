@@ -86,6 +86,7 @@ class ModelMeta:
     uniques: list[tuple[str, tuple[str, ...]]]  # (constraint name, columns), primary key first
     foreign_keys: list[str]
     touches_updated_at: bool  # the implicit DataFlow updated_at column: nodes set it on update
+    auto_increment: str | None = None  # the key column the database numbers (identity, AUTO_INCREMENT)
     info: ModelInfo = field(repr=False, default=None)  # type: ignore[assignment]
 
     @property
@@ -105,9 +106,19 @@ class ModelMeta:
 def _quoter(dialect: Dialect) -> Callable[[str], str]:
     if dialect == "postgresql":
         from dfmigrate.dialects.postgres.quote import quote_ident
+    elif dialect == "mysql":
+        return _mysql_quote
     else:
         from dfmigrate.dialects.sqlite.quote import quote_ident
     return quote_ident
+
+
+def _mysql_quote(name: str) -> str:
+    """A MySQL name for SQL that asyncmy formats with ``%s`` parameters: a ``%`` in the name is
+    doubled so that the formatting gives it back (the nodes always pass parameters, even none)."""
+    from dfmigrate.dialects.mysql.quote import quote_ident
+
+    return quote_ident(name).replace("%", "%%")
 
 
 def build_meta(info: ModelInfo, table: Table, dialect: Dialect) -> ModelMeta:
@@ -129,12 +140,14 @@ def build_meta(info: ModelInfo, table: Table, dialect: Dialect) -> ModelMeta:
             if all(cols):
                 uniques.append((ix.name, cols))
     updated = info.field("updated_at")
+    numbered = [c.name for c in table.columns if c.autoincrement or c.identity]
     return ModelMeta(
         name=info.name, dialect=dialect, table_name=table.name, namespace=namespace,
         table_sql=table_sql, columns=columns,
         primary_key=table.primary_key.columns if table.primary_key else (),
         uniques=uniques, foreign_keys=[fk.name for fk in table.foreign_keys],
-        touches_updated_at=bool(updated and updated.implicit), info=info,
+        touches_updated_at=bool(updated and updated.implicit),
+        auto_increment=numbered[0] if len(numbered) == 1 else None, info=info,
     )
 
 
@@ -148,6 +161,8 @@ def to_db(value: Any, col: ColumnMeta, dialect: Dialect) -> Any:
         value = value.value
     if kind == "json":
         return json.dumps(value, default=_json_default)
+    if dialect == "mysql":
+        return _to_mysql(value, kind)
     pg = dialect == "postgresql"
     if kind == "decimal":
         return decimal.Decimal(str(value)) if pg else str(value)
@@ -171,11 +186,34 @@ def to_db(value: Any, col: ColumnMeta, dialect: Dialect) -> Any:
     return value
 
 
+def _to_mysql(value: Any, kind: str) -> Any:
+    """asyncmy takes int, str, bool, Decimal, bytes, date, time and naive datetime as they are.
+    DATETIME and TIMESTAMP hold no zone: an aware datetime is stored as UTC (the nodes' sessions
+    run with time_zone +00:00, so TIMESTAMP columns read back the same UTC time)."""
+    if kind == "decimal":
+        return decimal.Decimal(str(value)) if isinstance(value, float) else value
+    if kind == "datetime":
+        if isinstance(value, str):
+            value = dt.datetime.fromisoformat(value)
+        if isinstance(value, dt.datetime) and value.tzinfo is not None:
+            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return value
+    if kind in ("date", "time"):
+        return (dt.date if kind == "date" else dt.time).fromisoformat(value) if isinstance(value, str) else value
+    if kind == "uuid":
+        return str(value)
+    if kind == "bool":
+        return int(bool(value))
+    return value
+
+
 def from_db(value: Any, col: ColumnMeta | None) -> Any:
     """A value read back, made JSON-serializable (Kailash rejects other node outputs)."""
     if value is None:
         return None
     kind = col.kind if col else None
+    if kind == "json" and isinstance(value, (bytes, bytearray)):
+        value = bytes(value).decode()
     if kind == "json" and isinstance(value, str):
         try:
             return json.loads(value)
@@ -185,6 +223,8 @@ def from_db(value: Any, col: ColumnMeta | None) -> Any:
         return bool(value)
     if kind == "decimal" and isinstance(value, (int, float)):
         return str(value)
+    if kind == "time" and isinstance(value, dt.timedelta) and dt.timedelta(0) <= value < dt.timedelta(days=1):
+        return (dt.datetime.min + value).time().isoformat()  # MySQL drivers return TIME as a timedelta
     return json_safe(value)
 
 

@@ -39,14 +39,14 @@ def connect_kwargs(url: str) -> dict[str, Any]:
     return kwargs
 
 
-async def connect(url: str, timeout: float = 10, scripts: bool = False) -> Any:
+async def connect(url: str, timeout: float = 10, scripts: bool = False, **options: Any) -> Any:
     """An asyncmy connection in autocommit mode (MySQL DDL commits implicitly anyway);
-    ``scripts``: one ``execute`` may hold several statements (a ``.sql`` file)."""
+    ``scripts``: one ``execute`` may hold several statements (a ``.sql`` file); ``options``: more
+    asyncmy.connect() arguments (``client_flag`` is combined with the one ``scripts`` sets)."""
     import asyncmy
 
-    extra: dict[str, Any] = {}
     if scripts:
         from asyncmy.constants import CLIENT
 
-        extra["client_flag"] = CLIENT.MULTI_STATEMENTS
-    return await asyncmy.connect(connect_timeout=int(timeout), **connect_kwargs(url), **extra)
+        options["client_flag"] = options.get("client_flag", 0) | CLIENT.MULTI_STATEMENTS
+    return await asyncmy.connect(connect_timeout=int(timeout), **connect_kwargs(url), **options)
