@@ -1,4 +1,5 @@
-"""Generated Kailash nodes on real SQLite and PostgreSQL databases, inside real workflows.
+"""Generated Kailash nodes on real SQLite, PostgreSQL and MySQL (MariaDB) databases, inside real
+workflows.
 
 The schema is created the way a user would: models → ``plan_migration(empty, models)`` → execute.
 """
@@ -55,7 +56,7 @@ class Member:
 
 @model
 class Product:
-    sku: str = field(primary_key=True)
+    sku: str = field(primary_key=True, max_length=40)  # MySQL keys no TEXT column without a length
     title: str
     qty: int = 0
     __timestamps__ = False
@@ -73,6 +74,8 @@ def _models_file(tmp_path: Path, body: str = MODELS) -> str:
 def _empty(dialect: str) -> Schema:
     if dialect == "postgresql":
         return Schema("postgresql", namespaces=("public",))
+    if dialect == "mysql":
+        return Schema("mysql", namespaces=("main",))
     from dfmigrate.sources.sqlite import inspect_sqlite_connection
 
     conn = sqlite3.connect(":memory:")
@@ -102,9 +105,24 @@ async def _pg_fetch(url: str, sql: str) -> list[dict[str, Any]]:
         await conn.close()
 
 
+async def _mysql(url: str, sql: str) -> list[dict[str, Any]]:
+    from dfmigrate.dialects.mysql.connect import connect
+
+    conn = await connect(url, scripts=True)
+    try:
+        async with conn.cursor() as cur:
+            await cur.execute(sql)
+            names = [d[0] for d in cur.description or ()]
+            return [dict(zip(names, row)) for row in await cur.fetchall()]
+    finally:
+        conn.close()
+
+
 def execute_sql(url: str, sql: str) -> None:
     if url.startswith("postgresql"):
         asyncio.run(_pg_exec(url, sql))
+    elif url.startswith("mysql"):
+        asyncio.run(_mysql(url, sql))
     else:
         conn = sqlite3.connect(url[len("sqlite:///"):])
         try:
@@ -116,6 +134,8 @@ def execute_sql(url: str, sql: str) -> None:
 def query(url: str, sql: str) -> list[dict[str, Any]]:
     if url.startswith("postgresql"):
         return asyncio.run(_pg_fetch(url, sql))
+    if url.startswith("mysql"):
+        return asyncio.run(_mysql(url, sql))
     conn = sqlite3.connect(url[len("sqlite:///"):])
     conn.row_factory = sqlite3.Row
     try:
@@ -124,13 +144,15 @@ def query(url: str, sql: str) -> list[dict[str, Any]]:
         conn.close()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", "postgresql", "mysql"])
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]:
     """(models file, database URL) with the models' schema created through the plan."""
     dialect = request.param
     spec = _models_file(tmp_path)
     if dialect == "postgresql":
         url = request.getfixturevalue("pg_db")("nodes")
+    elif dialect == "mysql":
+        url = request.getfixturevalue("mysql_db")("nodes")
     else:
         url = "sqlite:///" + request.getfixturevalue("sqlite_path")
     plan = plan_migration(_empty(dialect), load_models(spec, dialect))  # type: ignore[arg-type]
@@ -216,7 +238,9 @@ def test_every_node_in_workflows(database: tuple[str, str]) -> None:
     assert created["created_at"]  # the database default came back
     assert r["read"] == created
     assert r["update"]["name"] == "Ann B?" and r["update"]["tier"] == "pro"
-    assert r["update"]["last_seen"].replace(" ", "T") == "2024-05-01T10:00:00+00:00"
+    # MySQL's DATETIME holds no zone: an aware value is stored, and comes back, as UTC.
+    utc = "" if url.startswith("mysql") else "+00:00"
+    assert r["update"]["last_seen"].replace(" ", "T") == "2024-05-01T10:00:00" + utc
     assert r["update"]["updated_at"] >= created["updated_at"]
     member_id = created["id"]
 
@@ -341,7 +365,7 @@ def test_primary_key_violation_in_bulk_names_the_key(database: tuple[str, str]) 
     generate_nodes(spec, url)
     wf = WorkflowBuilder()
     wf.add_node("ProductBulkCreateNode", "bulk", {"data": [{"sku": "A", "title": "a"}, {"sku": "A", "title": "b"}]})
-    with pytest.raises(WorkflowFailedError, match="products_pkey"):
+    with pytest.raises(WorkflowFailedError, match="PRIMARY" if url.startswith("mysql") else "products_pkey"):
         run_workflow(wf)
     assert query(url, "SELECT count(*) AS n FROM products")[0]["n"] == 0
 
@@ -412,6 +436,14 @@ def test_bulk_upsert_100k_postgres(tmp_path: Path, pg_db: Callable[..., str]) ->
     spec = _models_file(tmp_path)
     url = pg_db("nodes100k")
     execute_sql(url, plan_migration(_empty("postgresql"), load_models(spec, "postgresql")).sql())
+    assert _upsert_rows(url, spec, 100_000) < 20
+
+
+@pytest.mark.slow
+def test_bulk_upsert_100k_mysql(tmp_path: Path, mysql_db: Callable[..., str]) -> None:
+    spec = _models_file(tmp_path)
+    url = mysql_db("nodes100k")
+    execute_sql(url, plan_migration(_empty("mysql"), load_models(spec, "mysql")).sql())
     assert _upsert_rows(url, spec, 100_000) < 20
 
 

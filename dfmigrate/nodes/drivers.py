@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import decimal
 import enum
 import functools
 import itertools
@@ -18,7 +19,7 @@ import re
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
-from operator import itemgetter
+from operator import attrgetter, is_not, itemgetter
 from typing import Any
 
 from kailash.sdk_exceptions import NodeExecutionError
@@ -171,13 +172,13 @@ def _count(status: str) -> int:
         return 0
 
 
-def _pg_needs_converting(col: ColumnMeta, values: list[Any]) -> bool:
+def _pg_needs_converting(col: ColumnMeta, chunk: Rows) -> bool:
     if col.kind == "json":  # a str is JSON text to asyncpg but a JSON string to us
         return True
     if col.kind == "decimal":
         # asyncpg encodes a float's binary expansion (0.1 → 0.1000000000000000055…); to_db goes
         # through str, as the single-row nodes do.
-        return any(issubclass(t, float) for t in set(map(type, values)))
+        return any(issubclass(t, float) for t in set(map(type, map(itemgetter(col.name), chunk))))
     return False
 
 
@@ -260,8 +261,9 @@ _MYSQL_SESSION = ("SET time_zone = '+00:00', "
 # asyncmy runs statements with parameters as server-side prepared statements when it has a
 # statement cache; with it, executemany on MariaDB is one COM_STMT_BULK_EXECUTE per statement.
 _MYSQL_STATEMENT_CACHE = 16
-# Bytes a non-text value takes at most in a bulk statement (a DECIMAL(65,30) is 67 characters).
-_MYSQL_VALUE_BYTES = 72
+# A statement this size needs no look at max_allowed_packet: asyncmy itself sends text INSERTs of
+# up to this many bytes whatever the server's limit (MySQL's default limit is 64 MB, MariaDB's 16).
+_MYSQL_ALWAYS_FITS = 1_024_000
 
 
 class MysqlConnection:
@@ -381,10 +383,11 @@ class MysqlConnection:
 
         async def write(chunk: Rows) -> int:
             rows = records(cols, chunk, convert, _mysql_needs_converting, "mysql")
-            limit = await self._statement_limit()
+            size = _estimated_bytes(rows, cols)
+            parts = [rows] if size <= _MYSQL_ALWAYS_FITS else _fitting(rows, cols, await self._statement_limit(), size)
             count = 0
             async with self.raw.cursor() as cursor:
-                for part in _fitting(rows, cols, limit):
+                for part in parts:
                     count += int(await cursor.executemany(sql, part) or 0)
             # Opened for an upsert, the count is 1 per inserted row, 2 per updated one, 0 per one
             # left as it was; each (deduplicated) row was written once either way.
@@ -399,30 +402,40 @@ class MysqlConnection:
         return self._packet_limit
 
 
-def _mysql_needs_converting(col: ColumnMeta, values: list[Any]) -> bool:
+def _mysql_needs_converting(col: ColumnMeta, chunk: Rows) -> bool:
     """Values asyncmy would send as something else than the column means: JSON (a dict), Enum
-    members (their name), UUIDs, aware datetimes (their zone dropped), ISO text for a date or
-    time (fine for MySQL, but one text value among dates sends the whole batch as text), floats
-    for a DECIMAL (their binary expansion)."""
+    members (their name), UUIDs, datetimes with a zone other than UTC (asyncmy writes the wall
+    clock and drops the zone, which is right only at offset 0), ISO text for a date or time (MySQL
+    would take it, but one text value among dates sends the whole batch as text), floats for a
+    DECIMAL (their binary expansion)."""
     kind = col.kind
     if kind in ("json", "uuid"):
         return True
+    if kind not in ("enum", "date", "time", "datetime", "decimal"):
+        return False
+    values = list(map(itemgetter(col.name), chunk))
     types = set(map(type, values))
     if kind == "enum":
         return any(issubclass(t, enum.Enum) for t in types)
-    if kind in ("date", "time", "datetime"):
-        if str in types:
-            return True
-        return kind == "datetime" and any(v.tzinfo is not None for v in values if isinstance(v, dt.datetime))
     if kind == "decimal":
         return float in types
-    return False
+    if not types <= {dt.datetime, dt.date, dt.time, type(None)}:
+        return True
+    if kind != "datetime" or dt.datetime not in types:
+        return False
+    zones = set(map(attrgetter("tzinfo"), filter(_is_datetime, values)))
+    return not all(z is None or (isinstance(z, dt.timezone) and not z.utcoffset(None)) for z in zones)
 
 
-def _fitting(rows: list[tuple[Any, ...]], cols: list[ColumnMeta], limit: int) -> list[list[tuple[Any, ...]]]:
-    """``rows`` in consecutive parts whose estimated bulk-statement size stays under ``limit``
-    bytes (a row bigger than that alone goes alone: the server then says it is too big)."""
-    size = _estimated_bytes(rows)
+def _is_datetime(value: Any) -> bool:
+    return type(value) is dt.datetime
+
+
+def _fitting(rows: list[tuple[Any, ...]], cols: list[ColumnMeta], limit: int,
+             size: int | None = None) -> list[list[tuple[Any, ...]]]:
+    """``rows`` (``size`` bytes, estimated) in consecutive parts whose estimated statement size
+    stays under ``limit`` bytes (a row bigger than that goes alone: the server then refuses it)."""
+    size = _estimated_bytes(rows, cols) if size is None else size
     if size <= limit or len(rows) == 1:
         return [rows]
     step = -(-len(rows) // -(-size // limit))
@@ -432,22 +445,35 @@ def _fitting(rows: list[tuple[Any, ...]], cols: list[ColumnMeta], limit: int) ->
     return parts
 
 
-def _estimated_bytes(rows: list[tuple[Any, ...]]) -> int:
-    """An upper bound of the rows' size on the wire: text at 4 bytes a character unless it is
-    ASCII, bytes as they are, anything else at most _MYSQL_VALUE_BYTES."""
-    total = 0
-    for column in zip(*rows):
-        present = [v for v in column if v is not None]
-        types = set(map(type, present))
-        if types <= {str}:
-            chars = sum(map(len, present))
-            total += chars if all(map(str.isascii, present)) else 4 * chars
+# Bytes a value of these types takes in a binary bulk statement, at most.
+_FIXED_BYTES: dict[type, int] = {bool: 1, int: 8, float: 8, dt.date: 5, dt.datetime: 12, dt.time: 13,
+                                 dt.timedelta: 13}
+_DECIMAL_TYPE = re.compile(r"decimal\((\d+)")
+_NOT_NONE = functools.partial(is_not, None)
+
+
+def _estimated_bytes(rows: list[tuple[Any, ...]], cols: list[ColumnMeta]) -> int:
+    """An upper bound of the rows' size on the wire, per column in C-level passes: text at 4
+    bytes a character unless it is all ASCII, bytes as they are, a Decimal as its column's
+    digits, numbers and times by type; plus a NULL indicator and a length prefix per value."""
+    total = 3 * len(rows) * len(cols)
+    for i, col in enumerate(cols):
+        column = list(map(itemgetter(i), rows))
+        types = set(map(type, column)) - {type(None)}
+        if types <= _FIXED_BYTES.keys():
+            total += len(column) * max((_FIXED_BYTES[t] for t in types), default=0)
+        elif types <= {decimal.Decimal, int}:
+            digits = _DECIMAL_TYPE.match(col.sql_type)
+            total += len(column) * (int(digits.group(1)) + 2 if digits else 67)  # sign, point; DECIMAL(65)
+        elif types <= {str}:
+            present = list(filter(_NOT_NONE, column))
+            size = sum(map(len, present))
+            total += size if all(map(str.isascii, present)) else 4 * size
         elif types <= {bytes, bytearray}:
-            total += sum(map(len, present))
+            total += sum(map(len, filter(_NOT_NONE, column)))
         else:
-            total += sum(len(v) * 4 if isinstance(v, (str, bytes, bytearray)) else _MYSQL_VALUE_BYTES
-                         for v in present)
-        total += 2 * len(column)  # the NULL indicator and a length byte
+            total += sum(len(v) * 4 if isinstance(v, (str, bytes, bytearray)) else 64
+                         for v in filter(_NOT_NONE, column))
     return total
 
 
@@ -456,21 +482,19 @@ Connection = PgConnection | SqliteConnection | MysqlConnection
 
 
 def records(cols: list[ColumnMeta], chunk: Rows, convert_all: bool,
-            needs_converting: Callable[[ColumnMeta, list[Any]], bool], dialect: str) -> list[tuple[Any, ...]]:
-    """The rows as value tuples in ``cols`` order. Columns whose values the driver takes as they
-    are go through one C-level pass (itemgetter); only the others go through ``to_db``."""
+            needs_converting: Callable[[ColumnMeta, Rows], bool], dialect: str) -> list[tuple[Any, ...]]:
+    """The rows as value tuples in ``cols`` order. Values the driver takes as they are stay as
+    given: converting a million values in Python would cost more than writing them. Without a
+    column to convert, one C-level pass (itemgetter) builds the tuples."""
+    convert = [convert_all or needs_converting(col, chunk) for col in cols]
     names = [c.name for c in cols]
-    columns = [list(map(itemgetter(name), chunk)) for name in names] if len(names) > 1 else None
-    convert = [convert_all or needs_converting(col, columns[i] if columns else list(map(itemgetter(col.name), chunk)))
-               for i, col in enumerate(cols)]
     if not any(convert):
         if len(names) == 1:
             return [(v,) for v in map(itemgetter(names[0]), chunk)]
         return list(map(itemgetter(*names), chunk))
-    values = columns or [list(map(itemgetter(names[0]), chunk))]
-    converted = [[to_db(v, col, dialect) for v in vals] if conv else vals  # type: ignore[arg-type]
-                 for col, vals, conv in zip(cols, values, convert)]
-    return list(zip(*converted))
+    columns = [[to_db(v, col, dialect) for v in map(itemgetter(col.name), chunk)] if conv
+               else map(itemgetter(col.name), chunk) for col, conv in zip(cols, convert)]
+    return list(zip(*columns))
 
 
 def _key_condition(meta: ModelMeta, key: tuple[str, ...], values: dict[str, Any], mark: str) -> tuple[str, list[Any]]:

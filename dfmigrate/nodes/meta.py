@@ -189,7 +189,8 @@ def to_db(value: Any, col: ColumnMeta, dialect: Dialect) -> Any:
 def _to_mysql(value: Any, kind: str) -> Any:
     """asyncmy takes int, str, bool, Decimal, bytes, date, time and naive datetime as they are.
     DATETIME and TIMESTAMP hold no zone: an aware datetime is stored as UTC (the nodes' sessions
-    run with time_zone +00:00, so TIMESTAMP columns read back the same UTC time)."""
+    run with time_zone +00:00, so TIMESTAMP columns read back the same UTC time), a naive one as
+    it is."""
     if kind == "decimal":
         return decimal.Decimal(str(value)) if isinstance(value, float) else value
     if kind == "datetime":

@@ -29,7 +29,7 @@ from typing import Any
 
 from kailash.sdk_exceptions import NodeExecutionError
 
-from dfmigrate.nodes.drivers import Connection, RetryConverted
+from dfmigrate.nodes.drivers import Connection, ConstraintViolationError, RetryConverted
 from dfmigrate.nodes.meta import DEFAULT_BATCH_SIZE, ColumnMeta, ModelMeta, row_out, to_db
 
 
@@ -271,6 +271,7 @@ async def upsert(conn: Connection, meta: ModelMeta, node: str, where: Any, updat
     for name, col in meta.columns.items():
         if name not in row and callable(col.info.default):  # as Create does: no SQL default exists
             row[name] = col.info.default()
+    _require_values(meta, node, tuple(row))
     args = _Args(conn)
     cols = ", ".join(meta.columns[k].quoted for k in row)
     marks = ", ".join(args.add(to_db(v, meta.columns[k], meta.dialect)) for k, v in row.items())
@@ -333,6 +334,8 @@ async def _write_groups(conn: Connection, meta: ModelMeta, node: str,
     total = batches = 0
     for keys, rows in groups.items():
         target = _conflict_target(meta, keys, conflict_on, node) if upsert else ()
+        if upsert:
+            _require_values(meta, node, keys)
         cols = [meta.columns[k] for k in keys]
         sets = _conflict_updates(conn, meta, keys, target) if upsert else []
         write = conn.batch_writer(meta, cols, convert, [meta.columns[c].quoted for c in target] or None, sets)
@@ -377,6 +380,18 @@ def _conflict_target(meta: ModelMeta, keys: tuple[str, ...], conflict_on: Any, n
         if all(c in keys for c in cols):
             return cols
     raise NodeExecutionError(f"{node}: the rows carry no primary or unique key of {meta.name}: pass conflict_on")
+
+
+def _require_values(meta: ModelMeta, node: str, keys: tuple[str, ...]) -> None:
+    """An upsert's rows must carry every NOT NULL field without a default, existing row or not:
+    PostgreSQL and SQLite check the row to insert before looking for a conflict, but MariaDB's
+    ``INSERT … ON DUPLICATE KEY UPDATE`` stores an empty value for a missing one, strict mode or
+    not (a plain INSERT is refused there too)."""
+    for name, col in meta.columns.items():
+        if col.required_on_create and name not in keys:
+            constraint = f"{meta.table_name}.{name} NOT NULL"
+            raise ConstraintViolationError(f"{node}: constraint {constraint} violated: {name} has no value "
+                                           "and no default", constraint)
 
 
 def _conflict_updates(conn: Connection, meta: ModelMeta, keys: tuple[str, ...], target: tuple[str, ...]) -> list[str]:
