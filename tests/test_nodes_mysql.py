@@ -276,3 +276,12 @@ def test_a_value_the_column_cannot_hold_is_an_error_not_a_truncation(mysql_billi
     with pytest.raises(WorkflowFailedError, match="Data too long"):
         run("AccountCreateNode", {"code": "x" * 21})
     assert query(mysql_billing, "SELECT count(*) AS n FROM accounts")[0]["n"] == 0
+
+
+
+def test_mariadb_urls_generate_the_same_nodes(tmp_path: Path, mysql_db: Callable[..., str]) -> None:
+    spec, url = _database(tmp_path, mysql_db("mariadb"), "mysql")
+    nodes = generate_nodes(spec, "mariadb://" + url.split("://", 1)[1])  # the schema check runs too
+    assert len(nodes) == 2 * 11 and nodes["InvoiceReadNode"]().get_parameters()["id"].type is str
+    run("AccountCreateNode", {"code": "m"})
+    assert run("AccountCountNode", {}) == {"count": 1}
