@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import decimal
 import enum
 import functools
 import itertools
@@ -19,7 +18,7 @@ import re
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
-from operator import attrgetter, is_not, itemgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from kailash.sdk_exceptions import NodeExecutionError
@@ -419,16 +418,13 @@ def _mysql_needs_converting(col: ColumnMeta, chunk: Rows) -> bool:
         return any(issubclass(t, enum.Enum) for t in types)
     if kind == "decimal":
         return float in types
-    if not types <= {dt.datetime, dt.date, dt.time, type(None)}:
-        return True
-    if kind != "datetime" or dt.datetime not in types:
-        return False
-    zones = set(map(attrgetter("tzinfo"), filter(_is_datetime, values)))
+    types.discard(type(None))
+    if kind != "datetime":
+        return not types <= {dt.date, dt.time}
+    if types != {dt.datetime}:
+        return True  # a date or time in a datetime column: to_db says what it means
+    zones = set(map(attrgetter("tzinfo"), filter(None, values)))  # (a datetime is never false)
     return not all(z is None or (isinstance(z, dt.timezone) and not z.utcoffset(None)) for z in zones)
-
-
-def _is_datetime(value: Any) -> bool:
-    return type(value) is dt.datetime
 
 
 def _fitting(rows: list[tuple[Any, ...]], cols: list[ColumnMeta], limit: int,
@@ -445,36 +441,36 @@ def _fitting(rows: list[tuple[Any, ...]], cols: list[ColumnMeta], limit: int,
     return parts
 
 
-# Bytes a value of these types takes in a binary bulk statement, at most.
-_FIXED_BYTES: dict[type, int] = {bool: 1, int: 8, float: 8, dt.date: 5, dt.datetime: 12, dt.time: 13,
-                                 dt.timedelta: 13}
+# Bytes a value of these kinds takes in a binary bulk statement, at most. A value of another type
+# in such a column (a str for an int) is short, or the server refuses it anyway.
+_FIXED_BYTES = {"bool": 1, "int": 8, "float": 8, "date": 5, "datetime": 12, "time": 13}
 _DECIMAL_TYPE = re.compile(r"decimal\((\d+)")
-_NOT_NONE = functools.partial(is_not, None)
 
 
 def _estimated_bytes(rows: list[tuple[Any, ...]], cols: list[ColumnMeta]) -> int:
-    """An upper bound of the rows' size on the wire, per column in C-level passes: text at 4
-    bytes a character unless it is all ASCII, bytes as they are, a Decimal as its column's
-    digits, numbers and times by type; plus a NULL indicator and a length prefix per value."""
+    """An upper bound of the rows' size on the wire: numbers and times by their column's kind, a
+    Decimal as its column's digits, text at 4 bytes a character unless it is all ASCII, bytes as
+    they are; plus a NULL indicator and a length prefix per value. Only text and bytes columns
+    are read, each in C-level passes."""
     total = 3 * len(rows) * len(cols)
     for i, col in enumerate(cols):
-        column = list(map(itemgetter(i), rows))
-        types = set(map(type, column)) - {type(None)}
-        if types <= _FIXED_BYTES.keys():
-            total += len(column) * max((_FIXED_BYTES[t] for t in types), default=0)
-        elif types <= {decimal.Decimal, int}:
+        if col.kind in _FIXED_BYTES:
+            total += len(rows) * _FIXED_BYTES[col.kind]
+        elif col.kind == "decimal":
             digits = _DECIMAL_TYPE.match(col.sql_type)
-            total += len(column) * (int(digits.group(1)) + 2 if digits else 67)  # sign, point; DECIMAL(65)
-        elif types <= {str}:
-            present = list(filter(_NOT_NONE, column))
-            size = sum(map(len, present))
-            total += size if all(map(str.isascii, present)) else 4 * size
-        elif types <= {bytes, bytearray}:
-            total += sum(map(len, filter(_NOT_NONE, column)))
+            total += len(rows) * (int(digits.group(1)) + 2 if digits else 67)  # sign, point; DECIMAL(65)
         else:
-            total += sum(len(v) * 4 if isinstance(v, (str, bytes, bytearray)) else 64
-                         for v in filter(_NOT_NONE, column))
+            total += _text_bytes(list(filter(None, map(itemgetter(i), rows))))  # None and "" weigh nothing
     return total
+
+
+def _text_bytes(values: list[Any]) -> int:
+    try:
+        size = sum(map(len, values))
+        return size if all(map(str.isascii, values)) else 4 * size
+    except TypeError:  # bytes (no str.isascii), or values of several types: one at a time
+        return sum((len(v) if isinstance(v, (bytes, bytearray)) else 4 * len(v)) if isinstance(v, (str, bytes, bytearray))
+                   else 64 for v in values)
 
 
 # --- shared --------------------------------------------------------------------------------------
