@@ -245,24 +245,56 @@ async def _admin(url: str, sql: str) -> Any:
         await conn.close()
 
 
-def measure(spec: dict[str, Any], timeout: float, admin_url: str, db_name: str) -> dict[str, Any]:
+def run_child(script: str, spec: dict[str, Any], timeout: float) -> dict[str, Any]:
+    """Run ``script --child SPEC`` (one measurement in a fresh process) and read its last JSON
+    line; a failed child is ``{"status": "error"}`` with the tail of its output. A timeout raises
+    ``subprocess.TimeoutExpired`` for the caller to clean up after."""
     with tempfile.TemporaryFile("w+") as err:
-        try:
-            proc = subprocess.run([sys.executable, __file__, "--child", json.dumps(spec)], stdout=subprocess.PIPE,
-                                  stderr=err, text=True, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            # The killed child's server session may still be writing: end it before the next
-            # measurement drops the table (only sessions on our own scratch database).
-            asyncio.run(_admin(admin_url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                          f"WHERE datname = '{db_name}' AND pid <> pg_backend_pid()"))
-            return {"status": "timeout"}
+        proc = subprocess.run([sys.executable, script, "--child", json.dumps(spec)], stdout=subprocess.PIPE,
+                              stderr=err, text=True, timeout=timeout)
         if proc.returncode != 0 or not proc.stdout.strip():
             err.seek(0)
-            tail = (proc.stdout + err.read())[-1500:]
-            return {"status": "error", "error": tail}
-        result = json.loads(proc.stdout.strip().splitlines()[-1])
-        result["status"] = "ok" if result.pop("ok") else "wrong result"
-        return result
+            return {"status": "error", "error": (proc.stdout + err.read())[-1500:]}
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    result["status"] = "ok" if result.pop("ok") else "wrong result"
+    return result
+
+
+def summarize(op: str, n: int, tools: list[str], runs: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """One result per tool: the median of its runs, or the status of its first failed one."""
+    out = []
+    for tool in tools:
+        ok = [r["seconds"] for r in runs[tool] if r["status"] == "ok"]
+        bad = [r["status"] for r in runs[tool] if r["status"] != "ok"]
+        out.append({"operation": op, "rows": n, "tool": tool, "runs": runs[tool],
+                    "median": statistics.median(ok) if ok and not bad else None, "status": bad[0] if bad else "ok"})
+    return out
+
+
+def floor_table(results: list[dict[str, Any]], decimals: int) -> str:
+    """The markdown table of every result with its ratio to the floor's median."""
+    floor = {(r["operation"], r["rows"]): r["median"] for r in results if r["tool"] == "floor"}
+    lines = ["| operation | rows | tool | median s | rows/s | ratio to floor |", "|---|---:|---|---:|---:|---:|"]
+    for r in results:
+        med, base = r["median"], floor.get((r["operation"], r["rows"]))
+        if med is None:
+            lines.append(f"| {r['operation']} | {r['rows']:,} | {r['tool']} | {r['status']} | | |")
+            continue
+        ratio = f"{med / base:.2f}" if base else ""
+        lines.append(f"| {r['operation']} | {r['rows']:,} | {r['tool']} | {med:.{decimals}f} | "
+                     f"{r['rows'] / med:,.0f} | {ratio} |")
+    return "\n".join(lines)
+
+
+def measure(spec: dict[str, Any], timeout: float, admin_url: str, db_name: str) -> dict[str, Any]:
+    try:
+        return run_child(__file__, spec, timeout)
+    except subprocess.TimeoutExpired:
+        # The killed child's server session may still be writing: end it before the next
+        # measurement drops the table (only sessions on our own scratch database).
+        asyncio.run(_admin(admin_url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                      f"WHERE datname = '{db_name}' AND pid <> pg_backend_pid()"))
+        return {"status": "timeout"}
 
 
 def main() -> None:
@@ -329,26 +361,12 @@ def main() -> None:
                               file=sys.stderr, flush=True)
                         if r["status"] != "ok":
                             skipped.add(tool)
-                for tool in tools:
-                    ok = [r["seconds"] for r in runs[tool] if r["status"] == "ok"]
-                    bad = [r["status"] for r in runs[tool] if r["status"] != "ok"]
-                    results.append({"operation": op, "rows": n, "tool": tool, "runs": runs[tool],
-                                    "median": statistics.median(ok) if ok and not bad else None,
-                                    "status": bad[0] if bad else "ok"})
+                results += summarize(op, n, tools, runs)
     finally:
         asyncio.run(_admin(args.pg_url, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
     load_end = os.getloadavg()
 
-    floor = {(r["operation"], r["rows"]): r["median"] for r in results if r["tool"] == "floor"}
-    lines = ["| operation | rows | tool | median s | rows/s | ratio to floor |", "|---|---:|---|---:|---:|---:|"]
-    for r in results:
-        med, base = r["median"], floor.get((r["operation"], r["rows"]))
-        if med is None:
-            lines.append(f"| {r['operation']} | {r['rows']:,} | {r['tool']} | {r['status']} | | |")
-            continue
-        ratio = f"{med / base:.2f}" if base else ""
-        lines.append(f"| {r['operation']} | {r['rows']:,} | {r['tool']} | {med:.2f} | {r['rows'] / med:,.0f} | {ratio} |")
-    print("\n".join(lines))
+    print(floor_table(results, 2))
     print()
     by = {(r["operation"], r["rows"], r["tool"]): r for r in results}
     for n in sizes:

@@ -49,8 +49,6 @@ import gc
 import json
 import os
 import platform
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -63,7 +61,7 @@ for path in (str(REPO), str(BENCH)):
     if path not in sys.path:  # runnable from a checkout without installing dfmigrate
         sys.path.insert(0, path)
 
-from bulk_bench import FIELDS, MODELS, TABLE, UPDATED_QTY, make_rows  # noqa: E402
+from bulk_bench import FIELDS, MODELS, TABLE, UPDATED_QTY, floor_table, make_rows, run_child, summarize  # noqa: E402
 
 TOOLS = ("floor", "floor-text", "load-data", "dfmigrate", "dfmigrate-direct")
 OPS = ("create", "upsert")
@@ -230,15 +228,7 @@ def child(spec: dict[str, Any]) -> None:
 
 # --- orchestration (parent) ---------------------------------------------------------------------------
 def measure(spec: dict[str, Any]) -> dict[str, Any]:
-    with tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.run([sys.executable, __file__, "--child", json.dumps(spec)], stdout=subprocess.PIPE,
-                              stderr=err, text=True, timeout=1800)
-        if proc.returncode != 0 or not proc.stdout.strip():
-            err.seek(0)
-            return {"status": "error", "error": (proc.stdout + err.read())[-1500:]}
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
-    result["status"] = "ok" if result.pop("ok") else "wrong result"
-    return result
+    return run_child(__file__, spec, 1800)
 
 
 def main() -> None:
@@ -295,26 +285,12 @@ def main() -> None:
                               + (f"{r['seconds']:.3f} s" if "seconds" in r else "")
                               + ("" if r["status"] == "ok" else f" [{r['status']}] {r.get('error', '')[-300:]}"),
                               file=sys.stderr, flush=True)
-                for tool in tools:
-                    ok = [r["seconds"] for r in runs[tool] if r["status"] == "ok"]
-                    bad = [r["status"] for r in runs[tool] if r["status"] != "ok"]
-                    results.append({"operation": op, "rows": n, "tool": tool, "runs": runs[tool],
-                                    "median": statistics.median(ok) if ok and not bad else None,
-                                    "status": bad[0] if bad else "ok"})
+                results += summarize(op, n, tools, runs)
     finally:
         asyncio.run(_run(args.mysql_url, f"DROP DATABASE IF EXISTS `{db_name}`"))
     load_end = os.getloadavg()
 
-    floor = {(r["operation"], r["rows"]): r["median"] for r in results if r["tool"] == "floor"}
-    lines = ["| operation | rows | tool | median s | rows/s | ratio to floor |", "|---|---:|---|---:|---:|---:|"]
-    for r in results:
-        med, base = r["median"], floor.get((r["operation"], r["rows"]))
-        if med is None:
-            lines.append(f"| {r['operation']} | {r['rows']:,} | {r['tool']} | {r['status']} | | |")
-            continue
-        ratio = f"{med / base:.2f}" if base else ""
-        lines.append(f"| {r['operation']} | {r['rows']:,} | {r['tool']} | {med:.3f} | {r['rows'] / med:,.0f} | {ratio} |")
-    print("\n".join(lines))
+    print(floor_table(results, 3))
     print()
     by = {(r["operation"], r["rows"], r["tool"]): r["median"] for r in results}
     for n in sizes:
