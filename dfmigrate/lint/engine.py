@@ -90,10 +90,10 @@ def _lint_file(unit: Unit, settings: Settings) -> tuple[list[Finding], list[str]
     if unit.dialect != "postgresql" and not any(c.step is not None for c in unit.chunks):
         return [], [f"{unit.file}: a {unit.dialect} migration: not linted (the rules are about PostgreSQL "
                     "locks and types)"]
-    return [finding for finding, _ in lint_unit(unit, settings)], []
+    return lint_unit(unit, settings), []
 
 
-def lint_unit(unit: Unit, settings: Settings) -> list[tuple[Finding, Rule]]:
+def lint_unit(unit: Unit, settings: Settings) -> list[Finding]:
     """The findings of one file. PostgreSQL SQL is parsed and every rule applies; another
     dialect's generated steps are judged by the hazards they carry, unparsed (the SQL is not
     PostgreSQL's): data loss and renames matter on every database, the lock rules stay out."""
@@ -101,7 +101,7 @@ def lint_unit(unit: Unit, settings: Settings) -> list[tuple[Finding, Rule]]:
     active = [(rule, _consented(rule, unit) or level) for rule in RULES
               if (parsed or rule.id in ANY_DIALECT) and (level := settings.severity(rule)) is not None]
     ctx = Context(migration=unit.migration or not parsed, pg_version=settings.pg_version)
-    found: list[tuple[Finding, Rule]] = []
+    found: list[Finding] = []
     for chunk in unit.chunks:
         if not parsed and chunk.step is None:
             continue
@@ -127,7 +127,7 @@ def lint_unit(unit: Unit, settings: Settings) -> list[tuple[Finding, Rule]]:
                         message, offset = message
                         if exact:
                             at_line, at_column, excerpt = statement.at(offset)  # type: ignore[union-attr]
-                    found.append((Finding(rule.id, level, message, unit.file, at_line, at_column, excerpt), rule))
+                    found.append(Finding(rule.id, level, message, unit.file, at_line, at_column, excerpt))
             if statement is not None:
                 ctx.observe(statement.node)
             elif (step := chunk.step) is not None and step.target and step.kind.replace("_", "-").lower() == "create-table":

@@ -75,11 +75,6 @@ def read_unit(path: str, migration: bool, source: str) -> Unit:
                                                               chunks=[Chunk(source)])
 
 
-def collect(paths: list[str]) -> list[Unit]:
-    """The units behind each PATH (see ``files``)."""
-    return [read_unit(path, migration, read_text(path)) for path, migration in files(paths)]
-
-
 def read_text(path: str) -> str:
     try:
         return Path(path).read_text(encoding="utf-8")
@@ -89,7 +84,7 @@ def read_text(path: str) -> str:
         raise DfmigrateError(f"cannot read {path}: {exc.strerror}") from None
 
 
-def read_migration(path: str, source: str | None = None) -> Unit:
+def read_migration(path: str, source: str) -> Unit:
     """The forward SQL of a migration file, without running it: its PostgreSQL SQL when it has
     some, else that of its one dialect.
 
@@ -99,8 +94,6 @@ def read_migration(path: str, source: str | None = None) -> Unit:
     dict keyed by dialect; ``RunSQL(sql)`` in ``operations`` (a text, a list, or a dict by
     dialect); and ``allow_hazards = [...]``, the consent the file records. Backward SQL is
     never read: lint judges what ``migrate`` runs."""
-    if source is None:
-        source = read_text(path)
     try:
         tree = ast.parse(source, path)
     except SyntaxError as exc:
