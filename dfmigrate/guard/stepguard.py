@@ -25,7 +25,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from dfmigrate.dialects.postgres.hazards import Op
 from dfmigrate.errors import DfmigrateError
 from dfmigrate.guard.blockers import BlockerWatch, Observed
 from dfmigrate.guard.detectors import DeadlockGuard, Decision
@@ -112,7 +111,7 @@ class StepGuard:
             async def on_progress(row: dict[str, Any]) -> None:
                 await self.reporter.index_progress(report, n, row)
         notices = None
-        if step.kind == Op.BACKFILL.value and self.conn.dialect == "postgresql":
+        if self.conn.dialect == "postgresql" and step.kind == _backfill_kind():
             # its batches RAISE NOTICE how far they got, as they commit
             def notices(_conn: Any, message: Any) -> None:
                 self.reporter.statement_notice(report, n, message.message)
@@ -131,3 +130,10 @@ class StepGuard:
             if watch.observed.seen:
                 report.lock_waits.append({"statement": n, "waited_s": round(watch.observed.longest_wait, 2),
                                           "blockers": list(watch.observed.seen.values())})
+
+
+def _backfill_kind() -> str:
+    """The kind of a batched backfill step: its NOTICEs are progress (only PostgreSQL renders one)."""
+    from dfmigrate.dialects.postgres.hazards import Op
+
+    return Op.BACKFILL.value

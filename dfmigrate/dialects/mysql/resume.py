@@ -39,9 +39,10 @@ def names(text: str) -> list[str]:
 
 
 async def settle(conn: Any, resume: str) -> Any:
+    from dfmigrate.dialects.mysql.render import RERUN
     from dfmigrate.runner.progress import Settled
 
-    if resume == "rerun":
+    if resume == RERUN:
         return Settled(False, "a definition that may be set again", "run again")
     check, _, arg = resume.partition(":")
     wanted = not check.startswith("no-")
