@@ -227,7 +227,6 @@ def _constraints(old: Table, new: Table, dialect: str) -> dict[str, tuple[Any, .
 
 _ALIASES = {"varchar": "character varying", "int": "integer", "int4": "integer", "int8": "bigint",
             "int2": "smallint", "decimal": "numeric"}
-_INTEGER_SIZES = {"smallint": 2, "integer": 4, "bigint": 8}
 
 
 def _normal(type_text: str) -> str:
@@ -240,11 +239,12 @@ def widens(old_type: str, new_type: str) -> bool:
     """Every value of ``old_type`` is a value of ``new_type``, spelled alike: a longer or no
     varchar limit, varchar to text, a larger integer, a numeric with more digits and the same
     scale. Read from the type text, the same way on every dialect."""
-    from dfmigrate.dialects.postgres.hazards import type_change_loses_data, type_change_narrows, type_change_rewrites
+    from dfmigrate.dialects.postgres.hazards import (INTEGER_SIZES, type_change_loses_data, type_change_narrows,
+                                                     type_change_rewrites)
 
     old, new = _normal(old_type), _normal(new_type)
-    if old in _INTEGER_SIZES and new in _INTEGER_SIZES:
-        return _INTEGER_SIZES[new] > _INTEGER_SIZES[old]
+    if old in INTEGER_SIZES and new in INTEGER_SIZES:
+        return INTEGER_SIZES[new] > INTEGER_SIZES[old]
     if re.fullmatch(r"character varying(\(\d+\))?", old) and new == "text":
         return True
     return not type_change_rewrites(old, new) and not type_change_narrows(old, new) \

@@ -218,7 +218,7 @@ def type_change_rewrites(old_type: str, new_type: str) -> bool:
 
 # Type changes that can lose what a value holds (rounding, truncation of precision): they need
 # consent like a dropped column. Shortening a length limit fails on a long value instead (no loss).
-_INTEGERS = {"smallint": 2, "integer": 4, "bigint": 8}
+INTEGER_SIZES = {"smallint": 2, "integer": 4, "bigint": 8}
 _LOSSY_TARGETS = {"smallint", "integer", "bigint", "date"}
 
 
@@ -237,8 +237,8 @@ def type_change_loses_data(old_type: str, new_type: str) -> bool:
 def type_change_narrows(old_type: str, new_type: str) -> bool:
     """Whether existing values may not fit (the ALTER then fails on them): a shorter length limit
     or a smaller integer."""
-    if old_type in _INTEGERS and new_type in _INTEGERS:
-        return _INTEGERS[new_type] < _INTEGERS[old_type]
+    if old_type in INTEGER_SIZES and new_type in INTEGER_SIZES:
+        return INTEGER_SIZES[new_type] < INTEGER_SIZES[old_type]
     for pattern in (_VARCHAR, _BIT_VARYING):
         old, new = re.fullmatch(pattern, old_type), re.fullmatch(pattern, new_type)
         if old and new:
