@@ -271,7 +271,9 @@ class _Judge:
         d.checks += 1
         d.waited_s = time.monotonic() - self.started
         for h in holders:
-            if h.pid not in {x["pid"] for x in d.holders}:
+            # an unnamed holder (pid 0: the table is locked, no session is seen) right after a
+            # named one was ended is that session still exiting: not a second holder
+            if h.pid not in {x["pid"] for x in d.holders} and (h.pid or not d.holders):
                 d.holders.append(h.to_dict())
         if not holders:
             d.action = "proceed after waiting" if d.checks > 1 else "proceed"
