@@ -173,7 +173,7 @@ def run_dfmigrate(dfm: Path, steps: int, models: int, rounds: int, pg_url: str) 
             (copy / "models.py").write_text(dfmigrate_models(steps, models))
             out.setdefault("makemigrations +1", []).append(timed([*py, "makemigrations", "-m", "one more"], copy, env))
             out.setdefault("migrate sqlite", []).append(
-                timed([*py, "migrate", "--database", f"sqlite:///{tmp}/bench.db"], dfm, env))
+                timed([*py, "migrate", "--allow-hazards", "all", "--database", f"sqlite:///{tmp}/bench.db"], dfm, env))
             if pg_url:
                 import asyncpg
 
@@ -181,7 +181,7 @@ def run_dfmigrate(dfm: Path, steps: int, models: int, rounds: int, pg_url: str) 
                 asyncio.run(_pg(pg_url, f'CREATE DATABASE "{name}"'))
                 try:
                     url = pg_url.rsplit("/", 1)[0] + "/" + name
-                    out.setdefault("migrate postgresql", []).append(timed([*py, "migrate", "--database", url], dfm, env))
+                    out.setdefault("migrate postgresql", []).append(timed([*py, "migrate", "--allow-hazards", "all", "--database", url], dfm, env))
                 finally:
                     asyncio.run(_pg(pg_url, f'DROP DATABASE "{name}" WITH (FORCE)'))
                 del asyncpg
