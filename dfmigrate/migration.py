@@ -269,7 +269,9 @@ def kailash_class(cls: type) -> type:
     """``cls`` as a Kailash ``Migration`` subclass, for the runner (imports Kailash)."""
     from kailash.utils.migrations import Migration as KailashMigration
 
-    if issubclass(cls, KailashMigration):
+    # the MRO, not issubclass: Kailash's Migration is an ABC, whose subclass check walks every
+    # subclass made so far (each adapted file's class), quadratic over a long history
+    if KailashMigration in cls.__mro__:
         return cls
     if cls not in _ADAPTED:
         _ADAPTED[cls] = type(cls.__name__, (cls, KailashMigration), {"__module__": cls.__module__,
