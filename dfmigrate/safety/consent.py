@@ -99,15 +99,9 @@ def require(planned: Iterable[Planned], given: Iterable[str], direction: str) ->
 
 
 def refusal_of(found: Sequence[tuple[str, list[Needed]]], direction: str) -> str:
-    """The refusal line for what ``missing`` found (not empty): the first migration named, the
-    others counted."""
-    return refusal(found[0][0], found[0][1], direction, others=found[1:])
-
-
-def refusal(migration_id: str, missing: list[Needed], direction: str = "forward",
-            others: Sequence[tuple[str, list[Needed]]] = ()) -> str:
-    """One line: what the migration would do without consent, and how to give it. ``others``:
-    the later migrations that need consent too (the command-line hint covers them all)."""
+    """One line for what ``missing`` found (not empty): what the first migration would do without
+    consent, the later ones counted, and how to give consent (the command-line hint covers them all)."""
+    (migration_id, missing), others = found[0], found[1:]
     first = missing[0]
     first_hazards = ", ".join(m.hazard for m in missing if m.index == first.index)
     steps = len({m.index for m in missing}) - 1
