@@ -181,7 +181,8 @@ def run_dfmigrate(dfm: Path, steps: int, models: int, rounds: int, pg_url: str) 
                 asyncio.run(_pg(pg_url, f'CREATE DATABASE "{name}"'))
                 try:
                     url = pg_url.rsplit("/", 1)[0] + "/" + name
-                    out.setdefault("migrate postgresql", []).append(timed([*py, "migrate", "--allow-hazards", "all", "--database", url], dfm, env))
+                    out.setdefault("migrate postgresql", []).append(
+                        timed([*py, "migrate", "--allow-hazards", "all", "--database", url], dfm, env))
                 finally:
                     asyncio.run(_pg(pg_url, f'DROP DATABASE "{name}" WITH (FORCE)'))
                 del asyncpg

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import os
 import sqlite3
 from pathlib import Path
 
@@ -255,3 +256,31 @@ def test_loading_files_does_not_import_kailash(tmp_path: Path) -> None:
             "print('kailash' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_makemigrations_and_check_do_not_import_kailash(tmp_path: Path) -> None:
+    """The writer keeps Kailash's generator contract without deriving from it at import."""
+    import subprocess
+    import sys
+
+    (tmp_path / "models.py").write_text("from dfmigrate import model\n\n\n@model\nclass Item:\n    name: str\n")
+    code = ("import asyncio, sys; from dfmigrate.migrations.make import make_migrations\n"
+            "r = asyncio.run(make_migrations('models.py', 'migrations'))\n"
+            "c = asyncio.run(make_migrations('models.py', 'migrations', check=True))\n"
+            "print(r.status, c.status, 'kailash' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True,
+                         env={**os.environ, "DFMIGRATE_CACHE_DIR": str(tmp_path / "cache")})
+    assert out.stdout.strip() == "written nothing to do False"
+
+
+def test_kailash_generator_is_a_migration_generator() -> None:
+    from kailash.utils.migrations.generator import MigrationGenerator
+
+    from dfmigrate.migrations.writer import kailash_generator
+
+    d = MemDir()
+    gen = kailash_generator(d, "sqlite")
+    assert isinstance(gen, MigrationGenerator) and isinstance(gen, SQLMigrationGenerator)
+    assert gen.create_migration("first", "first", forward=plan_of("CREATE TABLE a (x int)"),
+                                backward=plan_of("DROP TABLE a")) == "migrations/0001_first.py"
+    assert type(kailash_generator(d, "sqlite")) is type(gen)

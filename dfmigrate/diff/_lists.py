@@ -20,11 +20,25 @@ def name_key(dialect: str) -> Callable[[str], str]:
     return str.lower if dialect == "sqlite" else _same
 
 
+class _OnFirstUse:
+    """A module imported when one of its names is first read: SQLite's comparable forms need
+    sqlglot's tokenizer (~60 ms to import), and a diff whose objects are all equal never calls them."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(import_module(self._name), attr)
+
+
+_SQLITE_FORMS = _OnFirstUse("dfmigrate.dialects.sqlite.compare")
+
+
 def spelling(dialect: str) -> Any:
     """The dialect's module of comparable forms (``column``, ``constraint``, ``index``,
     ``trigger``, ``view``) when some differences are spelling only on it, else None."""
     if dialect == "sqlite":
-        return import_module("dfmigrate.dialects.sqlite.compare")
+        return _SQLITE_FORMS
     return None
 
 

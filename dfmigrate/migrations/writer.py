@@ -1,8 +1,11 @@
-"""Writing migration files, through Kailash's ``MigrationGenerator``, extended.
+"""Writing migration files: Kailash's ``MigrationGenerator`` contract, without importing Kailash.
 
-The upstream generator only writes templates (kailash-notes §2); this subclass keeps its role
-and entry points (``migrations_dir``, ``get_next_migration_number``, ``create_migration``) and
-replaces what is broken for our use, each defect named where it is worked around.
+The upstream generator only writes templates (kailash-notes §2); ``SQLMigrationGenerator`` keeps
+its role and entry points (``migrations_dir``, ``get_next_migration_number``, ``create_migration``)
+and replaces what is broken for our use, each defect named where it is worked around. It does not
+derive from the upstream class: importing Kailash costs about half a second, and makemigrations
+writes files without it. ``kailash_generator`` gives a caller that needs a real
+``MigrationGenerator`` instance the same writer as a subclass of it.
 
 Files are a pure function of their inputs (no timestamps, nothing unordered), so regenerating
 gives identical bytes, and every SQL text round-trips exactly: ``py_literal`` picks a literal
@@ -16,8 +19,6 @@ from dataclasses import dataclass
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-
-from kailash.utils.migrations.generator import MigrationGenerator
 
 from dfmigrate import __version__
 from dfmigrate.migrations.directory import as_dir, migration_names, next_id
@@ -254,8 +255,8 @@ def _check_schema_round_trip(text: str, migration_id: str, values: dict[str, dic
                 raise AssertionError(f"migration writer: {dialect} {key} does not round-trip")
 
 
-class SQLMigrationGenerator(MigrationGenerator):
-    """Kailash's generator, writing dfmigrate migration files (docs/lifecycle.md)."""
+class SQLMigrationGenerator:
+    """Kailash's generator contract, writing dfmigrate migration files (docs/lifecycle.md)."""
 
     def __init__(self, directory: Any, dialect: str, source: str | None = None) -> None:
         # Upstream defect: MigrationGenerator.__init__ runs mkdir on the directory at
@@ -304,3 +305,16 @@ class SQLMigrationGenerator(MigrationGenerator):
         filename = f"{migration_id}.py"
         self.store.write(filename, text.encode("utf-8"), exclusive=True)
         return self.store.display(filename)
+
+
+_KAILASH_GENERATOR: list[type] = []
+
+
+def kailash_generator(directory: Any, dialect: str, source: str | None = None) -> Any:
+    """A ``SQLMigrationGenerator`` that is also a Kailash ``MigrationGenerator`` (imports Kailash)."""
+    from kailash.utils.migrations.generator import MigrationGenerator
+
+    if not _KAILASH_GENERATOR:
+        _KAILASH_GENERATOR.append(type("SQLMigrationGenerator", (SQLMigrationGenerator, MigrationGenerator),
+                                       {"__module__": __name__, "__doc__": SQLMigrationGenerator.__doc__}))
+    return _KAILASH_GENERATOR[0](directory, dialect, source)
