@@ -148,8 +148,44 @@ def test_cancel_blockers_kills_the_session_and_the_migration_goes_through(mysql_
     assert decision["statement"] == 2 and decision["terminated"] == [pid], decision
     assert decision["action"] == "proceed after waiting", decision
     assert [h["pid"] for h in decision["holders"]] == [pid] and decision["holders"][0]["xact_age"] is not None
+    # the holder carries how it is named, which the report's text lines show
+    assert decision["holders"][0]["description"].startswith(f"connection {pid} (root@"), decision
     assert step["attempts"] == 1
     assert [r[0] for r in history(mysql_url)] == ["0001_v1", "0002_v2"]
+
+
+def test_session_timeouts_are_sent_once_per_connection_unless_they_change(mysql_url: str) -> None:
+    """The MySQL session settings are not transactional and the connection is the run's own: they
+    are sent to a connection once (the server's count of SET statements on that session says
+    so), and again only when they change."""
+    from dfmigrate.guard.timeouts import Timeouts
+    from dfmigrate.runner.connections import MysqlConnection
+
+    async def sets_sent() -> tuple[list[int], tuple[Any, ...]]:
+        conn = await MysqlConnection.open(mysql_url)
+        try:
+            async def count() -> int:
+                return int((await conn.fetch("SHOW SESSION STATUS LIKE 'Com_set_option'"))[0][1])
+
+            counts = [await count()]
+            first = Timeouts(2, 0)
+            for _ in range(3):
+                await first.local(conn)
+                async with first.session(conn):
+                    pass
+            counts.append(await count())
+            for _ in range(2):  # another run's options (a new Timeouts) on the same connection
+                await Timeouts(3, 0.5).local(conn)
+            counts.append(await count())
+            values = tuple((await conn.fetch("SELECT @@lock_wait_timeout, @@innodb_lock_wait_timeout, "
+                                             "@@max_statement_time"))[0])
+            return counts, values
+        finally:
+            await conn.close()
+
+    counts, values = asyncio.run(sets_sent())
+    assert [b - a for a, b in zip(counts, counts[1:])] == [1, 1], counts
+    assert (int(values[0]), int(values[1]), float(values[2])) == (3, 3, 0.5), values
 
 
 HAND_WRITTEN_DDL = '''

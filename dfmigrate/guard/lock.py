@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -100,6 +101,30 @@ async def proxied(conn: Any) -> bool:
     return seen != ours
 
 
+async def poll_lock(take: Callable[[], Awaitable[tuple[bool, int | None, str]]], what: str, *,
+                    wait: float, poll: float) -> tuple[float, int, list[int]]:
+    """The poll loop of both migration locks (this one, ``mysql_lock``): ``take()`` tries once and
+    answers (got it, the holder's session id or None, the holder as the message names it); tried
+    every ~``poll`` seconds (jittered, so that waiting runs do not try in step) for up to ``wait``
+    seconds, then ``LockBusy`` names the last holder seen. Returns (seconds waited, attempts,
+    the holders seen, in order)."""
+    started = time.monotonic()
+    attempts, seen = 0, []
+    while True:
+        attempts += 1
+        got, holder, described = await take()
+        if holder is not None and holder not in seen:
+            seen.append(holder)
+        if got:
+            return time.monotonic() - started, attempts, seen
+        waited = time.monotonic() - started
+        left = wait - waited
+        if left <= 0:
+            raise LockBusy(f"another dfmigrate run is migrating this database: {what} held {described}; gave up "
+                           f"after {waited:.1f} s and {attempts} attempt(s) (--lock-wait {wait:g})")
+        await asyncio.sleep(min(left, poll * random.uniform(0.5, 1.5)))
+
+
 class MigrationLock:
     """The lock on ``conn`` (a connection of its own), for one run."""
 
@@ -115,39 +140,35 @@ class MigrationLock:
         behind_proxy = await proxied(self.conn)
         mode = self.mode if self.mode != "auto" else ("transaction" if behind_proxy else "session")
         xact = mode == "transaction"
-        started = time.monotonic()
-        attempts, seen = 0, []
-        while True:
-            attempts += 1
+        ours: dict[str, Any] = {}
+
+        async def take() -> tuple[bool, int | None, str]:
             if xact:
                 await self.conn.execute("BEGIN")
             rows = await self.conn.fetch(
                 f"SELECT pg_try_advisory{'_xact' if xact else ''}_lock($1) AS ok, pg_backend_pid() AS pid, "
                 f"coalesce(current_setting('{_TOKEN}', true), '') AS owner", self.key)
-            got, our_pid, owner = bool(rows[0]["ok"]), rows[0]["pid"], rows[0]["owner"]
+            got = bool(rows[0]["ok"])
             h = None if got else next(iter(await holders(self.conn, self.key)), None)
-            if h is not None and h["pid"] not in seen:
-                seen.append(h["pid"])
             await self.race.attempt(h["pid"] if h else None)
             if got:
-                self.held = Held(our_pid, time.monotonic() - started, attempts, seen, mode=mode, proxied=behind_proxy)
-                await self.race.hold(our_pid, self.run_id)
-                await self._check_sole_holder(our_pid, owner, xact)
-                since = datetime.now(timezone.utc).strftime("%H:%M:%SZ")
-                # the token, and the name the next waiter's message shows (for the transaction
-                # only in transaction mode: a pooled session must not keep them)
-                await self.conn.fetch(f"SELECT set_config('{_TOKEN}', $1, $3), set_config('application_name', $2, $3)",
-                                      self.run_id, f"dfmigrate migrate, lock since {since}", xact)
-                return self.held
+                ours.update(pid=rows[0]["pid"], owner=rows[0]["owner"])
+                return True, None, ""
             if xact:
                 await self.conn.execute("ROLLBACK")
-            left = self.wait - (time.monotonic() - started)
-            if left <= 0:
-                waited = time.monotonic() - started
-                raise LockBusy(f"another dfmigrate run is migrating this database: advisory lock held "
-                               f"{describe_holder(h)}; gave up after {waited:.1f} s and {attempts} attempt(s) "
-                               f"(--lock-wait {self.wait:g})")
-            await asyncio.sleep(min(left, self.poll * random.uniform(0.5, 1.5)))
+            return False, h["pid"] if h else None, describe_holder(h)
+
+        waited, attempts, seen = await poll_lock(take, "advisory lock", wait=self.wait, poll=self.poll)
+        our_pid = ours["pid"]
+        self.held = Held(our_pid, waited, attempts, seen, mode=mode, proxied=behind_proxy)
+        await self.race.hold(our_pid, self.run_id)
+        await self._check_sole_holder(our_pid, ours["owner"], xact)
+        since = datetime.now(timezone.utc).strftime("%H:%M:%SZ")
+        # the token, and the name the next waiter's message shows (for the transaction
+        # only in transaction mode: a pooled session must not keep them)
+        await self.conn.fetch(f"SELECT set_config('{_TOKEN}', $1, $3), set_config('application_name', $2, $3)",
+                              self.run_id, f"dfmigrate migrate, lock since {since}", xact)
+        return self.held
 
     async def _check_sole_holder(self, our_pid: int, owner: str, xact: bool) -> None:
         """Any holder but us, now that we hold it, is a race for the node to judge: another run's

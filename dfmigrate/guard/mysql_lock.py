@@ -13,15 +13,10 @@ is final (``dialects.mysql.resume``).
 
 from __future__ import annotations
 
-import asyncio
-import random
-import time
 from typing import Any
 
-from dfmigrate.guard.lock import Held, LockBusy
-
-_HOLDER = """SELECT ID, USER, HOST, COMMAND, TIME, STATE, LEFT(INFO, 80) AS INFO
-FROM information_schema.PROCESSLIST WHERE ID = IS_USED_LOCK($1)"""
+from dfmigrate.guard.lock import Held, poll_lock
+from dfmigrate.guard.mysql_sessions import SessionHolder, named_sessions
 
 
 def lock_name(database: str) -> str:
@@ -30,12 +25,8 @@ def lock_name(database: str) -> str:
     return f"dfmigrate:{database}"[:64]
 
 
-def describe_holder(h: dict[str, Any] | None) -> str:
-    if h is None:
-        return "by a session that released it just now"
-    doing = f"running {' '.join(str(h['INFO']).split())!r}" if h.get("INFO") else f"{h.get('COMMAND') or '?'}"
-    return (f"by connection {h['ID']} ({h.get('USER') or '?'}@{h.get('HOST') or '?'}, {doing} "
-            f"for {h.get('TIME')} s)")
+def describe_holder(h: SessionHolder | None) -> str:
+    return f"by {h.describe()}" if h is not None else "by a session that released it just now"
 
 
 class MysqlMigrationLock:
@@ -43,34 +34,27 @@ class MysqlMigrationLock:
 
     def __init__(self, conn: Any, *, wait: float, poll: float) -> None:
         self.conn, self.wait, self.poll = conn, wait, poll
-        self.name = ""
+        self.name = lock_name(conn.database)
         self.held: Held | None = None
 
-    async def holder(self) -> dict[str, Any] | None:
-        rows = await self.conn.fetch(_HOLDER, self.name)
-        return dict(rows[0].items()) if rows else None
+    async def holder(self) -> SessionHolder | None:
+        """The session holding the lock (``IS_USED_LOCK`` names its connection), as the guard
+        names any session (``mysql_sessions``)."""
+        found = await named_sessions(self.conn, "p.ID = IS_USED_LOCK($1)", self.name)
+        return found[0] if found else None
 
     async def acquire(self) -> Held:
         """Poll for the lock for up to ``wait`` seconds; raise ``LockBusy`` naming the holder."""
-        database = (await self.conn.fetch("SELECT DATABASE() AS db"))[0]["db"]
-        self.name = lock_name(database)
-        started = time.monotonic()
-        attempts, seen = 0, []
-        while True:
-            attempts += 1
+        async def take() -> tuple[bool, int | None, str]:
             rows = await self.conn.fetch("SELECT GET_LOCK($1, 0) AS ok", self.name)
             if rows[0]["ok"] == 1:
-                self.held = Held(self.conn.pid, time.monotonic() - started, attempts, seen)
-                return self.held
+                return True, None, ""
             h = await self.holder()
-            if h is not None and h["ID"] not in seen:
-                seen.append(h["ID"])
-            left = self.wait - (time.monotonic() - started)
-            if left <= 0:
-                raise LockBusy(f"another dfmigrate run is migrating this database: lock {self.name!r} held "
-                               f"{describe_holder(h)}; gave up after {time.monotonic() - started:.1f} s and "
-                               f"{attempts} attempt(s) (--lock-wait {self.wait:g})")
-            await asyncio.sleep(min(left, self.poll * random.uniform(0.5, 1.5)))
+            return False, h.pid if h else None, describe_holder(h)
+
+        waited, attempts, seen = await poll_lock(take, f"lock {self.name!r}", wait=self.wait, poll=self.poll)
+        self.held = Held(self.conn.pid, waited, attempts, seen)
+        return self.held
 
     async def release(self) -> bool:
         """False if this session did not hold it (closing the connection releases it anyway)."""

@@ -118,13 +118,18 @@ class SessionHolder:
     xact_age: int | None = None  # seconds its transaction has been open (None: none open)
     waits_for: tuple[int, ...] = field(default=())  # sessions it waits for (performance_schema only)
 
-    def to_dict(self) -> dict[str, Any]:
+    def _fields(self) -> dict[str, Any]:
         return {"pid": self.pid, "mode": self.mode, "user": self.user, "host": self.host, "db": self.db,
                 "command": self.command, "state": self.state, "query": self.query, "time": self.time,
                 "xact_age": self.xact_age, "waits_for": list(self.waits_for)}
 
+    def to_dict(self) -> dict[str, Any]:
+        """The report's holder: its facts and how it is named (the report's lines show that)."""
+        fields = self._fields()
+        return {**fields, "description": describe_session(fields)}
+
     def describe(self) -> str:
-        return describe_session(self.to_dict())
+        return describe_session(self._fields())
 
 
 def describe_session(s: dict[str, Any]) -> str:
@@ -152,7 +157,7 @@ class MysqlSessions:
         self.mariadb = False
 
     async def setup(self, observer: Any) -> None:
-        self.schema = (await observer.fetch("SELECT DATABASE() AS db"))[0]["db"]
+        self.schema = observer.database
         self.mariadb = bool(getattr(observer, "mariadb", False))
         offered = (await observer.fetch(_OFFERED))[0]
         if offered["ps"] and any(r["enabled"] == "YES" for r in await observer.fetch(_MDL_INSTRUMENT)):
@@ -283,6 +288,12 @@ def _params(n: int) -> str:
 
 async def _sessions(observer: Any, where: str, *args: Any) -> list[dict[str, Any]]:
     return [dict(r.items()) for r in await observer.fetch(_SESSIONS + where + " ORDER BY p.ID", *args)]
+
+
+async def named_sessions(conn: Any, where: str, *args: Any) -> list[SessionHolder]:
+    """The sessions (other than ``conn``'s own) matching ``where`` (on ``PROCESSLIST p`` ⨝
+    ``INNODB_TRX x``), each named as every holder is: the migration lock's holder too."""
+    return [_holder(s, "?", ()) for s in await _sessions(conn, where, *args)]
 
 
 def _holder(s: dict[str, Any], mode: str, waits_for: tuple[int, ...]) -> SessionHolder:

@@ -98,7 +98,8 @@ class Holder:
 
     def to_dict(self) -> dict[str, Any]:
         return {"pid": self.pid, "mode": self.mode, "state": self.state, "application_name": self.application_name,
-                "query": self.query, "xact_age": self.xact_age, "waits_for": list(self.waits_for)}
+                "query": self.query, "xact_age": self.xact_age, "waits_for": list(self.waits_for),
+                "description": self.describe()}  # how the report's lines name it
 
     def describe(self) -> str:
         return (f"pid {self.pid} ({self.state or '?'}, transaction age "

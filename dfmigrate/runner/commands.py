@@ -267,7 +267,7 @@ def report_lines(report: dict[str, Any], verbose: bool = False) -> list[str]:
             for h in d.get("holders", []):
                 ended = " (terminated: --cancel-blockers)" if h["pid"] in d.get("terminated", []) else ""
                 out.append(f"  {mid}: statement {d['statement']} needed {d['mode']} on {d['relation']}; "
-                           f"{_holder_text(h, verdicts)}{ended}; {d['action']} after {d['waited_s']:g} s")
+                           f"{_holder_text(h)}{ended}; {d['action']} after {d['waited_s']:g} s")
         for e in step.get("watch_errors", []):
             out.append(f"  {mid}: blocker watch error: {e}")
     if verbose:
@@ -282,13 +282,10 @@ def report_lines(report: dict[str, Any], verbose: bool = False) -> list[str]:
     return out
 
 
-def _holder_text(h: dict[str, Any], verdicts: dict[str, Any]) -> str:
-    """A session the guard judged, as the report names it (a PostgreSQL backend, a MySQL connection)."""
-    if (verdicts.get("deadlock") or {}).get("sessions_from", "pg_locks") == "pg_locks":
-        return f"pid {h['pid']} ({h['state']}, transaction age {h['xact_age']} s) held {h['mode']}"
-    from dfmigrate.guard.mysql_sessions import describe_session
-
-    return describe_session(h)
+def _holder_text(h: dict[str, Any]) -> str:
+    """A session the guard judged, as its holder type names it (``describe()``: a PostgreSQL
+    backend, a MySQL connection), carried in the report's holder."""
+    return str(h.get("description") or f"session {h['pid']}")
 
 
 async def rollback(cfg: Config, steps: int | None = None, to: str | None = None,

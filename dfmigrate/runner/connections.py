@@ -164,17 +164,19 @@ class MysqlConnection:
     dialect = "mysql"
     script = False
 
-    def __init__(self, raw: Any, pid: int, mariadb: bool = False) -> None:
+    def __init__(self, raw: Any, pid: int, mariadb: bool = False, database: str = "") -> None:
         self.raw = raw
         self.pid = pid  # CONNECTION_ID(): what the processlist and IS_USED_LOCK() show
         self.mariadb = mariadb  # the server is MariaDB (its settings and syntax differ from MySQL's)
+        self.database = database  # the one the URL names (the session never leaves it: no USE is sent)
 
     @classmethod
     async def open(cls, url: str) -> MysqlConnection:
         from dfmigrate.dialects.mysql.connect import connect as mysql_connect
         from dfmigrate.dialects.mysql.connect import connect_kwargs
 
-        if not connect_kwargs(url).get("db"):
+        database = connect_kwargs(url).get("db")
+        if not database:
             raise DfmigrateError(f"{mask(url)}: a MySQL URL must name a database (mysql://host/db)")
         raw = await mysql_connect(url)
         async with raw.cursor() as cur:
@@ -183,7 +185,7 @@ class MysqlConnection:
             await cur.execute("SET SESSION sql_notes = 0")
             await cur.execute("SELECT CONNECTION_ID(), VERSION()")
             pid, version = await cur.fetchone()
-        return cls(raw, int(pid), "mariadb" in str(version).lower())
+        return cls(raw, int(pid), "mariadb" in str(version).lower(), database)
 
     async def _cursor_run(self, sql: str, args: tuple[Any, ...]) -> tuple[tuple[str, ...], list[Any]]:
         if args:

@@ -62,8 +62,7 @@ async def live_schema(conn: PgConnection | SqliteConnection | MysqlConnection) -
     if conn.dialect == "mysql":
         from dfmigrate.sources.mysql import inspect_connection
 
-        database = (await conn.fetch("SELECT DATABASE() AS db"))[0]["db"]
-        return without_ledger(await inspect_connection(conn.raw, database))
+        return without_ledger(await inspect_connection(conn.raw, conn.database))
     from dfmigrate.sources.sqlite import inspect_sqlite_connection
 
     return without_ledger(inspect_sqlite_connection(conn.raw))
