@@ -308,3 +308,30 @@ def test_load_pair_rejects_contradicting_dialect() -> None:
     ctx = sources.SourceContext(dialect="sqlite")
     with pytest.raises(SourceError, match="contradicts"):
         asyncio.run(sources.load_pair("postgresql://u@h/x", "b.py", ctx))
+
+
+BACKGROUND = """
+import os
+from dfmigrate.cli.lifecycle import _Background
+parent = os.getpid()
+child = _Background(os.getpid).start()
+assert child.pid and child.result() not in (parent, 0)
+# a value that does not pickle: the work runs again here
+assert _Background(lambda: (lambda: 0) if os.getpid() != parent else "here").start().result() == "here"
+def boom():
+    raise (ValueError if os.getpid() != parent else KeyError)("failed")
+try:
+    _Background(boom).start().result()
+except KeyError:  # raised here, where its traceback means something
+    print("ok")
+"""
+
+
+def test_check_lints_in_a_child_process_and_raises_here() -> None:
+    from dfmigrate.cli.lifecycle import _cpus
+
+    if not hasattr(os, "fork") or _cpus() < 2:
+        pytest.skip("runs in the process itself without fork or a second CPU")
+    out = subprocess.run([sys.executable, "-c", BACKGROUND], cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "ok", out.stderr

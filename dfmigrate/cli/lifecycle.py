@@ -368,13 +368,19 @@ def check(database: str | None, dir_: str | None, models: str | None, dev_url: s
     from dfmigrate.lint import lint_paths, load_settings
 
     cfg = _config(database, dir_, models, dev_url, reads_database=False)
+    # the lint runs beside the replay; its errors (settings included) still come after check's
+    linting = _Background(lambda: lint_paths([cfg.dir], load_settings(cfg), command="check")).start()
     try:
         data = _run(lambda: _commands().check(cfg))
     except DfmigrateError as exc:
+        linting.cancel()
         if fmt in _CI_FORMATS:  # the annotation shows where CI looks; the error still exits 2
             _render(check_report(None, cfg.dir, error=str(exc)), fmt)
         raise
-    report = check_report(data, cfg.dir, lint_paths([cfg.dir], load_settings(cfg), command="check"))
+    except BaseException:
+        linting.cancel()
+        raise
+    report = check_report(data, cfg.dir, linting.result())
     if fmt != "text":
         _render(report, fmt)
         return EXIT_FOUND if report.errors else EXIT_OK
@@ -387,6 +393,70 @@ def check(database: str | None, dir_: str | None, models: str | None, dev_url: s
                      *(f"  {c}" for c in data["pending"]), *(f"  hazard: {h}" for h in data["hazards"]),
                      *lint_lines]))
     return EXIT_FOUND
+
+
+class _Background:
+    """``work()`` computed in a forked child process while this one goes on (check lints the
+    directory while it replays it: on 500 migrations each is about a quarter of a second of CPU);
+    ``result()`` waits for the value. The child sends back only a value: on any failure (an
+    exception, a value that does not pickle, a killed child) ``result()`` runs ``work()`` here,
+    so an error is raised where it always was, with its traceback. Where there is no fork, one
+    CPU, or another thread (forking a threaded process can copy a held lock), it runs there too."""
+
+    def __init__(self, work: Callable[[], Any]) -> None:
+        self.work = work
+        self.pid = 0
+        self.fd = -1
+
+    def start(self) -> _Background:
+        import threading
+
+        if not hasattr(os, "fork") or _cpus() < 2 or threading.active_count() > 1:
+            return self
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: compute, send, and leave without running the parent's exit code
+            code = 1
+            try:
+                os.close(read)
+                import pickle
+
+                payload = pickle.dumps(self.work(), pickle.HIGHEST_PROTOCOL)
+                with os.fdopen(write, "wb") as out:
+                    out.write(payload)
+                code = 0
+            except BaseException:  # whatever failed (even an interrupt), the parent runs the work itself
+                pass
+            os._exit(code)
+        os.close(write)
+        self.pid, self.fd = pid, read
+        return self
+
+    def result(self) -> Any:
+        if self.pid:
+            import pickle
+
+            with os.fdopen(self.fd, "rb") as pipe:
+                data = pipe.read()
+            _, status = os.waitpid(self.pid, 0)
+            self.pid = 0
+            if status == 0:
+                return pickle.loads(data)
+        return self.work()
+
+    def cancel(self) -> None:
+        """The value is not needed: let the child finish (it may be writing a cache file)."""
+        if self.pid:
+            os.close(self.fd)  # a child still writing its value stops at the closed pipe
+            os.waitpid(self.pid, 0)
+            self.pid = 0
+
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on every platform
+        return os.cpu_count() or 1
 
 
 def _lint_text(report: Any) -> list[str]:
