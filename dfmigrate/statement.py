@@ -45,3 +45,6 @@ class Statement:
     # how a rerun tells an outside statement already took effect: "index:ns.name" (built and valid;
     # an invalid leftover is dropped and rebuilt), "no-index:ns.name" (gone), "rerun" (idempotent)
     resume: str | None = None
+    # other relations it locks, "namespace.name": on MySQL the table a foreign key it adds or
+    # drops references (a metadata lock on that table too, which the guard checks before it runs)
+    also_locks: tuple[str, ...] = ()

@@ -33,6 +33,7 @@ class Step:
     hazards: tuple[str, ...] = ()  # Hazard values, e.g. ("deletes-data",)
     resume: str | None = None  # how a rerun tells a finished outside step, e.g. "index:ns.name"
     python: Callable[..., Any] | None = None  # RunPython: ``await python(conn)``
+    also_locks: tuple[str, ...] = ()  # other relations it locks (MySQL: a foreign key's referenced table)
 
     def __post_init__(self) -> None:
         if (self.sql is None) == (self.python is None):

@@ -5,7 +5,9 @@ Every ``ALTER TABLE`` takes the table's metadata lock EXCLUSIVE, at its end at l
 table, and while it waits every later query on the table queues behind it. So before such a
 statement (the renderer's data: it runs outside any transaction, on ``Step.target``, with the
 ``metadata-lock`` hazard), the sessions holding a metadata lock on the table are read here and
-judged by the deadlock detector (``stepguard``), as on PostgreSQL. The same reader answers the
+judged by the deadlock detector (``stepguard``), as on PostgreSQL. A statement adding or dropping
+a foreign key locks the table it references too (``Step.also_locks``): its holders are read as
+well, on MariaDB only those writing it (what that lock waits for; see ``MysqlTarget``). The same reader answers the
 blocker watch while a statement runs (``blockers``).
 
 Where the holders come from, chosen once per run from what the server offers (``source``):
@@ -36,12 +38,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from dfmigrate.dialects.mysql import NAMESPACE
 from dfmigrate.dialects.mysql.quote import quote_ident
 from dfmigrate.statement import Hazard
 
 PERFORMANCE_SCHEMA, METADATA_LOCK_INFO, OPEN_TRANSACTIONS, NONE = (
     "performance_schema", "metadata_lock_info", "open transactions", "none")
 EXACT = (PERFORMANCE_SCHEMA, METADATA_LOCK_INFO)
+# The metadata lock types of a session writing a table (or altering it): those that conflict with
+# what MariaDB's ALTER takes on a table its foreign key references (readers' do not)
+WRITES = frozenset({"SHARED_WRITE", "SHARED_WRITE_LOW_PRIO", "SHARED_UPGRADABLE", "SHARED_NO_WRITE",
+                    "SHARED_NO_READ_WRITE", "EXCLUSIVE"})
 
 _OFFERED = """SELECT @@performance_schema AS ps,
        (SELECT COUNT(*) FROM information_schema.PLUGINS
@@ -98,10 +105,29 @@ class MysqlTarget:
     schema: str  # the database
     table: str
     mode: str = "EXCLUSIVE metadata lock"  # what every ALTER TABLE takes in the end
+    # (database, table) of each table a foreign key the statement adds or drops references: it
+    # takes a metadata lock there too, which on MariaDB waits for the table's writers only
+    # (``writers_only``; its readers do not block it), on MySQL 8 for every session using it
+    referenced: tuple[tuple[str, str], ...] = ()
+    writers_only: bool = True
+
+    @property
+    def own(self) -> str:
+        return f"{self.schema}.{self.table}"
 
     @property
     def relation(self) -> str:
-        return f"{self.schema}.{self.table}"
+        """The locks as a message names them: the table's, then the referenced tables'."""
+        if not self.referenced:
+            return self.own
+        which = "one that waits for writers" if self.writers_only else "one"
+        tables = ", ".join(f"{schema}.{table}" for schema, table in self.referenced)
+        return f"{self.own} (and {which} on {tables}, which its foreign key references)"
+
+    def tables(self) -> list[tuple[str, str, bool]]:
+        """(database, table, whether only writers conflict) for each table whose holders matter."""
+        return [(self.schema, self.table, False),
+                *((schema, table, self.writers_only) for schema, table in self.referenced)]
 
 
 @dataclass(frozen=True)
@@ -179,26 +205,41 @@ class MysqlSessions:
         if (self.source == NONE or step.sql is None or step.transactional or not step.target
                 or Hazard.METADATA_LOCK.value not in step.hazards):
             return None
-        return MysqlTarget(self.schema, step.target.split(".", 1)[-1])
+        referenced = tuple(self._table(r) for r in getattr(step, "also_locks", ()))
+        return MysqlTarget(self.schema, step.target.split(".", 1)[-1], referenced=referenced,
+                           writers_only=self.mariadb)
+
+    def _table(self, relation: str) -> tuple[str, str]:
+        """(database, table) of a relation a step names: the schema's namespace is this database."""
+        namespace, _, table = relation.rpartition(".")
+        return (self.schema if namespace in ("", NAMESPACE) else namespace), table
 
     # ---------------------------------------------------------------- the pre-check
 
     async def holders(self, observer: Any, target: MysqlTarget, ours: list[int]) -> list[SessionHolder]:
-        """The sessions (other than ``ours``) holding a metadata lock on the table; with no
-        metadata-lock source, every session that may hold one, once the table is seen locked."""
+        """The sessions (other than ``ours``) holding a metadata lock the statement waits for: any
+        on its table, one that writes on a table its foreign key references (MariaDB); with no
+        metadata-lock source, every session that may hold one, once a table is seen locked."""
         if self.source in EXACT:
-            modes = {int(r["id"]): str(r["mode"]) for r in
-                     await observer.fetch(_HOLDERS[self.source], target.schema, target.table)}
+            modes: dict[int, list[str]] = {}
+            for schema, table, writers_only in target.tables():
+                for r in await observer.fetch(_HOLDERS[self.source], schema, table):
+                    held = str(r["mode"])
+                    if writers_only and not WRITES & set(held.split(",")):
+                        continue
+                    where = "" if (schema, table) == (target.schema, target.table) else f" on {schema}.{table}"
+                    modes.setdefault(int(r["id"]), []).append(held + where)
             for pid in ours:
                 modes.pop(pid, None)
             if not modes:
                 return []
             waits = await self._waits(observer) if self.source == PERFORMANCE_SCHEMA else {}
             sessions = await _sessions(observer, f"p.ID IN ({_params(len(modes))})", *sorted(modes))
-            return [_holder(s, modes[s["id"]], waits.get(s["id"], ())) for s in sessions]
-        if not await _locked(observer, target):
-            return []
-        return await self.candidates(observer, ours, target)
+            return [_holder(s, "; ".join(modes[s["id"]]), waits.get(s["id"], ())) for s in sessions]
+        for schema, table, writers_only in target.tables():
+            if await _locked(observer, schema, table, "READ" if writers_only else "WRITE"):
+                return await self.candidates(observer, ours, target)
+        return []
 
     async def candidates(self, observer: Any, ours: list[int], target: MysqlTarget | None) -> list[SessionHolder]:
         """Sessions that may hold the lock (open transaction or running statement): those in the
@@ -219,7 +260,7 @@ class MysqlSessions:
         if self.exact:
             return f"held ({self.source}) by {named}"
         return (f"held by one of the sessions with an open transaction or a running statement (this server "
-                f"shows no metadata locks, and LOCK TABLES … WRITE NOWAIT was refused): {named}")
+                f"shows no metadata locks, and LOCK TABLES … NOWAIT was refused): {named}")
 
     # ---------------------------------------------------------------- --cancel-blockers
 
@@ -271,7 +312,7 @@ class MysqlSessions:
             holders = await self.holders(observer, target, [waiter])
         else:
             holders = await self.candidates(observer, [waiter], target)
-        relation = target.relation if target else "?"
+        relation = target.own if target else "?"
         wanted = f"metadata:{relation}:EXCLUSIVE" if metadata else "row lock:?"
         return [{**h.to_dict(), "held": f"{relation}:{h.mode}", "wanted": wanted} for h in holders if h.pid]
 
@@ -303,13 +344,14 @@ def _holder(s: dict[str, Any], mode: str, waits_for: tuple[int, ...]) -> Session
                          int(age) if age is not None else None, waits_for)
 
 
-async def _locked(observer: Any, target: MysqlTarget) -> bool:
+async def _locked(observer: Any, schema: str, table: str, kind: str = "WRITE") -> bool:
     """MariaDB's ``LOCK TABLES … WRITE NOWAIT``: refused at once when any session holds a
-    metadata lock on the table (nothing queues behind it); when granted, released at once."""
+    metadata lock on the table (nothing queues behind it); when granted, released at once.
+    ``READ``: refused only when a session writes it (its readers are compatible)."""
     import asyncmy.errors
 
     try:
-        await observer.execute(f"LOCK TABLES {quote_ident(target.schema)}.{quote_ident(target.table)} WRITE NOWAIT")
+        await observer.execute(f"LOCK TABLES {quote_ident(schema)}.{quote_ident(table)} {kind} NOWAIT")
     except asyncmy.errors.Error as exc:
         if exc.args[:1] == (_LOCK_WAIT_TIMEOUT,):
             return True

@@ -165,7 +165,8 @@ def _target(statement: Any) -> str | None:
 def statement_step(statement: Any) -> Step:
     return Step(statement.sql, kind=_kind(statement), lock=statement.lock, target=_target(statement),
                 transactional=statement.transactional, isolated=statement.isolated,
-                hazards=tuple(h.value for h in statement.hazards), resume=statement.resume)
+                hazards=tuple(h.value for h in statement.hazards), resume=statement.resume,
+                also_locks=statement.also_locks)
 
 
 def render_statements(changes: list[Any], dialect: str) -> list[Any]:

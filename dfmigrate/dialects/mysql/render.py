@@ -213,7 +213,7 @@ def absent(kind: str, *names: str) -> str:
 
 def _alter(table: str, clause: str, change: Change, algorithm: str, hazards: tuple[Hazard, ...] = (),
            lock: str | None = None, comment: str | None = None, rebuilds: Table | None = None,
-           resume: str = RERUN) -> Statement:
+           resume: str = RERUN, also_locks: tuple[str, ...] = ()) -> Statement:
     """One ALTER TABLE with its algorithm and lock requested and recorded. ``lock``: when not
     the algorithm's own (COPY: SHARED, INPLACE: NONE, or SHARED when it ``rebuilds`` a table
     with a FULLTEXT index)."""
@@ -226,7 +226,15 @@ def _alter(table: str, clause: str, change: Change, algorithm: str, hazards: tup
     return Statement(f"ALTER TABLE {quote_ident(table)} {clause}, {request}", change,
                      (Hazard.METADATA_LOCK, *extra, *hazards), lock=lock,
                      lock_target=f"{NAMESPACE}.{table}", transactional=False, comment=comment,
-                     algorithm=algorithm, resume=resume)
+                     algorithm=algorithm, resume=resume, also_locks=also_locks)
+
+
+def _referenced(table: str, fk: ForeignKey) -> tuple[str, ...]:
+    """The table a foreign key references, which adding or dropping it also takes a metadata
+    lock on (MariaDB: one that waits for its writers; MySQL 8 updates its definition too)."""
+    if fk.ref_namespace == NAMESPACE and fk.ref_table == table:
+        return ()  # a self-reference: the table's own lock covers it
+    return (f"{fk.ref_namespace}.{fk.ref_table}",)
 
 
 def _ddl(sql: str, change: Change, resume: str, hazards: tuple[Hazard, ...] = (), target: str | None = None,
@@ -373,7 +381,7 @@ def _add_constraint(c: AddConstraint) -> list[Statement]:
         # With foreign_key_checks on (it must be: existing rows are checked), MySQL adds a
         # foreign key only by copying the table.
         return [_alter(c.table, f"ADD {foreign_key_sql(k)}", c, "COPY", (Hazard.VALIDATES_ROWS,),
-                       resume=present("constraint", c.table, k.name))]
+                       resume=present("constraint", c.table, k.name), also_locks=_referenced(c.table, k))]
     if isinstance(k, CheckConstraint):
         return [_alter(c.table, f"ADD {_check_sql(k)}", c, "COPY", (Hazard.VALIDATES_ROWS,),
                        resume=present("constraint", c.table, k.name))]
@@ -390,7 +398,7 @@ def _drop_constraint(c: DropConstraint) -> list[Statement]:
                        resume=absent("index", c.table, k.name))]
     if isinstance(k, ForeignKey):
         return [_alter(c.table, f"DROP FOREIGN KEY {quote_ident(k.name)}", c, "INPLACE",
-                       resume=absent("constraint", c.table, k.name))]
+                       resume=absent("constraint", c.table, k.name), also_locks=_referenced(c.table, k))]
     if isinstance(k, CheckConstraint):
         return [_alter(c.table, f"DROP CONSTRAINT {quote_ident(k.name)}", c, "INPLACE",
                        resume=absent("constraint", c.table, k.name))]
