@@ -52,6 +52,7 @@ class _OnConflict:
     """SQL that PostgreSQL and SQLite share: ``RETURNING``, ``ON CONFLICT``, ``excluded``."""
 
     dialect: str
+    upserts_on_any_key = False  # ON CONFLICT names its target: another unique key's collision fails
 
     async def fetch(self, sql: str, args: Iterable[Any] = ()) -> Rows:
         raise NotImplementedError
@@ -268,6 +269,8 @@ _MYSQL_ALWAYS_FITS = 1_024_000
 class MysqlConnection:
     dialect = "mysql"
     regex_operator = "REGEXP"
+    # ON DUPLICATE KEY UPDATE takes no target: a collision on any unique key updates that row
+    upserts_on_any_key = True
     unlimited: str | None = "18446744073709551615"  # MySQL has no OFFSET without LIMIT
 
     def __init__(self, raw: Any) -> None:
@@ -360,11 +363,26 @@ class MysqlConnection:
             # updated one and 0 for one left as it was.
             created = await self.execute(sql, args) == 1
             rows = await self._by_key(meta, target, row)
-            if not rows:
+            if not rows or not created and await self._another_row(meta, target, row, rows[0]):
+                # No conflict target in MySQL: the insert collided with another unique key, so it
+                # updated (or may have updated) a row conflict_on does not name
                 raise NodeExecutionError(
                     f"{node}: the row collided with another unique key than conflict_on "
                     f"({', '.join(target)}); MySQL updated that row instead, so the change was rolled back")
         return created, rows[0]
+
+    async def _another_row(self, meta: ModelMeta, target: tuple[str, ...], row: dict[str, Any],
+                           found: dict[str, Any]) -> bool:
+        """Whether another unique key's values in ``row`` name an existing row other than
+        ``found`` (the row ``target`` names): the update may have gone to that one."""
+        same = meta.primary_key or tuple(meta.columns)
+        for _name, cols in meta.uniques:
+            if set(cols) == set(target) or not all(row.get(c) is not None for c in cols):
+                continue
+            for other in await self._by_key(meta, cols, row):
+                if any(other[c] != found[c] for c in same):
+                    return True
+        return False
 
     async def _by_key(self, meta: ModelMeta, key: tuple[str, ...], values: dict[str, Any]) -> Rows:
         cond, args = _key_condition(meta, key, values, "%s")

@@ -29,6 +29,7 @@ from typing import Any
 
 from kailash.sdk_exceptions import NodeExecutionError
 
+from dfmigrate.models import MISSING
 from dfmigrate.nodes.drivers import Connection, ConstraintViolationError, RetryConverted
 from dfmigrate.nodes.meta import DEFAULT_BATCH_SIZE, ColumnMeta, ModelMeta, row_out, to_db
 
@@ -336,6 +337,8 @@ async def _write_groups(conn: Connection, meta: ModelMeta, node: str,
         target = _conflict_target(meta, keys, conflict_on, node) if upsert else ()
         if upsert:
             _require_values(meta, node, keys)
+            if conn.upserts_on_any_key:
+                _refuse_other_keys(meta, node, keys, target)
         cols = [meta.columns[k] for k in keys]
         sets = _conflict_updates(conn, meta, keys, target) if upsert else []
         write = conn.batch_writer(meta, cols, convert, [meta.columns[c].quoted for c in target] or None, sets)
@@ -380,6 +383,31 @@ def _conflict_target(meta: ModelMeta, keys: tuple[str, ...], conflict_on: Any, n
         if all(c in keys for c in cols):
             return cols
     raise NodeExecutionError(f"{node}: the rows carry no primary or unique key of {meta.name}: pass conflict_on")
+
+
+def _refuse_other_keys(meta: ModelMeta, node: str, keys: tuple[str, ...], target: tuple[str, ...]) -> None:
+    """MySQL's ``INSERT … ON DUPLICATE KEY UPDATE`` has no conflict target: a row colliding with
+    any unique key updates the row it collides with, whether ``conflict_on`` names it or not.
+    BulkUpsert cannot tell afterwards which row each input row updated, so rows that could
+    collide on another unique key than the target are refused before anything is written. A key
+    cannot collide when the rows leave out one of its columns and that column gets a fresh value
+    (AUTO_INCREMENT) or NULL (nullable, no default: NULLs never collide in a unique key)."""
+    for name, cols in meta.uniques:
+        if set(cols) == set(target) or any(c not in keys and _always_fresh(meta, c) for c in cols):
+            continue
+        raise NodeExecutionError(
+            f"{node}: {meta.name}'s rows carry its unique key {name} ({', '.join(cols)}) besides conflict_on "
+            f"({', '.join(target)}), and MySQL's ON DUPLICATE KEY UPDATE updates the row a collision on either "
+            f"finds, even one conflict_on does not name; send rows without {', '.join(c for c in cols if c in keys)}, "
+            "or use Upsert per row, which checks the row it updated")
+
+
+def _always_fresh(meta: ModelMeta, name: str) -> bool:
+    """A column left out of an insert gets a value no existing row has: the AUTO_INCREMENT key,
+    or NULL (nullable without a default)."""
+    info = meta.columns[name].info
+    return name == meta.auto_increment or (
+        info.nullable and info.default in (None, MISSING) and info.spec.default_sql is None)
 
 
 def _require_values(meta: ModelMeta, node: str, keys: tuple[str, ...]) -> None:
