@@ -15,7 +15,8 @@ by name, columns in physical order.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import replace
+from dataclasses import fields
+from operator import attrgetter
 from typing import Any, TypeVar
 
 from dfmigrate import changes as ch
@@ -33,6 +34,20 @@ from dfmigrate.schema import (
 )
 
 T = TypeVar("T")
+_INIT_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def replace(obj: T, /, **changes: Any) -> T:
+    """``dataclasses.replace`` without its per-field bookkeeping (a fold of a long history makes
+    a few thousand copies): the same constructor call, with every init field not given copied."""
+    cls = type(obj)
+    names = _INIT_FIELDS.get(cls)
+    if names is None:
+        names = _INIT_FIELDS[cls] = tuple(f.name for f in fields(cls) if f.init)  # type: ignore[arg-type]
+    for name in names:
+        if name not in changes:
+            changes[name] = getattr(obj, name)
+    return cls(**changes)
 
 
 def fold(schema: Schema, changes: Iterable[Any]) -> Schema:
@@ -59,8 +74,8 @@ def apply_change(schema: Schema, change: Any) -> Schema:
 # ---------------------------------------------------------------- collection helpers
 
 
-def _top_key(obj: Any) -> tuple[str, str]:
-    return (obj.namespace, obj.name)
+# Keys are attrgetters (C): a fold of a long history calls them a few hundred thousand times.
+_top_key: Callable[[Any], tuple[str, str]] = attrgetter("namespace", "name")
 
 
 def _put(items: tuple[T, ...], obj: T, key: Callable[[Any], Any]) -> tuple[T, ...]:
@@ -73,16 +88,9 @@ def _drop(items: tuple[T, ...], k: Any, key: Callable[[Any], Any]) -> tuple[T, .
     return tuple(i for i in items if key(i) != k)
 
 
-def _name(obj: Any) -> str:
-    return obj.name  # type: ignore[no-any-return]
-
-
-def _function_key(f: Any) -> tuple[str, str, str]:
-    return (f.namespace, f.name, f.arguments)
-
-
-def _grant_key(g: Grant) -> tuple[str, str, bool]:
-    return (g.grantee, g.privilege, g.grantable)
+_name: Callable[[Any], str] = attrgetter("name")
+_function_key: Callable[[Any], tuple[str, str, str]] = attrgetter("namespace", "name", "arguments")
+_grant_key: Callable[[Grant], tuple[str, str, bool]] = attrgetter("grantee", "privilege", "grantable")
 
 
 def _with_table(schema: Schema, namespace: str, name: str, edit: Callable[[Table], Table]) -> Schema:
@@ -117,8 +125,7 @@ def _drop_namespace(s: Schema, c: ch.DropNamespace) -> Schema:
                 namespace_comments=tuple(g for g in s.namespace_comments if g[0] != c.name))
 
 
-def _ext_key(e: Any) -> str:
-    return e.name  # type: ignore[no-any-return]
+_ext_key = _name
 
 
 def _put_top(field: str, attr: str, key: Callable[[Any], Any] = _top_key) -> Callable[[Schema, Any], Schema]:

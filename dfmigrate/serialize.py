@@ -61,13 +61,12 @@ def digest(data: Any) -> str:
 def _encode(value: Any, declared: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         data: dict[str, Any] = {}
-        hints = _hints(type(value))
-        for f in dataclasses.fields(value):
-            item = getattr(value, f.name)
-            if _is_default(f, item):
-                continue
-            data[f.name] = _encode(item, hints[f.name])
-        if len(_dataclass_members(declared)) > 1:
+        for name, default, exact, hint in _encoding(type(value)):
+            item = getattr(value, name)
+            if default is not _REQUIRED and item == default and (not exact or type(item) is type(default)):
+                continue  # equal to its default (the same type too, for a plain default): left out
+            data[name] = _encode(item, hint)
+        if _tagged(declared):
             data[TYPE_KEY] = type(value).__name__
         return data
     if isinstance(value, enum.Enum):
@@ -80,12 +79,29 @@ def _encode(value: Any, declared: Any) -> Any:
     raise TypeError(f"cannot serialize {type(value).__name__}: {value!r}")
 
 
-def _is_default(f: dataclasses.Field[Any], value: Any) -> bool:
-    if f.default is not dataclasses.MISSING:
-        return bool(value == f.default and type(value) is type(f.default))
-    if f.default_factory is not dataclasses.MISSING:
-        return bool(value == f.default_factory())
-    return False
+_REQUIRED = object()
+
+
+@functools.cache
+def _encoding(cls: type[Any]) -> tuple[tuple[str, Any, bool, Any], ...]:
+    """Per field of ``cls``: (name, default or ``_REQUIRED``, whether the default's type must match
+    too, annotation). Computed once per class: a schema holds thousands of dataclass values."""
+    hints = _hints(cls)  # type: ignore[arg-type]  # classes are hashable; typeshed says Hashable
+    plan = []
+    for f in dataclasses.fields(cls):
+        if f.default is not dataclasses.MISSING:
+            plan.append((f.name, f.default, True, hints[f.name]))
+        elif f.default_factory is not dataclasses.MISSING:
+            plan.append((f.name, f.default_factory(), False, hints[f.name]))
+        else:
+            plan.append((f.name, _REQUIRED, False, hints[f.name]))
+    return tuple(plan)
+
+
+@functools.cache
+def _tagged(declared: Any) -> bool:
+    """Whether a value where ``declared`` is annotated names its class (``$type``)."""
+    return len(_dataclass_members(declared)) > 1
 
 
 # ---------------------------------------------------------------- decoding

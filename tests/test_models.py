@@ -567,3 +567,25 @@ async def _execute(url: str, sql: str) -> None:
         await conn.execute(sql)
     finally:
         await conn.close()
+
+
+def test_models_for_every_dialect_run_the_file_once(tmp_path: Path) -> None:
+    from dfmigrate.sources.models import load_models_for, load_models_with_backfills
+
+    runs = tmp_path / "runs"
+    path = tmp_path / "models.py"
+    path.write_text(textwrap.dedent(f"""
+        from pathlib import Path
+        from dfmigrate import field, model
+        with Path({str(runs)!r}).open("a") as fh:
+            fh.write("x")
+
+        @model
+        class Item:
+            name: str = field(max_length=20, backfill="'?'")
+    """))
+    both = load_models_for(str(path), ["sqlite", "postgresql"])
+    assert runs.read_text() == "x"
+    for dialect in ("sqlite", "postgresql"):
+        assert both[dialect] == load_models_with_backfills(str(path), dialect)  # type: ignore[arg-type]
+    assert both["postgresql"][0] != both["sqlite"][0]

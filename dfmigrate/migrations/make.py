@@ -151,7 +151,7 @@ async def make_migrations(models_spec: str | None, directory: Any = DEFAULT_DIR,
                              "--empty (write allow_hazards = [...] or phase = ... in a hand-written file yourself)")
     given = parse_options(backfills)
     allowed = sorted(parse_allowed(allow_hazards))
-    verify(store)
+    lines = verify(store)
     if empty:
         from dfmigrate.migrations.writer import SQLMigrationGenerator
 
@@ -175,37 +175,38 @@ async def make_migrations(models_spec: str | None, directory: Any = DEFAULT_DIR,
     if online is None:
         online = configured_online()
     return await _make_from_models(store, models_spec, targets, message, check, dev_url, legacy=bool(own),
-                                   online=online, given=given, allowed=allowed, phases=phases)
+                                   online=online, given=given, allowed=allowed, phases=phases, lines=lines)
 
 
 async def _make_from_models(store: Any, models_spec: str, dialects: list[str], message: str | None,
                             check: bool, dev_url: str | None, legacy: bool, online: bool,
-                            given: list[Given], allowed: list[str], phases: bool = False) -> MakeResult:
+                            given: list[Given], allowed: list[str], phases: bool = False,
+                            lines: list[tuple[str, str]] | None = None) -> MakeResult:
     from dfmigrate.describe import describe
     from dfmigrate.migrations import backfill
     from dfmigrate.migrations.replay import schema_of_directory, store_folded
-    from dfmigrate.sources.models import load_models_with_backfills
+    from dfmigrate.sources.models import load_models_for
 
-    async def models_in(d: str) -> tuple[Schema, dict[backfill.Key, str]]:
-        return await asyncio.to_thread(load_models_with_backfills, models_spec, d)  # type: ignore[arg-type]
-
-    # Importing user code is synchronous; a thread lets the replay run meanwhile.
-    # return_exceptions: when both fail, the second error must not surface as stderr noise.
-    jobs = [job for d in dialects for job in (models_in(d), schema_of_directory(store, d, dev_url))]
+    # Importing user code is synchronous; a thread lets the replay run meanwhile (the models run
+    # once for every dialect). return_exceptions: when both fail, the second error must not
+    # surface as stderr noise.
+    own = dialects[0] if legacy else None  # the directory's own dialect, or None (make_migrations read it)
+    jobs = [asyncio.to_thread(load_models_for, models_spec, dialects),
+            *(schema_of_directory(store, d, dev_url, lines=lines, own=own) for d in dialects)]
     results: list[Any] = await asyncio.gather(*jobs, return_exceptions=True)
     for result in results:
         if isinstance(result, BaseException):
             raise result
+    models: dict[str, tuple[Schema, dict[backfill.Key, str]]] = results[0]
     pairs: dict[str, tuple[Schema, Schema]] = {  # (previous, new)
-        d: (results[2 * i + 1], results[2 * i][0]) for i, d in enumerate(dialects)}
+        d: (results[1 + i], models[d][0]) for i, d in enumerate(dialects)}
     from dfmigrate.diff import diff_schemas
 
     diffs = {d: diff_schemas(prev, new) for d, (prev, new) in pairs.items()}
     if not any(diffs.values()):
         return MakeResult("nothing to do")  # the common answer of check: no planner (networkx) needed
     used: set[str] = set()
-    fills = {d: backfill.resolve(pairs[d][0], diffs[d], results[2 * i][1], given, used)
-             for i, d in enumerate(dialects)}
+    fills = {d: backfill.resolve(pairs[d][0], diffs[d], models[d][1], given, used) for d in dialects}
     unused = backfill.unused_error(given, used)
     if unused is not None:
         raise unused

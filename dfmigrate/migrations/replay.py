@@ -39,14 +39,17 @@ def empty_schema(dialect: str) -> Schema:
 
 
 async def schema_of_directory(directory: Any, dialect: str | None = None,
-                              dev_url: str | None = None, *, upto: int | None = None) -> Schema:
+                              dev_url: str | None = None, *, upto: int | None = None,
+                              lines: list[tuple[str, str]] | None = None, own: str | None | bool = False) -> Schema:
     """The schema ``directory`` (its first ``upto`` files, all by default) produces in
     ``dialect`` (default: the directory's own when it is in the earlier one-dialect format, else
     SQLite). The caller verifies the sum first (the cache key is computed from the files
-    themselves, so a stale sum never yields a stale schema)."""
+    themselves, so a stale sum never yields a stale schema). ``lines`` (the directory's
+    ``file_lines``) and ``own`` (its ``directory_dialect``): what the caller computed for the same
+    files already (makemigrations replays every dialect after verifying)."""
     store = as_dir(directory)
-    lines = file_lines(store)[:upto]
-    own = directory_dialect(store)
+    lines = (file_lines(store) if lines is None else lines)[:upto]
+    own = directory_dialect(store) if own is False else own
     if own and dialect and dialect != own:
         raise DfmigrateError(f"{store.display('')} holds {own} migrations, not {dialect}")
     dialect = own or dialect or "sqlite"
@@ -211,10 +214,13 @@ def _cache_key(line_hash: str, dialect: str) -> str:
 
 def _cached_prefix(lines: list[tuple[str, str]], dialect: str) -> tuple[int, Schema | None]:
     """(n, schema) for the longest prefix of the files whose schema is cached; (0, None) if none."""
-    folder = cache_dir()
+    try:
+        entries = set(os.listdir(cache_dir()))  # one listing, not a stat per file of the history
+    except OSError:  # no cache yet (or unreadable): nothing cached
+        return 0, None
     for n in range(len(lines), 0, -1):
         key = _cache_key(lines[n - 1][1], dialect)
-        if (folder / f"replay-{key}.json").exists():
+        if f"replay-{key}.json" in entries:
             cached = _cache_read(key)
             if cached is not None:
                 return n, cached
@@ -235,13 +241,16 @@ def _cache_read(key: str) -> Schema | None:
 
 
 def _cache_write(key: str, schema: Schema) -> None:
-    from dfmigrate.serialize import schema_to_json
+    import json
+
+    from dfmigrate.serialize import schema_to_dict
 
     path = cache_dir() / f"replay-{key}.json"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(schema_to_json(schema), encoding="utf-8")
+        # compact: json's C encoder (an indented dump runs the pure-Python one, 5x slower)
+        tmp.write_text(json.dumps(schema_to_dict(schema), separators=(",", ":"), ensure_ascii=False), encoding="utf-8")
         os.replace(tmp, path)  # concurrent runs write the same content; last one wins
     except OSError as exc:  # a read-only home must not fail the command
         log.debug("cannot write cache entry %s: %s", path, exc)

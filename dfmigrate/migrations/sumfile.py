@@ -87,16 +87,17 @@ def _parse(store: Any, text: str) -> tuple[str, list[tuple[str, str]]]:
     return rows[0], [(m.group(1), "h1:" + m.group(2)) for m in recorded]  # type: ignore[union-attr]
 
 
-def verify(directory: Any) -> None:
+def verify(directory: Any) -> list[tuple[str, str]]:
     """Raise ``IntegrityError`` naming the first file that differs from ``dfmigrate.sum``.
-    An empty (or missing) directory without a sum is fine: nothing to protect yet."""
+    An empty (or missing) directory without a sum is fine: nothing to protect yet. Returns the
+    verified ``file_lines`` (a caller that reads the files next need not hash them again)."""
     store = as_dir(directory)
     actual = file_lines(store)
     if not store.exists(SUM_FILE):
         if actual:
             raise IntegrityError(Reason.MISSING_SUM, store.display(SUM_FILE),
                                  f"{store.display(SUM_FILE)} is missing ({_REHASH} to create it)")
-        return
+        return actual
     try:
         text = store.read(SUM_FILE).decode("utf-8")
     except UnicodeDecodeError:
@@ -109,6 +110,7 @@ def verify(directory: Any) -> None:
     if header != _render(actual).split("\n", 1)[0]:
         shown = store.display(SUM_FILE)
         raise IntegrityError(Reason.EDITED, shown, f"{shown} was edited by hand ({_REHASH} to rewrite it)")
+    return actual
 
 
 def _first_difference(recorded: list[tuple[str, str]],

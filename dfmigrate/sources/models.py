@@ -21,7 +21,7 @@ import os
 import re
 import sys
 import traceback
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
@@ -41,7 +41,7 @@ from dfmigrate.schema import (
     PrimaryKey, Schema, SequenceOptions, Table, UniqueConstraint,
 )
 
-__all__ = ["load_models", "load_models_with_backfills", "load_model_classes", "build_schema", "model_backfills",
+__all__ = ["load_models", "load_models_for", "load_models_with_backfills", "load_model_classes", "build_schema", "model_backfills",
            "pg_object_name"]
 
 _load_counter = itertools.count(1)
@@ -74,6 +74,19 @@ def load_models_with_backfills(spec: str, dialect: Dialect) -> tuple[Schema, Bac
     return build_schema(infos, dialect), model_backfills(infos, dialect)
 
 
+def load_models_for(spec: str, dialects: Sequence[Dialect]) -> dict[Dialect, tuple[Schema, Backfills]]:
+    """``load_models_with_backfills`` in each of ``dialects``, from one run of the models (what
+    makemigrations and check compare with every dialect the directory holds)."""
+    if spec.startswith("dataflow:"):
+        return {d: load_models_with_backfills(spec, d) for d in dialects}
+    classes = _model_classes(spec)
+    out: dict[Dialect, tuple[Schema, Backfills]] = {}
+    for dialect in dialects:
+        infos = _model_infos(classes, dialect)
+        out[dialect] = build_schema(infos, dialect), model_backfills(infos, dialect)
+    return out
+
+
 def model_backfills(infos: list[ModelInfo], dialect: Dialect) -> Backfills:
     """``field(backfill=...)`` of every field, for ``dialect``: a per-dialect mapping without
     this dialect gives none (makemigrations then asks for one if the column needs it)."""
@@ -97,6 +110,11 @@ def model_backfills(infos: list[ModelInfo], dialect: Dialect) -> Backfills:
 
 def load_model_classes(spec: str, dialect: Dialect = "postgresql") -> list[ModelInfo]:
     """Import ``spec`` and read every ``@model`` class defined while it ran (or that it exposes)."""
+    return _model_infos(_model_classes(spec), dialect)
+
+
+def _model_classes(spec: str) -> list[type]:
+    """The ``@model`` classes of ``spec``: those defined while it ran, or that it exposes."""
     with api.collecting() as registry:
         module = _import_spec(spec)
     classes = list(registry.models)
@@ -108,6 +126,10 @@ def load_model_classes(spec: str, dialect: Dialect = "postgresql") -> list[Model
             classes.append(value)
     if not classes:
         raise SourceError(f"{spec}: no @model classes found")
+    return classes
+
+
+def _model_infos(classes: list[type], dialect: Dialect) -> list[ModelInfo]:
     infos = [api.model_info(cls, dialect) for cls in classes]
     seen: dict[tuple[str | None, str], str] = {}
     for info in infos:
