@@ -184,3 +184,49 @@ def test_sql_file_on_a_server_refusing_create_database_is_one_clear_line(mysql_s
         assert "Access denied" in result.stderr and len(result.stderr.splitlines()) == 1
     finally:
         run(execute(mysql_server, [f"DROP USER IF EXISTS '{user}'@'%'", f"DROP USER IF EXISTS '{user}'@'localhost'"]))
+
+
+STR_KEYS = '''
+from dfmigrate import field, index, model, unique
+
+
+@model
+class Code:
+    __timestamps__ = False
+    id: str = field(primary_key=True)
+    label: str = field(unique=True)
+    group: str = field(index=True)
+    tag: str
+    kind: str
+    note: str = ""
+    sized: str = field(max_length=20, unique=True)
+    __indexes__ = (index("tag", "note"),)
+    __constraints__ = (unique("kind", "sized"),)
+
+
+@model
+class Use:
+    __timestamps__ = False
+    code_id: str = field(references="codes.id")
+'''
+
+
+def test_str_key_columns_without_max_length_are_varchar_255(mysql_url: str, tmp_path: Path) -> None:
+    """TEXT cannot be a key on MySQL (MariaDB refuses a TEXT primary key, cuts an index on one to
+    a prefix and makes a unique key on one a hash, so the models would never match the
+    database): a `str` column that a key or index covers, without max_length, is varchar(255)
+    there; elsewhere, and on the other databases, `str` stays text."""
+    spec = _write(tmp_path, "keys.py", STR_KEYS)
+    models = load_models(spec, "mysql")
+    types = {(t.name, c.name): c.type for t in models.tables for c in t.columns}
+    assert types == {
+        ("codes", "id"): "varchar(255)", ("codes", "label"): "varchar(255)", ("codes", "group"): "varchar(255)",
+        ("codes", "tag"): "varchar(255)", ("codes", "kind"): "varchar(255)", ("codes", "note"): "varchar(255)",
+        ("codes", "sized"): "varchar(20)", ("uses", "id"): "int", ("uses", "code_id"): "varchar(255)"}, types
+    assert {c.type for t in load_models(spec, "postgresql").tables for c in t.columns if c.name != "id"} == {
+        "text", "character varying(20)"}
+    run(apply_plan(mysql_url, plan_migration(run(inspect_mysql(mysql_url)), models)))  # the server takes it
+    assert plan_migration(run(inspect_mysql(mysql_url)), models).empty  # and reads back what the models say
+    unkeyed = STR_KEYS.replace('    __indexes__ = (index("tag", "note"),)\n', "")
+    assert {c.name: c.type for c in load_models(_write(tmp_path, "v2.py", unkeyed), "mysql").tables[0].columns
+            if c.name in ("tag", "note")} == {"tag": "text", "note": "text"}

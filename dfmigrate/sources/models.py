@@ -277,6 +277,10 @@ _MYSQL_TYPES: dict[type, str] = {
     bool: "tinyint(1)", int: "int", float: "double", decimal.Decimal: "decimal(10,0)", str: "text",
     bytes: "blob", dt.datetime: "datetime(6)", dt.date: "date", dt.time: "time(6)", UUID: "char(36)",
 }
+# A `str` key column without max_length on MySQL: TEXT cannot be a key there (a primary key or
+# index on it is refused, or, on MariaDB, an index silently cut to a prefix and a unique key made a
+# hash). DataFlow's own MySQL type for `str`, 1,020 bytes in utf8mb4: under InnoDB's 3,072.
+MYSQL_KEY_STR = "varchar(255)"
 
 
 def _where(info: ModelInfo, f: FieldInfo) -> str:
@@ -615,8 +619,11 @@ def _table(build: _Build, info: ModelInfo) -> Table:
     keys = [f.name for f in info.fields if f.primary_key]
     pk = PrimaryKey(names.choose(ns, info.table, None, "pkey"), tuple(keys)) if keys else None
     columns, uniques, fks, checks, indexes = [], [], [], [], []
+    keyed = _key_columns(info) if build.dialect == "mysql" else set()
     for f in info.fields:
         col_type = column_type(info, f, build.dialect)
+        if col_type == "text" and f.name in keyed and f.spec.db_type is None:
+            col_type = MYSQL_KEY_STR
         columns.append(_column(info, f, col_type, build.dialect))
         if _is_enum(f.python_type) and f.spec.db_type is None:
             labels = enum_labels(info, f)
@@ -647,6 +654,18 @@ def _table(build: _Build, info: ModelInfo) -> Table:
         checks=tuple(sorted(checks, key=by_name)), indexes=tuple(sorted(indexes, key=by_name)),
         comment=info.comment, renamed_from=info.renamed_from)
     return _mysql_table(table) if build.dialect == "mysql" else table
+
+
+def _key_columns(info: ModelInfo) -> set[str]:
+    """The fields some key or index of the table covers (the primary key, a unique field or
+    constraint, an index, a foreign key, which MySQL indexes)."""
+    keyed = {f.name for f in info.fields if f.primary_key or f.spec.unique or f.spec.index or f.spec.references}
+    for spec in info.constraints:
+        if isinstance(spec, UniqueSpec):
+            keyed.update(spec.columns)
+    for ix in info.indexes:
+        keyed.update(p for p in ix.parts if _IDENT.fullmatch(p))
+    return keyed
 
 
 def _column(info: ModelInfo, f: FieldInfo, col_type: str, dialect: Dialect) -> Column:
