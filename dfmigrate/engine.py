@@ -138,15 +138,18 @@ def _with_hint(statement: Statement, hint: str | None) -> Statement:
 
 
 def plan_migration(old: Schema, new: Schema, *, online: bool = False, server_version: int | None = None,
-                   backfills: Mapping[tuple[str, str, str], str] | None = None) -> Plan:
+                   backfills: Mapping[tuple[str, str, str], str] | None = None,
+                   changes: list[Change] | None = None) -> Plan:
     """The plan from ``old`` to ``new``. ``online`` (PostgreSQL) renders changes to tables that
     exist in ``old`` in their online-safe forms (``dialects/postgres/online.py``);
     ``server_version`` (``server_version_num``) picks forms by server version, ``backfills``
     maps ``(namespace, table, column)`` to the expression filling a new column's existing rows
     (PostgreSQL: the batched backfill, in the plain plan too, which has no form of its own that
-    fills rows; SQLite: the table rebuild's copy selects it)."""
+    fills rows; SQLite: the table rebuild's copy selects it). ``changes``: ``diff_schemas(old,
+    new)`` when the caller computed it already (makemigrations diffs every dialect first, to know
+    whether there is anything to plan); the diff is deterministic, so the plan is the same."""
     deps_old = dependencies(old)
-    changes = diff_schemas(old, new, deps_old)
+    changes = diff_schemas(old, new, deps_old) if changes is None else list(changes)
     if not changes:
         return Plan(new.dialect, [], [], nx.DiGraph())
     adapt = import_module(_ADAPTERS[new.dialect]) if new.dialect in _ADAPTERS else None

@@ -115,6 +115,38 @@ class MemDir:
         return name in self.files
 
 
+@dataclass
+class ReadOnce:
+    """A directory whose files are each read once (then served from memory) for the length of
+    one command: makemigrations hashes every file, then loads them; each loads the bytes the sum
+    was verified against, and the files are opened once instead of twice. Writes go through."""
+
+    store: MigrationDir
+    data: dict[str, bytes] = field(default_factory=dict)
+
+    def names(self) -> list[str]:
+        return self.store.names()
+
+    def read(self, name: str) -> bytes:
+        if name not in self.data:
+            self.data[name] = self.store.read(name)
+        return self.data[name]
+
+    def write(self, name: str, data: bytes, *, exclusive: bool = False) -> None:
+        self.data.pop(name, None)
+        self.store.write(name, data, exclusive=exclusive)
+
+    def remove(self, name: str) -> None:
+        self.data.pop(name, None)
+        self.store.remove(name)
+
+    def display(self, name: str) -> str:
+        return self.store.display(name)
+
+    def exists(self, name: str) -> bool:
+        return self.store.exists(name)
+
+
 def as_dir(directory: Any) -> MigrationDir:
     if isinstance(directory, (str, os.PathLike)):
         return LocalDir(os.fspath(directory))

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from dfmigrate.config import DEFAULT_DIR
 from dfmigrate.errors import DfmigrateError
 from dfmigrate.migration import DEFAULT_DIALECTS, DIALECTS
-from dfmigrate.migrations.directory import as_dir, directory_dialect, migration_names
+from dfmigrate.migrations.directory import ReadOnce, as_dir, directory_dialect, migration_names
 from dfmigrate.migrations.sumfile import verify, write_sum
 from dfmigrate.schema import Schema
 
@@ -143,7 +143,7 @@ async def make_migrations(models_spec: str | None, directory: Any = DEFAULT_DIR,
     from dfmigrate.migrations.backfill import parse_options
     from dfmigrate.safety.consent import parse_allowed
 
-    store = as_dir(directory)
+    store = ReadOnce(as_dir(directory))
     if check and empty:
         raise DfmigrateError("--check and --empty cannot be combined")
     if empty and (backfills or allow_hazards or phases):
@@ -214,8 +214,8 @@ async def _make_from_models(store: Any, models_spec: str, dialects: list[str], m
 
     # a directory of the earlier format keeps the plain form: it cannot record which statements
     # start a transaction of their own, nor how a rerun recognizes a finished one
-    forwards = {d: plan_migration(prev, new, online=online and not legacy, backfills=fills[d].backfills)
-                for d, (prev, new) in pairs.items()}
+    forwards = {d: plan_migration(prev, new, online=online and not legacy, backfills=fills[d].backfills,
+                                  changes=diffs[d]) for d, (prev, new) in pairs.items()}
     if all(f.empty for f in forwards.values()):
         return MakeResult("nothing to do")
     primary = next(f for f in forwards.values() if not f.empty)
