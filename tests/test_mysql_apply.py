@@ -4,6 +4,7 @@ commits by itself, so each is checkpointed as it completes, and the migration lo
 
 - a kill -9 at 10 random moments of a multi-statement migration, each followed by a rerun, ends
   exactly where a clean run ends (SHOW CREATE TABLE, the history, the rows, no progress left);
+  the same for a kill -9 of its rollback, rerun;
 - a statement that took effect but was not marked done is recognised from the catalog, not run
   again;
 - 10 concurrent ``migrate`` apply each migration exactly once;
@@ -226,6 +227,74 @@ def test_kill_9_at_ten_random_moments_then_rerun_equals_a_clean_run(mysql_db: Ca
     # the kills landed in different statements, and some between a statement and its mark
     assert len({len(t["progress"]) for t in trials}) >= 3, trials
     assert any(t["resumed"] for t in trials), trials
+
+
+def rollback_to_v1(url: str, mdir: Path) -> subprocess.Popen[bytes]:
+    """``rollback --to 0001_v1``: rolls back 0002_v2 when it is applied, and nothing when an
+    earlier run already did (a plain ``rollback`` would then roll back 0001_v1 too)."""
+    return dfmigrate("rollback", "--database", url, "--dir", str(mdir), "--to", "0001_v1")
+
+
+@pytest.mark.slow
+def test_kill_9_of_rollback_at_ten_random_moments_then_rerun_equals_a_clean_rollback(
+        mysql_db: Callable[..., str], tmp_path: Path) -> None:
+    """The same for ``rollback`` of the seven-statement migration on the 100,000-row table (its
+    backward statements: the new table dropped, the indexes dropped, the column renamed back, the
+    dropped column added back, the added one dropped, the retype undone by a table copy): each
+    kill is followed by a rerun, which must end where a clean rollback ends."""
+    def at_v2(url: str) -> None:
+        at_v1_with_rows(url, mdir)
+        code, _, err = finish(migrate(url, mdir))
+        assert code == 0, err
+
+    def rows(url: str) -> list[tuple[Any, ...]]:
+        return query(url, "SELECT count(*), sum(n), max(note), max(label) FROM items")
+
+    base = mysql_db("rbclean")
+    mdir = directory(tmp_path, base)
+    at_v2(base)
+    proc = rollback_to_v1(base, mdir)
+    held_s, _ = asyncio.run(watch_apply(proc, base, 600))
+    code, _, err = finish(proc)
+    assert code == 0, err
+    expected = {"tables": show_create(base), "history": history(base), "rows": rows(base)}
+    assert list(expected["tables"]) == ["items"] and "`note` varchar(40)" in expected["tables"]["items"]
+    assert [r[2] for r in expected["history"]] == ["forward", "forward", "backward"]
+
+    rng = random.Random(SEED + 1)
+    fractions = [(i + rng.random()) / 10 for i in range(10)]
+    print(f"\nclean rollback held the lock {held_s:.2f} s; trials:")
+    trials = []
+    for i, fraction in enumerate(fractions):
+        url = mysql_db(f"rbcrash{i}")
+        at_v2(url)
+        proc = rollback_to_v1(url, mdir)
+        at, running = asyncio.run(watch_apply(proc, url, fraction * held_s))
+        for again in range(2):  # finished before its kill (the machine got faster): redo, sooner
+            if running or proc.poll() == -signal.SIGKILL:
+                break
+            assert finish(proc)[0] == 0
+            url = mysql_db(f"rbcrash{i}{'bc'[again]}")
+            at_v2(url)
+            proc = rollback_to_v1(url, mdir)
+            at, running = asyncio.run(watch_apply(proc, url, fraction * at))
+        killed = proc.returncode == -signal.SIGKILL
+        assert killed or proc.returncode == 0, f"trial {i}: exit {proc.returncode} before its kill"
+        progress = query(url, "SELECT step, state FROM dfmigrate_progress WHERE direction = 'backward' ORDER BY step")
+        code, _, err = finish(rollback_to_v1(url, mdir))
+        trials.append({"at": round(at, 2), "killed": killed, "running": running,
+                       "progress": [f"{s}:{state}" for s, state in progress]})
+        print(json.dumps(trials[-1]))
+        assert code == 0, f"trial {i} ({trials[-1]}): rerun failed: {err}"
+        assert show_create(url) == expected["tables"], f"trial {i}: {trials[-1]}"
+        assert history(url) == expected["history"], f"trial {i}: {trials[-1]}"
+        assert rows(url) == expected["rows"], f"trial {i}: {trials[-1]}"
+        assert query(url, "SELECT count(*) FROM dfmigrate_progress") == [(0,)]
+        assert cli(["drift", "--database", url, "--dir", str(mdir)]) == 0, f"trial {i}: drift"
+    assert sum(t["killed"] for t in trials) >= 9, trials
+    # the kills landed in different statements, and some between a statement and its mark
+    assert len({len(t["progress"]) for t in trials}) >= 3, trials
+    assert any(p.endswith(":running") for t in trials for p in t["progress"]), trials
 
 
 def test_a_statement_done_but_not_marked_is_not_run_again(mysql_url: str, tmp_path: Path,
