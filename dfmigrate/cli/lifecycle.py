@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -401,7 +402,8 @@ class _Background:
     ``result()`` waits for the value. The child sends back only a value: on any failure (an
     exception, a value that does not pickle, a killed child) ``result()`` runs ``work()`` here,
     so an error is raised where it always was, with its traceback. Where there is no fork, one
-    CPU, or another thread (forking a threaded process can copy a held lock), it runs there too."""
+    CPU, another thread (forking a threaded process can copy a held lock) or coverage, it runs
+    there too."""
 
     def __init__(self, work: Callable[[], Any]) -> None:
         self.work = work
@@ -411,7 +413,8 @@ class _Background:
     def start(self) -> _Background:
         import threading
 
-        if not hasattr(os, "fork") or _cpus() < 2 or threading.active_count() > 1:
+        # coverage: a child leaving through os._exit would not write its data
+        if not hasattr(os, "fork") or _cpus() < 2 or threading.active_count() > 1 or "coverage" in sys.modules:
             return self
         read, write = os.pipe()
         pid = os.fork()
