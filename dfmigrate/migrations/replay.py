@@ -19,13 +19,15 @@ import logging
 import os
 import sqlite3
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dfmigrate import __version__
 from dfmigrate.errors import DfmigrateError
 from dfmigrate.migrations.directory import LoadedMigration, as_dir, directory_dialect, load_migration
 from dfmigrate.migrations.sumfile import file_lines
-from dfmigrate.schema import DEFAULT_NAMESPACE, Schema
+
+if TYPE_CHECKING:  # the schema model loads with the first replay: lint imports cache_dir alone
+    from dfmigrate.schema import Schema
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,8 @@ _SERVER_NAMES = {"postgresql": "PostgreSQL", "mysql": "MySQL"}
 
 
 def empty_schema(dialect: str) -> Schema:
+    from dfmigrate.schema import DEFAULT_NAMESPACE, Schema
+
     return Schema(dialect=dialect, namespaces=(DEFAULT_NAMESPACE[dialect],))  # type: ignore[arg-type]
 
 
