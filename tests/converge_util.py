@@ -48,11 +48,12 @@ class Outcome:
     after: Schema  # the database re-introspected after the plan ran
 
 
-def describe_plan(plan: Plan) -> str:
-    return plan.sql() or "(empty plan)"
+def describe_plan(plan: Plan | Sequence[Statement]) -> str:
+    text = plan.sql() if isinstance(plan, Plan) else "".join(f"{s.sql};\n" for s in plan)
+    return text or "(empty plan)"
 
 
-def _fail_statement(plan: Plan, statement: Statement, exc: BaseException) -> ApplyError:
+def _fail_statement(plan: Plan | Sequence[Statement], statement: Statement, exc: BaseException) -> ApplyError:
     return ApplyError(
         f"statement failed: {type(exc).__name__}: {exc}\n--- statement:\n{statement.sql}\n"
         f"--- whole plan:\n{describe_plan(plan)}"
@@ -188,10 +189,11 @@ def sqlite_connect(path: str) -> sqlite3.Connection:
     return conn
 
 
-def sqlite_apply(conn: sqlite3.Connection, plan: Plan) -> None:
-    """Run ``plan``: transactional statements in one transaction, the others outside it; a
-    ``PRAGMA foreign_key_check`` that returns rows rolls back and fails."""
-    statements: Sequence[Statement] = with_foreign_key_guard(plan.statements)
+def sqlite_apply(conn: sqlite3.Connection, plan: Plan | Sequence[Statement]) -> None:
+    """Run ``plan`` (or bare statements) as the runner does: transactional statements in one
+    transaction, the others outside it; a ``PRAGMA foreign_key_check`` that returns rows rolls
+    back and fails."""
+    statements: Sequence[Statement] = with_foreign_key_guard(plan.statements if isinstance(plan, Plan) else plan)
     in_tx = False
     for s in statements:
         try:

@@ -17,14 +17,15 @@ from dfmigrate.changes import (
 from dfmigrate.dialects.sqlite import normalize_type
 from dfmigrate.dialects.sqlite.adapt import adapt_changes
 from dfmigrate.dialects.sqlite.quote import quote_ident
-from dfmigrate.dialects.sqlite.render import render_change, render_script, with_foreign_key_guard
+from dfmigrate.dialects.sqlite.render import render_change, render_script
 from dfmigrate.errors import SourceError, UnsupportedChange, UnsupportedError
 from dfmigrate.schema import (
     CheckConstraint, Column, Enum, ForeignKey, Index, IndexPart, PrimaryKey, Ref, Schema, Table,
     Trigger, UniqueConstraint, View,
 )
 from dfmigrate.sources.sqlite import inspect_sqlite, inspect_sqlite_connection
-from dfmigrate.statement import Hazard, Statement
+from dfmigrate.statement import Hazard
+from tests.converge_util import sqlite_apply
 
 EVIL = "it's'; DROP TABLE x; --"
 EVIL_SQL = "'it''s''; DROP TABLE x; --'"
@@ -40,32 +41,9 @@ def connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def run(conn: sqlite3.Connection, statements: list[Statement]) -> None:
-    """The runner contract: transactional statements in one transaction, the others outside
-    it; a foreign_key_check that returns rows rolls everything back."""
-    in_tx = False
-    for s in with_foreign_key_guard(statements):
-        if not s.transactional:
-            if in_tx:
-                conn.execute("COMMIT")
-                in_tx = False
-            conn.execute(s.sql)
-            continue
-        if not in_tx:
-            conn.execute("BEGIN")
-            in_tx = True
-        rows = conn.execute(s.sql).fetchall()
-        if s.sql.startswith("PRAGMA foreign_key_check") and rows:
-            conn.execute("ROLLBACK")
-            conn.execute("PRAGMA foreign_keys=ON")
-            raise AssertionError(f"foreign key violations: {rows}")
-    if in_tx:
-        conn.execute("COMMIT")
-
-
 def migrate(conn: sqlite3.Connection, changes: list[Change], old: Schema, new: Schema) -> list[Change]:
     adapted = adapt_changes(changes, old, new)
-    run(conn, [s for c in adapted for s in render_change(c)])
+    sqlite_apply(conn, [s for c in adapted for s in render_change(c)])
     return adapted
 
 
@@ -236,7 +214,7 @@ def test_constraint_names_survive_a_rebuild(tmp_path: Path) -> None:
 
     plan = plan_migration(old, new)
     assert [type(c) for c in plan.changes] == [RebuildTable]
-    run(conn, plan.statements)
+    sqlite_apply(conn, plan)
     sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = 't'").fetchone()[0]
     assert "CONSTRAINT t_check CHECK (a > 0)" in sql and "CONSTRAINT named_fk FOREIGN KEY" in sql
     assert sql.count("CONSTRAINT") == 2 and "CHECK (a <> 7)" in sql
@@ -264,7 +242,7 @@ def test_generated_columns_keep_their_kind(tmp_path: Path) -> None:
 
     plan = plan_migration(old, new)
     assert [type(c) for c in plan.changes] == [RebuildTable]
-    run(conn, plan.statements)
+    sqlite_apply(conn, plan)
     hidden = conn.execute("SELECT name, hidden FROM pragma_table_xinfo('g') ORDER BY cid").fetchall()
     assert hidden == [("x", 0), ("v1", 3), ("v2", 2), ("v3", 2), ("s", 2)]
     assert conn.execute("SELECT x, v1, s FROM g").fetchall() == [(5, 6, 10)]
