@@ -7,19 +7,21 @@ MariaDB's lock on the referenced table waits for its writers, not its readers (m
 ``ALTER TABLE child ADD FOREIGN KEY … REFERENCES parent`` runs beside a transaction that read
 ``parent``, and waits for one that wrote it or read it ``FOR UPDATE``). So a session whose open
 transaction read the parent ``FOR UPDATE`` stops the step before it runs, named; a plain reader
-does not.
+does not. The same through MariaDB's ``metadata_lock_info`` plugin (exact holders, on a private
+server), where the lock types say which sessions write the referenced table.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from dfmigrate.migrations import load_all, write_sum
 from dfmigrate.urls import database_name
 from tests.test_mysql_apply import finish, history, migrate
-from tests.test_mysql_guard import alive, open_transaction
+from tests.test_mysql_guard import alive, instrumented_db, open_transaction  # noqa: F401 - a fixture
 from tests.test_runner import cli, query
 
 V1 = '''
@@ -94,3 +96,27 @@ def test_a_writer_of_the_referenced_table_stops_the_foreign_key_step_naming_it(m
     assert still_there
     assert foreign_keys(mysql_url) == [("tags", "items")]
     assert [r[0] for r in history(mysql_url)] == ["0001_v1", "0002_v2"]
+
+
+def test_metadata_lock_info_judges_only_the_writers_of_the_referenced_table(
+        instrumented_db: Callable[..., str], tmp_path: Path) -> None:  # noqa: F811
+    url = instrumented_db("fkmli")
+    mdir = directory(tmp_path, url)
+    assert cli(["migrate", "--database", url, "--dir", str(mdir), "--to", "0001_v1"]) == 0
+    query(url, "INSERT INTO items (id, label) VALUES (1, 'a')")
+    db = database_name(url)
+
+    async def run_beside(sql: str) -> tuple[tuple[int, dict[str, Any], str], int]:
+        async with open_transaction(url, sql) as (cur, pid):
+            result = await asyncio.to_thread(finish, migrate(url, mdir, "--lock-timeout", "1", "--retries", "0"))
+            await cur.execute("COMMIT")
+            return result, pid
+
+    (code, report, err), pid = asyncio.run(run_beside("SELECT * FROM items WHERE id = 1 FOR UPDATE"))
+    assert code == 2, err
+    assert report["verdicts"]["deadlock"]["sessions_from"] == "metadata_lock_info"
+    assert f"held (metadata_lock_info) by connection {pid} (root@" in err, err
+    assert f"holds SHARED_WRITE on {db}.items" in err, err  # what it holds, and on which table
+    (code, report, err), _ = asyncio.run(run_beside("SELECT count(*) FROM items"))  # SHARED_READ: no wait
+    assert code == 0 and report["applied"] == ["0002_v2"], err
+    assert foreign_keys(url) == [("tags", "items")]
