@@ -43,21 +43,20 @@ _FOREIGN_KEYS = """SELECT k.TABLE_NAME, k.CONSTRAINT_NAME, k.COLUMN_NAME, k.REFE
 k.REFERENCED_TABLE_NAME, k.REFERENCED_COLUMN_NAME, r.UPDATE_RULE, r.DELETE_RULE
 FROM information_schema.KEY_COLUMN_USAGE k
 JOIN information_schema.REFERENTIAL_CONSTRAINTS r
-  ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.TABLE_NAME = k.TABLE_NAME
- AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME
-WHERE k.TABLE_SCHEMA = %s AND k.REFERENCED_TABLE_NAME IS NOT NULL
+  ON r.TABLE_NAME = k.TABLE_NAME AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME
+WHERE k.TABLE_SCHEMA = %s AND r.CONSTRAINT_SCHEMA = %s AND k.REFERENCED_TABLE_NAME IS NOT NULL
 ORDER BY k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION"""
 _CHECKS_MARIADB = """SELECT TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE, LEVEL
 FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = %s"""
 _CHECKS_MYSQL = """SELECT t.TABLE_NAME, t.CONSTRAINT_NAME, c.CHECK_CLAUSE, 'Table' AS LEVEL
 FROM information_schema.TABLE_CONSTRAINTS t
 JOIN information_schema.CHECK_CONSTRAINTS c
-  ON c.CONSTRAINT_SCHEMA = t.CONSTRAINT_SCHEMA AND c.CONSTRAINT_NAME = t.CONSTRAINT_NAME
-WHERE t.TABLE_SCHEMA = %s AND t.CONSTRAINT_TYPE = 'CHECK'"""
+  ON c.CONSTRAINT_NAME = t.CONSTRAINT_NAME
+WHERE t.TABLE_SCHEMA = %s AND c.CONSTRAINT_SCHEMA = %s AND t.CONSTRAINT_TYPE = 'CHECK'"""
 _VIEWS = """SELECT TABLE_NAME, VIEW_DEFINITION, CHECK_OPTION, SECURITY_TYPE, ALGORITHM
 FROM information_schema.VIEWS WHERE TABLE_SCHEMA = %s ORDER BY TABLE_NAME"""
 _TRIGGERS = """SELECT TRIGGER_NAME, EVENT_OBJECT_TABLE, ACTION_TIMING, EVENT_MANIPULATION,
-ACTION_STATEMENT FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = %s
+ACTION_STATEMENT FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = %s AND EVENT_OBJECT_SCHEMA = %s
 ORDER BY EVENT_OBJECT_TABLE, ACTION_ORDER"""
 _SERVER = """SELECT VERSION() AS version, @@default_storage_engine AS engine,
 (SELECT DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s) AS collation"""
@@ -94,9 +93,14 @@ async def inspect_connection(conn: Any, database: str) -> Schema:
     tables = await _rows(conn, _TABLES, database)
     columns = _by_table(await _rows(conn, _COLUMNS, database))
     indexes = _by_table(await _rows(conn, _INDEXES, database))
-    fks = _by_table(await _rows(conn, _FOREIGN_KEYS, database))
-    checks = _by_table(await _rows(conn, _CHECKS_MARIADB if mariadb else _CHECKS_MYSQL, database))
-    triggers = _by_table(await _rows(conn, _TRIGGERS, database), "EVENT_OBJECT_TABLE")
+    # Each information_schema table of a query gets the database as a constant of its own, and no
+    # join on it: MariaDB narrows its scan by constants only, and a join on the database made it
+    # open every table of every database (slow on a large server, and a warning for each table
+    # another session was altering at that moment).
+    fks = _by_table(await _rows(conn, _FOREIGN_KEYS, database, database))
+    checks = _by_table(await _rows(conn, *((_CHECKS_MARIADB, database) if mariadb else
+                                           (_CHECKS_MYSQL, database, database))))
+    triggers = _by_table(await _rows(conn, _TRIGGERS, database, database), "EVENT_OBJECT_TABLE")
     views = await _rows(conn, _VIEWS, database)
     out_tables, sequences = [], []
     for t in tables:
