@@ -108,7 +108,7 @@ def build(work: Path, steps: int, models: int) -> tuple[Path, Path]:
                                             'disable = ["renaming-column"]\n')
         os.environ["DFMIGRATE_CACHE_DIR"] = str(dfm / ".build-cache")
         sys.path.insert(0, str(REPO))
-        from dfmigrate.migrations.make import make_migrations
+        from dfmigrate.directory.make import make_migrations
 
         cwd = os.getcwd()
         os.chdir(dfm)

@@ -245,10 +245,10 @@ def main() -> None:
         child(json.loads(args.child))
         return
 
-    from dfmigrate.engine import plan_migration
+    from dfmigrate.core.engine import plan_migration
     from dfmigrate.nodes import generate_nodes
-    from dfmigrate.schema import Schema
-    from dfmigrate.sources.models import load_models
+    from dfmigrate.core.schema import Schema
+    from dfmigrate.sources.model_classes import load_models
     from dfmigrate.urls import mask, with_database
 
     sizes = [int(s) for s in args.rows.split(",") if s.strip()]

@@ -44,7 +44,7 @@ sys.path.insert(0, REPO)
 from databases import db_url  # noqa: E402
 
 from dfmigrate.diff import diff_schemas  # noqa: E402
-from dfmigrate.engine import plan_migration  # noqa: E402
+from dfmigrate.core.engine import plan_migration  # noqa: E402
 from dfmigrate.sources.postgres import inspect_postgres_connection  # noqa: E402
 from tests.converge_util import pg_apply  # noqa: E402  (the executor's contract, as the tests run it)
 

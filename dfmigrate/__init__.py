@@ -7,6 +7,7 @@ models module pulls in typing machinery and, through the sources, the database d
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 __version__ = "0.1.0"
@@ -33,3 +34,34 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_MODEL_API) | {"generate_nodes"})
+
+
+# Migration files written before the core pipeline moved into ``dfmigrate.core`` import the
+# operations and the schema model from their former top-level names; those files are checksummed
+# and must load unchanged, so the former names import the modules at their new place.
+_FORMER = {f"dfmigrate.{m}": f"dfmigrate.core.{m}" for m in ("schema", "changes", "statement", "step")}
+
+
+class _FormerNames:
+    """A meta path finder answering only the former names, with the module of the new one."""
+
+    @staticmethod
+    def find_spec(name: str, path: Any = None, target: Any = None) -> Any:
+        if name not in _FORMER:
+            return None
+        from importlib.machinery import ModuleSpec
+
+        return ModuleSpec(name, _FormerNames)
+
+    @staticmethod
+    def create_module(spec: Any) -> Any:
+        import importlib
+
+        return importlib.import_module(_FORMER[spec.name])
+
+    @staticmethod
+    def exec_module(module: Any) -> None:
+        pass  # the module ran under its own name
+
+
+sys.meta_path.insert(0, _FormerNames)  # first: the names are ours alone

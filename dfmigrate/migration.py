@@ -16,7 +16,7 @@ no Kailash, so ``check`` and ``makemigrations`` read files without paying for it
 - ``Migration`` overriding ``forward(conn)`` / ``backward(conn)``: one Python step.
 - ``SQLMigration``: the earlier format (``forward_sql`` / ``backward_sql`` lists for one
   ``dialect``), still read and run unchanged; kind, lock and target come from
-  ``dfmigrate.classify``.
+  ``dfmigrate.core.classify``.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from dfmigrate.errors import DfmigrateError
-from dfmigrate.step import Step
+from dfmigrate.core.step import Step
 
 __all__ = ["DataMigration", "ForDialect", "Migration", "RunPython", "RunSQL", "SQLMigration", "SchemaMigration", "Step",
            "expectations_of", "kailash_class", "migration_steps", "state_operations"]
@@ -42,12 +42,12 @@ DEFAULT_DIALECTS = ("sqlite", "postgresql")
 class ForDialect:
     """One dialect's part of a generated migration."""
 
-    operations: Sequence[Any] = ()  # typed changes (dfmigrate.changes), in execution order
+    operations: Sequence[Any] = ()  # typed changes (dfmigrate.core.changes), in execution order
     reverse: Sequence[Any] = ()  # the changes that undo them, in execution order
     forward: Sequence[Step] | None = None  # the SQL frozen at generation time; None: render
     backward: Sequence[Step] | None = None
     # (kind, namespace, name, digest or None = absent): the planned state of what the forward
-    # SQL touches, compared with the database before it runs (dfmigrate.expect)
+    # SQL touches, compared with the database before it runs (dfmigrate.core.expect)
     expects: Sequence[tuple[str, str, str, str | None]] = ()
 
 
@@ -164,7 +164,7 @@ class SchemaMigration(Migration):
 
         print(f"dfmigrate: warning: {self.id} has no frozen {dialect} SQL: rendered from its operations "
               "(--strict refuses)", file=sys.stderr)
-        from dfmigrate.migrations.ops import render_steps
+        from dfmigrate.directory.ops import render_steps
 
         return render_steps(list(part.operations if direction == "forward" else part.reverse), dialect)
 
@@ -203,7 +203,7 @@ def _for(value: Any, dialect: str, owner: str, what: str) -> Any:
 
 
 def _sql_steps(sql: SQLText, dialect: str, outside: frozenset[int] = frozenset()) -> list[Step]:
-    from dfmigrate.classify import classify
+    from dfmigrate.core.classify import classify
 
     texts = [sql] if isinstance(sql, str) else list(sql)
     out = []
@@ -254,7 +254,7 @@ def state_operations(migration: Any, dialect: str) -> list[Any] | None:
 
 
 def expectations_of(migration: Any, dialect: str) -> list[tuple[str, str, str, str | None]]:
-    """The planned state of what ``migration`` touches on ``dialect`` (``dfmigrate.expect``);
+    """The planned state of what ``migration`` touches on ``dialect`` (``dfmigrate.core.expect``);
     empty when it does not say (hand-written files)."""
     if isinstance(migration, SchemaMigration):
         part = migration.part(dialect)

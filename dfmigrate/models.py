@@ -1,7 +1,7 @@
 """Declaring tables as Python classes: ``@model``, ``field``, ``index``, ``unique``, ``check``.
 
 This module only records declarations; nothing here touches a database or builds the schema IR
-(``dfmigrate.sources.models`` does that). It must stay cheap to import because
+(``dfmigrate.sources.model_classes`` does that). It must stay cheap to import because
 ``dfmigrate.model`` is re-exported lazily from the package. Conventions (table naming, implicit
 ``id``/``created_at``/``updated_at``) follow Kailash DataFlow's ``@db.model`` and are described in
 ``docs/models.md``.

@@ -28,11 +28,11 @@ from typing import Any
 from dfmigrate.diff import diff_schemas
 from dfmigrate.dialects.postgres.render import SCRIPT_HEADER
 from dfmigrate.dialects.sqlite.render import FOREIGN_KEY_CHECK, with_foreign_key_guard
-from dfmigrate.engine import Plan, plan_migration
-from dfmigrate.schema import Schema
+from dfmigrate.core.engine import Plan, plan_migration
+from dfmigrate.core.schema import Schema
 from dfmigrate.sources.postgres import inspect_postgres_connection
 from dfmigrate.sources.sqlite import inspect_sqlite_connection
-from dfmigrate.statement import Statement
+from dfmigrate.core.statement import Statement
 
 EMPTY_PG = Schema(dialect="postgresql", namespaces=("public",))
 EMPTY_SQLITE = Schema(dialect="sqlite", namespaces=("main",))

@@ -16,9 +16,9 @@ from typing import Any
 
 from dfmigrate.dialects.mysql.connect import connect
 from dfmigrate.dialects.mysql.quote import quote_ident
-from dfmigrate.engine import Plan, plan_migration
-from dfmigrate.schema import Schema
-from dfmigrate.serialize import schema_to_json
+from dfmigrate.core.engine import Plan, plan_migration
+from dfmigrate.core.schema import Schema
+from dfmigrate.core.serialize import schema_to_json
 from dfmigrate.sources.mysql import inspect_mysql
 
 _COUNTER = re.compile(r" AUTO_INCREMENT=\d+")

@@ -27,7 +27,7 @@ from hypothesis import assume
 from hypothesis import strategies as st
 
 from dfmigrate.dialects.sqlite import constraint_key
-from dfmigrate.schema import (
+from dfmigrate.core.schema import (
     DEFAULT_NAMESPACE,
     CheckConstraint,
     Column,

@@ -202,7 +202,7 @@ def test_missing_sqlite_file_is_an_error_and_is_not_created(tmp_path: Path) -> N
 
 
 def test_inspect_json_round_trips(tmp_path: Path) -> None:
-    from dfmigrate.serialize import schema_from_json, schema_to_json
+    from dfmigrate.core.serialize import schema_from_json, schema_to_json
 
     a = _make_db(tmp_path / "a.db", "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)")
     result = run("inspect", a)

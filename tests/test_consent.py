@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-import dfmigrate.migrations.make as make
-from dfmigrate.migrations import write_sum
+import dfmigrate.directory.make as make
+from dfmigrate.directory import write_sum
 from tests.test_lifecycle_cycle import execute
 from tests.test_runner import cli, query
 

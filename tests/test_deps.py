@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dfmigrate.deps import Dependencies, TableTexts, column_ref, table_texts
-from dfmigrate.schema import CheckConstraint, Column, Enum, Ref, Schema, Table
+from dfmigrate.core.deps import Dependencies, TableTexts, column_ref, table_texts
+from dfmigrate.core.schema import CheckConstraint, Column, Enum, Ref, Schema, Table
 
 
 def _table(name: str, *columns: Column, checks=()) -> Table:
@@ -45,7 +45,7 @@ def test_dependents_of_a_type_are_found_through_the_text_index() -> None:
 
 
 def test_foreign_keys_of_other_tables_depend_on_the_key_they_reference() -> None:
-    from dfmigrate.schema import ForeignKey, PrimaryKey
+    from dfmigrate.core.schema import ForeignKey, PrimaryKey
 
     parent = Table("public", "a", (Column("id", "integer", nullable=False), Column("n", "text")),
                    primary_key=PrimaryKey("a_pkey", ("id",)))

@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from dfmigrate.engine import Plan, plan_migration
-from dfmigrate.schema import Schema
-from dfmigrate.sources.models import load_models
+from dfmigrate.core.engine import Plan, plan_migration
+from dfmigrate.core.schema import Schema
+from dfmigrate.sources.model_classes import load_models
 from tests.converge_util import (
     EMPTY_PG,
     EMPTY_SQLITE,
@@ -368,7 +368,7 @@ def test_models_next_version_converges_postgres(pg_db: Any, tmp_path: Path, star
 
 
 def _sqlite_table(name: str, *columns: Any, fks: tuple[Any, ...] = ()) -> Any:
-    from dfmigrate.schema import Column, PrimaryKey, Table
+    from dfmigrate.core.schema import Column, PrimaryKey, Table
 
     return Table("main", name, columns=(Column("id", "INTEGER", nullable=False), *columns),
                  primary_key=PrimaryKey(f"{name}_pkey", ("id",)), foreign_keys=fks)
@@ -377,7 +377,7 @@ def _sqlite_table(name: str, *columns: Any, fks: tuple[Any, ...] = ()) -> Any:
 def test_sqlite_rebuilds_of_parent_and_child_do_not_form_a_cycle() -> None:
     """Regression: a parent rebuilt for a non-constant default and a child whose FK column is
     replaced used to make planning raise a dependency cycle."""
-    from dfmigrate.schema import Column, ForeignKey
+    from dfmigrate.core.schema import Column, ForeignKey
 
     def fk(col: str) -> ForeignKey:
         return ForeignKey(f"c_{col}_fkey", (col,), "main", "p", ("id",))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from dfmigrate.engine import plan_migration
-from dfmigrate.expect import digest, expectations, mismatches, object_state
-from dfmigrate.schema import CheckConstraint, Column, Enum, Index, IndexPart, Ref, Schema, Table
+from dfmigrate.core.engine import plan_migration
+from dfmigrate.core.expect import digest, expectations, mismatches, object_state
+from dfmigrate.core.schema import CheckConstraint, Column, Enum, Index, IndexPart, Ref, Schema, Table
 
 
 def _users(*extra: Column, indexes=(), checks=()) -> Table:
@@ -101,7 +101,7 @@ class Invoice:
 
 
 def _two_migrations(tmp_path: Path, url: str) -> tuple[str, str]:
-    from dfmigrate.migrations.make import make_migrations
+    from dfmigrate.directory.make import make_migrations
 
     dialect = "sqlite" if url.startswith("sqlite") else "postgresql"
     mdir = str(tmp_path / "mig")
@@ -183,9 +183,9 @@ def test_the_live_schema_is_read_once_per_run_then_advanced_by_each_migration(tm
     what a fresh read of the database shows."""
     import sqlite3
 
-    from dfmigrate import expect
-    from dfmigrate.migrations import load_all
-    from dfmigrate.migrations.make import make_migrations
+    from dfmigrate.core import expect
+    from dfmigrate.directory import load_all
+    from dfmigrate.directory.make import make_migrations
     from dfmigrate.runner.connections import SqliteConnection
     from tests.test_fold import by_column_name
 

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 
-from dfmigrate.changes import RenameColumn, RenameTable
-from dfmigrate.engine import plan_migration
+from dfmigrate.core.changes import RenameColumn, RenameTable
+from dfmigrate.core.engine import plan_migration
 from dfmigrate.errors import DfmigrateError
-from dfmigrate.fold import fold
-from dfmigrate.schema import Column, PrimaryKey, Schema, Table
+from dfmigrate.core.fold import fold
+from dfmigrate.core.schema import Column, PrimaryKey, Schema, Table
 from tests.converge_util import pg_load_and_inspect
 from tests.pg_cases import CASES
 from tests.strategies import schema_pairs

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from dfmigrate.classify import classify
+from dfmigrate.core.classify import classify
 from dfmigrate.errors import DfmigrateError
 from dfmigrate.migration import Migration, RunPython, RunSQL, SQLMigration, migration_steps
-from dfmigrate.step import Step
+from dfmigrate.core.step import Step
 
 
 class OldPg(SQLMigration):
@@ -121,15 +121,15 @@ def test_step_is_sql_or_python() -> None:
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 
-from dfmigrate.migrations.ops import py_expr, read_back  # noqa: E402
+from dfmigrate.directory.ops import py_expr, read_back  # noqa: E402
 from tests.strategies import schema_pairs  # noqa: E402
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(schema_pairs("postgresql", views=True))
 def test_every_planned_change_and_step_round_trips_as_python(pair: tuple[object, object]) -> None:
-    from dfmigrate.engine import plan_migration
-    from dfmigrate.migrations.ops import statement_step
+    from dfmigrate.core.engine import plan_migration
+    from dfmigrate.directory.ops import statement_step
 
     plan = plan_migration(*pair)  # type: ignore[arg-type]
     for change in plan.changes:
@@ -140,8 +140,8 @@ def test_every_planned_change_and_step_round_trips_as_python(pair: tuple[object,
 
 
 def test_a_change_reads_as_a_constructor_call() -> None:
-    from dfmigrate.changes import AddColumn, AlterColumn, ColumnChange
-    from dfmigrate.schema import Column
+    from dfmigrate.core.changes import AddColumn, AlterColumn, ColumnChange
+    from dfmigrate.core.schema import Column
 
     assert py_expr(AddColumn("public", "authors", Column(name="bio", type="text"))) == \
         'AddColumn("public", "authors", Column(name="bio", type="text"))'
@@ -174,8 +174,8 @@ def _project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, config: str = "") 
 
 
 def test_dialects_setting_picks_what_files_hold(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from dfmigrate.migrations import load_all
-    from dfmigrate.migrations.make import make_migrations
+    from dfmigrate.directory import load_all
+    from dfmigrate.directory.make import make_migrations
 
     _project(tmp_path, monkeypatch, 'dialects = ["sqlite"]\n')
     assert asyncio.run(make_migrations("models.py", "migrations")).status == "written"
@@ -191,8 +191,8 @@ def test_dialects_setting_picks_what_files_hold(tmp_path: Path, monkeypatch: pyt
 def test_a_part_without_frozen_sql_is_rendered_from_its_operations(tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch,
                                                                    capsys: pytest.CaptureFixture[str]) -> None:
-    from dfmigrate.migrations import load_all
-    from dfmigrate.migrations.make import make_migrations
+    from dfmigrate.directory import load_all
+    from dfmigrate.directory.make import make_migrations
 
     _project(tmp_path, monkeypatch)
     asyncio.run(make_migrations("models.py", "migrations"))
@@ -211,8 +211,8 @@ def test_a_part_without_frozen_sql_is_rendered_from_its_operations(tmp_path: Pat
 
 def test_offline_script_brings_a_database_up_to_date(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
-    from dfmigrate.migrations.make import make_migrations
-    from dfmigrate.migrations.offline import offline_script
+    from dfmigrate.directory.make import make_migrations
+    from dfmigrate.directory.offline import offline_script
     from tests.test_runner import cli
 
     _project(tmp_path, monkeypatch)

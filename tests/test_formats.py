@@ -16,7 +16,7 @@ import pytest
 
 from dfmigrate import cli
 from dfmigrate.ci_formats import Finding, Report, RuleDoc, json_schema, render
-from dfmigrate.migrations import write_sum
+from dfmigrate.directory import write_sum
 from tests.test_lint import migration
 
 # ::error file=F,line=L,col=C,title=T::message (properties optional, in this order)

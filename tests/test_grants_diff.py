@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dfmigrate.changes import GrantPrivilege, RevokePrivilege
+from dfmigrate.core.changes import GrantPrivilege, RevokePrivilege
 from dfmigrate.diff.grants import compare_grants
-from dfmigrate.schema import Column, Grant, Ref, Schema, Sequence, Table
+from dfmigrate.core.schema import Column, Grant, Ref, Schema, Sequence, Table
 
 SELECT = Grant("reader", "SELECT")
 USAGE = Grant("reader", "USAGE")

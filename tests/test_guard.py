@@ -497,7 +497,7 @@ def test_precheck_names_the_blocker_and_cancel_blockers_ends_it(pg_db: Any, tmp_
 
 def test_lock_target_comes_from_the_step() -> None:
     from dfmigrate.guard.precheck import target_of
-    from dfmigrate.step import Step
+    from dfmigrate.core.step import Step
 
     t = target_of(Step("ALTER TABLE x ADD COLUMN y int", lock="ACCESS EXCLUSIVE", target='public.My "T"'))
     assert t is not None and t.mode == "AccessExclusiveLock" and t.regclass == '"public"."My ""T"""'

@@ -1,7 +1,7 @@
 """Rename hints: printed next to the statement, never acted on."""
 
-from dfmigrate.engine import plan_migration
-from dfmigrate.schema import Column, Schema, Table
+from dfmigrate.core.engine import plan_migration
+from dfmigrate.core.schema import Column, Schema, Table
 
 
 def _schema(*tables: Table) -> Schema:

@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from dfmigrate.migrations import write_sum
+from dfmigrate.directory import write_sum
 from tests.test_runner import cli, query
 
-import dfmigrate.migrations.make as make
+import dfmigrate.directory.make as make
 
 V1 = '''
 import enum

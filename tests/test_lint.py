@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from dfmigrate import cli
-from dfmigrate.migrations import write_sum
+from dfmigrate.directory import write_sum
 from tests.conftest import REPO
 
 
@@ -378,7 +378,7 @@ def test_generated_steps_are_linted_from_their_data(tmp_path: Path, capsys: pyte
     path = tmp_path / "m" / "0001_steps.py"
     path.parent.mkdir()
     path.write_text('''from dfmigrate.migration import SQLMigration
-from dfmigrate.step import Step
+from dfmigrate.core.step import Step
 
 
 class Migration(SQLMigration):

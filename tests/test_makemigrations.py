@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from dfmigrate.errors import DfmigrateError
-from dfmigrate.migrations import LocalDir, load_all, load_migration, migration_names, verify, write_sum
-from dfmigrate.migrations.make import make_migrations
-from dfmigrate.migrations.replay import schema_of_directory
+from dfmigrate.directory import LocalDir, load_all, load_migration, migration_names, verify, write_sum
+from dfmigrate.directory.make import make_migrations
+from dfmigrate.directory.replay import schema_of_directory
 from dfmigrate.runner.connections import SqliteConnection
-from dfmigrate.migrations.writer import render
+from dfmigrate.directory.writer import render
 from tests.test_migrations_dir import FUNCTION_WITH_TRIPLE_QUOTES, NASTY_LABEL, plan_of
 
 V1 = f'''

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from dfmigrate.migrations import load_all
+from dfmigrate.directory import load_all
 from tests.converge_util import assert_same_dump
 from tests.test_runner import query
 

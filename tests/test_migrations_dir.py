@@ -13,15 +13,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dfmigrate.engine import Plan
+from dfmigrate.core.engine import Plan
 from dfmigrate.errors import DfmigrateError
-from dfmigrate.migrations import (
+from dfmigrate.directory import (
     SUM_FILE, IntegrityError, LocalDir, MemDir, Reason, load_all, load_migration, migration_names,
     rehash, verify, write_sum,
 )
-from dfmigrate.migrations.directory import directory_dialect, next_id, slugify
-from dfmigrate.migrations.writer import SQLMigrationGenerator, py_literal, render
-from dfmigrate.statement import Statement
+from dfmigrate.directory.files import directory_dialect, next_id, slugify
+from dfmigrate.directory.writer import SQLMigrationGenerator, py_literal, render
+from dfmigrate.core.statement import Statement
 
 NASTY_LABEL = "it's'; DROP TABLE x; --"
 FUNCTION_WITH_TRIPLE_QUOTES = (
@@ -252,7 +252,7 @@ def test_loading_files_does_not_import_kailash(tmp_path: Path) -> None:
     import sys
 
     (tmp_path / "0001_a.py").write_bytes(migration_file("0001_a", []))
-    code = ("import sys; from dfmigrate.migrations import load_all; load_all(sys.argv[1]); "
+    code = ("import sys; from dfmigrate.directory import load_all; load_all(sys.argv[1]); "
             "print('kailash' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
@@ -264,7 +264,7 @@ def test_makemigrations_and_check_do_not_import_kailash(tmp_path: Path) -> None:
     import sys
 
     (tmp_path / "models.py").write_text("from dfmigrate import model\n\n\n@model\nclass Item:\n    name: str\n")
-    code = ("import asyncio, sys; from dfmigrate.migrations.make import make_migrations\n"
+    code = ("import asyncio, sys; from dfmigrate.directory.make import make_migrations\n"
             "r = asyncio.run(make_migrations('models.py', 'migrations'))\n"
             "c = asyncio.run(make_migrations('models.py', 'migrations', check=True))\n"
             "print(r.status, c.status, 'kailash' in sys.modules)")
@@ -276,7 +276,7 @@ def test_makemigrations_and_check_do_not_import_kailash(tmp_path: Path) -> None:
 def test_kailash_generator_is_a_migration_generator() -> None:
     from kailash.utils.migrations.generator import MigrationGenerator
 
-    from dfmigrate.migrations.writer import kailash_generator
+    from dfmigrate.directory.writer import kailash_generator
 
     d = MemDir()
     gen = kailash_generator(d, "sqlite")
@@ -284,3 +284,26 @@ def test_kailash_generator_is_a_migration_generator() -> None:
     assert gen.create_migration("first", "first", forward=plan_of("CREATE TABLE a (x int)"),
                                 backward=plan_of("DROP TABLE a")) == "migrations/0001_first.py"
     assert type(kailash_generator(d, "sqlite")) is type(gen)
+
+
+def test_files_written_before_the_core_moved_keep_loading(tmp_path: Path) -> None:
+    """A checksummed file imports the operations from their former top-level modules: it loads,
+    and its operations are the engine's own classes."""
+    from dfmigrate.core.changes import AddColumn
+    from dfmigrate.directory import load_all
+
+    (tmp_path / "0001_old.py").write_text('''
+from dfmigrate.changes import AddColumn
+from dfmigrate.migration import SchemaMigration
+from dfmigrate.schema import Column
+from dfmigrate.statement import Hazard
+from dfmigrate.step import Step
+
+
+class Migration(SchemaMigration):
+    id = "0001_old"
+    operations = [AddColumn("main", "t", Column("c", "INTEGER"))]
+    hazards = [Hazard.DELETES_DATA, Step("SELECT 1")]
+''')
+    (loaded,) = load_all(str(tmp_path))
+    assert type(loaded.cls.operations[0]) is AddColumn

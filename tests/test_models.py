@@ -15,8 +15,8 @@ import pytest
 
 from dfmigrate import models as api
 from dfmigrate.errors import SourceError
-from dfmigrate.schema import Enum, ForeignKey, Schema, SequenceOptions
-from dfmigrate.sources.models import load_model_classes, load_models, pg_object_name
+from dfmigrate.core.schema import Enum, ForeignKey, Schema, SequenceOptions
+from dfmigrate.sources.model_classes import load_model_classes, load_models, pg_object_name
 
 HEADER = """\
 from __future__ import annotations
@@ -547,7 +547,7 @@ def test_models_equal_hand_written_sqlite_ddl(tmp_path: Path) -> None:
 def test_models_created_by_the_pipeline_read_back_equal(tmp_path: Path, pg_db: Callable[..., str]) -> None:
     """models → plan from an empty database → apply → introspect: nothing left to change."""
     from dfmigrate.diff import diff_schemas
-    from dfmigrate.engine import plan_migration
+    from dfmigrate.core.engine import plan_migration
     from dfmigrate.sources.postgres import inspect_postgres
 
     models = load_models(write(tmp_path, SHOP_MODELS + TYPES_MODEL), "postgresql")
@@ -570,7 +570,7 @@ async def _execute(url: str, sql: str) -> None:
 
 
 def test_models_for_every_dialect_run_the_file_once(tmp_path: Path) -> None:
-    from dfmigrate.sources.models import load_models_for, load_models_with_backfills
+    from dfmigrate.sources.model_classes import load_models_for, load_models_with_backfills
 
     runs = tmp_path / "runs"
     path = tmp_path / "models.py"

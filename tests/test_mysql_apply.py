@@ -28,7 +28,7 @@ from typing import Any
 
 import pytest
 
-from dfmigrate.migrations import load_all, write_sum
+from dfmigrate.directory import load_all, write_sum
 from tests.test_runner import cli, query
 
 REPO = Path(__file__).resolve().parent.parent
@@ -315,7 +315,7 @@ def test_a_statement_done_but_not_marked_is_not_run_again(mysql_url: str, tmp_pa
     the first statement run by hand, its progress row left 'running'."""
     mdir = directory(tmp_path, mysql_url)
     assert cli(["migrate", "--database", mysql_url, "--dir", str(mdir), "--to", "0001_v1"]) == 0
-    from dfmigrate.migrations import load_all
+    from dfmigrate.directory import load_all
 
     v2 = load_all(str(mdir))[1].cls()
     first = v2.steps("mysql", "forward")[0]

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from dfmigrate.migrations import load_all, write_sum
+from dfmigrate.directory import load_all, write_sum
 from dfmigrate.urls import database_name
 from tests.test_mysql_apply import finish, history, migrate
 from tests.test_mysql_guard import alive, instrumented_db, open_transaction  # noqa: F401 - a fixture

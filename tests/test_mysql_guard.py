@@ -29,7 +29,7 @@ from typing import Any
 
 import pytest
 
-from dfmigrate.migrations import write_sum
+from dfmigrate.directory import write_sum
 from dfmigrate.urls import database_name
 from tests.test_mysql_apply import directory, finish, history, migrate
 from tests.test_runner import cli, query

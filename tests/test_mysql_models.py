@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from dfmigrate.engine import plan_migration
-from dfmigrate.sources.models import load_models
+from dfmigrate.core.engine import plan_migration
+from dfmigrate.sources.model_classes import load_models
 from dfmigrate.sources.mysql import inspect_mysql
 from tests.conftest import REPO
 from tests.mysql_converge import apply_plan, execute, run

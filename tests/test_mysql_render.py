@@ -3,8 +3,8 @@ each statement's lock blocks, and index changes told apart by their table."""
 
 from __future__ import annotations
 
-from dfmigrate.engine import plan_migration
-from dfmigrate.schema import Column, Index, IndexPart, PrimaryKey, Schema, Table
+from dfmigrate.core.engine import plan_migration
+from dfmigrate.core.schema import Column, Index, IndexPart, PrimaryKey, Schema, Table
 
 
 def _table(name: str, *columns: Column, indexes: tuple[Index, ...] = ()) -> Table:

@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from dfmigrate.engine import plan_migration
-from dfmigrate.schema import Schema
-from dfmigrate.sources.models import load_models
+from dfmigrate.core.engine import plan_migration
+from dfmigrate.core.schema import Schema
+from dfmigrate.sources.model_classes import load_models
 
 from kailash.nodes.base import NodeRegistry
 from kailash.runtime.local import LocalRuntime

@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 from kailash.workflow.builder import WorkflowBuilder
 
-from dfmigrate.engine import plan_migration
+from dfmigrate.core.engine import plan_migration
 from dfmigrate.nodes import WorkflowFailedError, generate_nodes, run_workflow
-from dfmigrate.sources.models import load_models
+from dfmigrate.sources.model_classes import load_models
 from tests.test_nodes import _empty, execute_sql, query
 
 MODELS = '''

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from dfmigrate.engine import Plan, plan_migration
-from dfmigrate.statement import Hazard, Statement
+from dfmigrate.core.engine import Plan, plan_migration
+from dfmigrate.core.statement import Hazard, Statement
 from tests.converge_util import (
     assert_converged,
     assert_same_dump,

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from dfmigrate.migrations import load_all
+from dfmigrate.directory import load_all
 from tests.test_makemigrations_online import execute, files, in_dir, project, script
 from tests.test_runner import cli, query
 

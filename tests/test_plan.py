@@ -4,10 +4,10 @@ tests/test_pg_converge.py)."""
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dfmigrate import changes as ch
+from dfmigrate.core import changes as ch
 from dfmigrate.diff import diff_schemas
-from dfmigrate.plan import order_changes
-from dfmigrate.schema import (
+from dfmigrate.core.plan import order_changes
+from dfmigrate.core.schema import (
     Column, Enum, ForeignKey, Function, PrimaryKey, Ref, Schema, Sequence, Table, View,
 )
 from tests.strategies import schema_pairs
@@ -103,7 +103,7 @@ def test_identical_inputs_give_identical_plans():
 def _same_plan_from_a_given_diff(a: Schema, b: Schema, online: bool) -> None:
     from hypothesis import assume
 
-    from dfmigrate.engine import plan_migration
+    from dfmigrate.core.engine import plan_migration
     from dfmigrate.errors import DfmigrateError
 
     try:

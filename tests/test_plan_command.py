@@ -14,7 +14,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from dfmigrate.migrations import write_sum
+from dfmigrate.directory import write_sum
 from tests.test_consent import LEGACY, Project
 from tests.test_lifecycle_cycle import execute
 from tests.test_runner import query

@@ -18,7 +18,7 @@ import asyncpg
 import pytest
 
 from dfmigrate.errors import SourceError
-from dfmigrate.schema import (
+from dfmigrate.core.schema import (
     CheckConstraint, Column, ForeignKey, Index, IndexPart, PrimaryKey, Ref, Schema, SequenceOptions,
     UniqueConstraint,
 )

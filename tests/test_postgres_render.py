@@ -16,7 +16,7 @@ from urllib.parse import urlparse, urlunparse
 import asyncpg
 import pytest
 
-from dfmigrate.changes import (
+from dfmigrate.core.changes import (
     AddColumn,
     AddConstraint,
     AddEnumValue,
@@ -79,7 +79,7 @@ from dfmigrate.dialects.postgres.quote import (
 )
 from dfmigrate.dialects.postgres.render import render_change, render_script
 from dfmigrate.errors import UnsupportedChange
-from dfmigrate.schema import (
+from dfmigrate.core.schema import (
     CheckConstraint,
     Collation,
     Column,
@@ -103,7 +103,7 @@ from dfmigrate.schema import (
     UniqueConstraint,
     View,
 )
-from dfmigrate.statement import Hazard, Statement
+from dfmigrate.core.statement import Hazard, Statement
 
 MALICIOUS = "it's'; DROP TABLE x; --"
 

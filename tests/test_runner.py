@@ -18,7 +18,7 @@ import pytest
 
 from dfmigrate.config import resolve
 from dfmigrate.errors import DfmigrateError
-from dfmigrate.migrations import write_sum
+from dfmigrate.directory import write_sum
 from dfmigrate.runner import commands
 
 TEMPLATE = '''from dfmigrate.migration import SQLMigration

@@ -8,8 +8,8 @@ import json
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from dfmigrate.changes import AddConstraint, AlterColumn, ColumnChange
-from dfmigrate.schema import (
+from dfmigrate.core.changes import AddConstraint, AlterColumn, ColumnChange
+from dfmigrate.core.schema import (
     CheckConstraint,
     Column,
     Grant,
@@ -19,7 +19,7 @@ from dfmigrate.schema import (
     SequenceOptions,
     Table,
 )
-from dfmigrate.serialize import (
+from dfmigrate.core.serialize import (
     fingerprint,
     from_dict,
     schema_from_dict,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from dfmigrate.changes import (
+from dfmigrate.core.changes import (
     AddColumn, AddConstraint, AlterColumn, Change, ColumnChange, CreateEnum, CreateIndex,
     CreateTable, CreateTrigger, CreateView, DropColumn, DropView, DropConstraint, DropIndex, RebuildTable,
     RenameColumn, RenameTable, SetComment,
@@ -19,12 +19,12 @@ from dfmigrate.dialects.sqlite.adapt import adapt_changes
 from dfmigrate.dialects.sqlite.quote import quote_ident
 from dfmigrate.dialects.sqlite.render import render_change, render_script
 from dfmigrate.errors import SourceError, UnsupportedChange, UnsupportedError
-from dfmigrate.schema import (
+from dfmigrate.core.schema import (
     CheckConstraint, Column, Enum, ForeignKey, Index, IndexPart, PrimaryKey, Ref, Schema, Table,
     Trigger, UniqueConstraint, View,
 )
 from dfmigrate.sources.sqlite import inspect_sqlite, inspect_sqlite_connection
-from dfmigrate.statement import Hazard
+from dfmigrate.core.statement import Hazard
 from tests.converge_util import sqlite_apply
 
 EVIL = "it's'; DROP TABLE x; --"
@@ -210,7 +210,7 @@ def test_constraint_names_survive_a_rebuild(tmp_path: Path) -> None:
     target_t = dataclasses.replace(t, columns=(*t.columns, col("c", "TEXT", nullable=False, default="'z'")),
                                    checks=t.checks[1:])  # drops one unnamed check, by definition
     new = dataclasses.replace(old, tables=(old.tables[0], target_t))
-    from dfmigrate.engine import plan_migration
+    from dfmigrate.core.engine import plan_migration
 
     plan = plan_migration(old, new)
     assert [type(c) for c in plan.changes] == [RebuildTable]
@@ -238,7 +238,7 @@ def test_generated_columns_keep_their_kind(tmp_path: Path) -> None:
                  dataclasses.replace(c, generated_kind="VIRTUAL") if c.name == "s" else c
                  for c in old.tables[0].columns)
     new = dataclasses.replace(old, tables=(dataclasses.replace(old.tables[0], columns=cols),))
-    from dfmigrate.engine import plan_migration
+    from dfmigrate.core.engine import plan_migration
 
     plan = plan_migration(old, new)
     assert [type(c) for c in plan.changes] == [RebuildTable]

@@ -23,8 +23,8 @@ from typing import Any
 
 import pytest
 
-from dfmigrate.changes import CreateTable, RebuildTable
-from dfmigrate.engine import plan_migration
+from dfmigrate.core.changes import CreateTable, RebuildTable
+from dfmigrate.core.engine import plan_migration
 from dfmigrate.sources.sqlite import inspect_sqlite_connection
 from tests.converge_util import sqlite_apply, sqlite_connect
 

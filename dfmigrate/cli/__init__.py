@@ -26,7 +26,7 @@ from dfmigrate import __version__
 from dfmigrate.errors import DfmigrateError
 
 if TYPE_CHECKING:
-    from dfmigrate.schema import Schema
+    from dfmigrate.core.schema import Schema
     from dfmigrate.sources import SourceContext
 
 PROG = "dfmigrate"
@@ -148,7 +148,7 @@ def inspect(src: str, fmt: str, dialect: str | None, dev_url: str | None, privil
     ctx = _context(dialect, dev_url, privileges, include_ledger)
     schema = _run(lambda: load_source(src, ctx))
     if fmt == "json":
-        from dfmigrate.serialize import schema_to_json
+        from dfmigrate.core.serialize import schema_to_json
 
         _echo(schema_to_json(schema))
     else:
@@ -226,7 +226,7 @@ def _import_engine(postgres: bool) -> None:
         if postgres:  # needed first: for the first rows that arrive
             for module in import_module("dfmigrate.sources.postgres").MAPPING_MODULES:
                 import_module(module)
-        import_module("dfmigrate.engine")
+        import_module("dfmigrate.core.engine")
         import_module("dfmigrate.dialects.postgres.render" if postgres else "dfmigrate.dialects.sqlite.render")
     except Exception:  # pragma: no cover - the main thread imports it again and reports the error
         pass
@@ -241,7 +241,7 @@ def _start_engine_import(postgres: bool) -> Any:
 
 
 def _plan(old: Schema, new: Schema, online: bool = False) -> Any:
-    from dfmigrate.engine import plan_migration
+    from dfmigrate.core.engine import plan_migration
 
     return plan_migration(old, new, online=online)
 
@@ -264,7 +264,7 @@ async def _live_sizes(spec: str, plan: Any) -> dict[str, Any]:
 
 def _empty_like(schema: Schema) -> Schema:
     """An empty database of the same dialect: it already has the default namespace."""
-    from dfmigrate.schema import DEFAULT_NAMESPACE, Schema
+    from dfmigrate.core.schema import DEFAULT_NAMESPACE, Schema
 
     default = DEFAULT_NAMESPACE[schema.dialect]
     return Schema(dialect=schema.dialect, namespaces=tuple(n for n in schema.namespaces if n == default))
@@ -292,7 +292,7 @@ def _graph_json(graph: Any) -> str:
 
     import networkx
 
-    from dfmigrate.serialize import to_dict
+    from dfmigrate.core.serialize import to_dict
 
     # Nodes are change objects; integers keep the node-link document plain JSON.
     plain = networkx.convert_node_labels_to_integers(graph, ordering="default")

@@ -68,7 +68,7 @@ def makemigrations(message: str | None, models: str | None, directory: str | Non
                    empty: bool, database: str | None, dialect: str | None, dev_url: str | None,
                    plain: bool, backfills: tuple[str, ...], allow_hazards: tuple[str, ...], phases: bool) -> int:
     """Write the next migration: the models compared with what the migrations directory produces."""
-    from dfmigrate.migrations.make import make_migrations
+    from dfmigrate.directory.make import make_migrations
 
     cfg = _settings(directory, models, dev_url, database)
     if dialect is None and cfg.origin["database"] != "default":  # the configured database's first
@@ -128,7 +128,7 @@ def _echo_phases(files: Any) -> None:
 def rehash(directory: str | None) -> int:
     """Rewrite dfmigrate.sum, accepting deliberate edits to the migrations."""
     from dfmigrate.errors import DfmigrateError
-    from dfmigrate.migrations import SUM_FILE, migration_names, write_sum
+    from dfmigrate.directory import SUM_FILE, migration_names, write_sum
     directory = _settings(directory).dir
     if not os.path.isdir(directory):
         raise DfmigrateError(f"migrations directory not found: {directory}")

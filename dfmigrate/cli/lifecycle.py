@@ -69,7 +69,7 @@ def _offline(cfg: Any, direction: str, dialect: str | None, start: str | None, s
     """--sql: print the script without connecting (refused, like the real run, without consent
     to a destructive step). --strict alone: refuse, before connecting, a file that lacks the
     target dialect's frozen SQL (rendering it is the same check)."""
-    from dfmigrate.migrations.offline import offline_script, require_frozen
+    from dfmigrate.directory.offline import offline_script, require_frozen
     from dfmigrate.runner.connections import dialect_of
 
     if not show:

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from dfmigrate.changes import (
+from dfmigrate.core.changes import (
     Change,
     CreateFunction,
     CreateTable,
     CreateView,
     GrantPrivilege,
 )
-from dfmigrate.deps import Dependencies, dependencies, function_ref, table_ref, view_ref
+from dfmigrate.core.deps import Dependencies, dependencies, function_ref, table_ref, view_ref
 from dfmigrate.diff.dependents import recreate_dependents
 from dfmigrate.diff.functions import compare_functions
 from dfmigrate.diff.grants import compare_grants, compare_type_comments
@@ -29,7 +29,7 @@ from dfmigrate.diff.types import (
 )
 from dfmigrate.diff.views import compare_views
 from dfmigrate.errors import DfmigrateError
-from dfmigrate.schema import Ref, Schema
+from dfmigrate.core.schema import Ref, Schema
 
 Comparator = Callable[[Schema, Schema], list[Change]]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from dfmigrate.changes import AddColumn, AlterColumn, Change, ColumnChange, DropColumn, RenameColumn
+from dfmigrate.core.changes import AddColumn, AlterColumn, Change, ColumnChange, DropColumn, RenameColumn
 from dfmigrate.diff._lists import diff_by_key, name_key, spelling
-from dfmigrate.schema import Column, Table
+from dfmigrate.core.schema import Column, Table
 
 _FLAGS: tuple[tuple[str, ColumnChange], ...] = (
     ("type", ColumnChange.TYPE),

@@ -8,7 +8,7 @@ drop and a create for each, repeating until nothing new is found (a view on a vi
 
 from __future__ import annotations
 
-from dfmigrate.changes import (
+from dfmigrate.core.changes import (
     AddConstraint,
     AlterColumn,
     Change,
@@ -33,7 +33,7 @@ from dfmigrate.changes import (
     DropDomain,
     DropCompositeType,
 )
-from dfmigrate.deps import (
+from dfmigrate.core.deps import (
     Dependencies,
     column_ref,
     constraint_ref,
@@ -45,7 +45,7 @@ from dfmigrate.deps import (
     view_ref,
 )
 from dfmigrate.diff.views import create_view
-from dfmigrate.schema import Ref, Schema, Table
+from dfmigrate.core.schema import Ref, Schema, Table
 
 
 def _gone(change: Change) -> set[Ref]:

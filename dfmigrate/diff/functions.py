@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from dfmigrate.changes import Change, CreateFunction, DropFunction, ReplaceFunction, SetComment
-from dfmigrate.deps import function_ref
+from dfmigrate.core.changes import Change, CreateFunction, DropFunction, ReplaceFunction, SetComment
+from dfmigrate.core.deps import function_ref
 from dfmigrate.diff._lists import diff_by_key
-from dfmigrate.schema import Function, Schema
+from dfmigrate.core.schema import Function, Schema
 
 
 def _key(fn: Function) -> tuple[str, str]:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dfmigrate.changes import Change, GrantPrivilege, RevokePrivilege, SetComment
-from dfmigrate.deps import function_ref, namespace_ref, table_ref, view_ref
-from dfmigrate.expect import object_state
-from dfmigrate.schema import Grant, Ref, Schema
+from dfmigrate.core.changes import Change, GrantPrivilege, RevokePrivilege, SetComment
+from dfmigrate.core.deps import function_ref, namespace_ref, table_ref, view_ref
+from dfmigrate.core.expect import object_state
+from dfmigrate.core.schema import Grant, Ref, Schema
 
 
 def _grant_holders(schema: Schema) -> dict[Ref, tuple[Grant, ...]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from dfmigrate.changes import (
+from dfmigrate.core.changes import (
     AlterExtensionVersion,
     AlterSequence,
     Change,
@@ -17,9 +17,9 @@ from dfmigrate.changes import (
     SetComment,
     SetSequenceOwner,
 )
-from dfmigrate.deps import namespace_ref
+from dfmigrate.core.deps import namespace_ref
 from dfmigrate.diff._lists import diff_by_key
-from dfmigrate.schema import Ref, Schema, Sequence
+from dfmigrate.core.schema import Ref, Schema, Sequence
 
 
 def compare_namespaces(old: Schema, new: Schema) -> list[Change]:

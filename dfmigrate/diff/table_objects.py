@@ -11,7 +11,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import replace
 from typing import Any
 
-from dfmigrate.changes import (
+from dfmigrate.core.changes import (
     AddConstraint,
     Change,
     CreateIndex,
@@ -25,9 +25,9 @@ from dfmigrate.changes import (
     SetTriggerEnabled,
     ValidateConstraint,
 )
-from dfmigrate.deps import constraint_ref, index_ref, policy_ref, trigger_ref
+from dfmigrate.core.deps import constraint_ref, index_ref, policy_ref, trigger_ref
 from dfmigrate.diff._lists import diff_by_key, name_key, spelling
-from dfmigrate.schema import CheckConstraint, Constraint, ForeignKey, Table, UniqueConstraint
+from dfmigrate.core.schema import CheckConstraint, Constraint, ForeignKey, Table, UniqueConstraint
 
 
 def _validated_only(old: Constraint, new: Constraint) -> bool:

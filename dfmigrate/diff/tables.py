@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from dfmigrate.changes import (
+from dfmigrate.core.changes import (
     AddColumn,
     AlterTable,
     Change,
@@ -27,7 +27,7 @@ from dfmigrate.diff.table_objects import (
     compare_triggers,
     create_table_objects,
 )
-from dfmigrate.schema import Column, Schema, Table
+from dfmigrate.core.schema import Column, Schema, Table
 
 _TABLE_FLAGS: tuple[tuple[str, TableChange], ...] = (
     ("unlogged", TableChange.LOGGED),

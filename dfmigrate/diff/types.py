@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dfmigrate.changes import (
+from dfmigrate.core.changes import (
     AddEnumValue,
     AlterCompositeType,
     AlterDomain,
@@ -20,9 +20,9 @@ from dfmigrate.changes import (
     RecreateEnum,
     RenameEnum,
 )
-from dfmigrate.deps import table_texts
+from dfmigrate.core.deps import table_texts
 from dfmigrate.diff._lists import diff_by_key
-from dfmigrate.schema import CompositeType, Domain, Enum, Schema
+from dfmigrate.core.schema import CompositeType, Domain, Enum, Schema
 
 
 def _key(obj) -> tuple[str, str]:  # type: ignore[no-untyped-def]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from dfmigrate.changes import (
+from dfmigrate.core.changes import (
     Change,
     CreateIndex,
     CreateTrigger,
@@ -15,9 +15,9 @@ from dfmigrate.changes import (
     SetComment,
     SetTriggerEnabled,
 )
-from dfmigrate.deps import view_ref
+from dfmigrate.core.deps import view_ref
 from dfmigrate.diff._lists import diff_by_key, name_key, spelling
-from dfmigrate.schema import Schema, View
+from dfmigrate.core.schema import Schema, View
 
 
 def create_view(view: View) -> list[Change]:

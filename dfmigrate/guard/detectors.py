@@ -140,7 +140,7 @@ class RaceGuard(_DetectorNode):
                 "use --lock-mode transaction or auto)")
 
     async def plan_changed(self, migration_id: str, changed: list[str]) -> None:
-        """A migration's planned objects changed before it ran (``dfmigrate.expect``): the plan
+        """A migration's planned objects changed before it ran (``dfmigrate.core.expect``): the plan
         read them, someone else wrote them since; registered as such, one pair per object."""
         self.stale_plan = {"migration": migration_id, "changed": changed}
         self._resources += changed

@@ -40,7 +40,7 @@ from typing import Any
 
 from dfmigrate.dialects.mysql import NAMESPACE
 from dfmigrate.dialects.mysql.quote import quote_ident
-from dfmigrate.statement import Hazard
+from dfmigrate.core.statement import Hazard
 
 PERFORMANCE_SCHEMA, METADATA_LOCK_INFO, OPEN_TRANSACTIONS, NONE = (
     "performance_schema", "metadata_lock_info", "open transactions", "none")

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 class LintCache:
     def __init__(self, scope: str, settings: str) -> None:
         """``scope``: the directory (or first path) linted; ``settings``: the settings, canonical."""
-        from dfmigrate.migrations.replay import cache_dir
+        from dfmigrate.directory.replay import cache_dir
 
         here = Path(__file__).parent
         code = [f"{p.name}:{p.stat().st_mtime_ns}:{p.stat().st_size}" for p in sorted(here.glob("*.py"))]

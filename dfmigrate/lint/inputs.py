@@ -17,7 +17,7 @@ from typing import Any
 
 from dfmigrate.errors import DfmigrateError
 from dfmigrate.lint.parse import parse_directive
-from dfmigrate.step import Step
+from dfmigrate.core.step import Step
 
 _HAZARD_FIELDS = ("kind", "lock", "target", "transactional", "isolated", "hazards", "resume")
 
@@ -50,7 +50,7 @@ class Unit:
 def files(paths: list[str]) -> list[tuple[str, bool]]:
     """(file, is a migration) for each file behind each PATH: a ``.sql`` file, a migration file,
     a migrations directory (its migration files, in order)."""
-    from dfmigrate.migrations.directory import MIGRATION_NAME, migration_names
+    from dfmigrate.directory.files import MIGRATION_NAME, migration_names
 
     found: list[tuple[str, bool]] = []
     for path in paths:

@@ -364,7 +364,7 @@ def _takes_strong_lock(node: Any, ctx: Context) -> str | None:
     """The existing table a statement locks against reads or writes, if any. The lock comes from
     the statement classifier (the renderer's lock table); the few statements it names no lock
     for are recognised here."""
-    from dfmigrate.classify import classify
+    from dfmigrate.core.classify import classify
     from dfmigrate.dialects.postgres.hazards import BLOCKS
 
     ast = _ast()

@@ -17,7 +17,7 @@ from typing import Any
 from dfmigrate.errors import DfmigrateError
 from dfmigrate.models import ModelInfo
 from dfmigrate.nodes.meta import DEFAULT_BATCH_SIZE, ModelMeta, build_meta, default_for_manifest, param_type, type_name
-from dfmigrate.schema import DEFAULT_NAMESPACE, Dialect, Schema
+from dfmigrate.core.schema import DEFAULT_NAMESPACE, Dialect, Schema
 
 OPERATIONS = ("Create", "Read", "Update", "Delete", "List", "Count", "Upsert",
               "BulkCreate", "BulkUpdate", "BulkDelete", "BulkUpsert")
@@ -234,7 +234,7 @@ def build_classes(infos: list[ModelInfo], schema: Schema, dialect: Dialect,
 
 def load(models_source: str, dialect: Dialect) -> tuple[list[ModelInfo], Schema]:
     """One load of the models: the Python metadata and the schema IR built from it."""
-    from dfmigrate.sources.models import build_schema, load_model_classes
+    from dfmigrate.sources.model_classes import build_schema, load_model_classes
 
     infos = load_model_classes(models_source, dialect)
     return infos, build_schema(infos, dialect)
@@ -263,7 +263,7 @@ def generate_nodes(models_source: str, database_url: str, *, check_schema: bool 
 
 def schema_differences(models: Schema, database_url: str) -> list[str]:
     """What would have to change in the database for its model tables to match the models."""
-    from dfmigrate.describe import describe
+    from dfmigrate.core.describe import describe
     from dfmigrate.diff import diff_schemas
     from dfmigrate.sources import SourceContext, load_source
 

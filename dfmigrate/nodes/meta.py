@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, get_origin
 
 from dfmigrate.models import MISSING, FieldInfo, ModelInfo
-from dfmigrate.schema import DEFAULT_NAMESPACE, Dialect, Table
+from dfmigrate.core.schema import DEFAULT_NAMESPACE, Dialect, Table
 
 # DataFlow's bulk nodes default to 1,000. On PostgreSQL a batch is one binary COPY, and inside one
 # COPY the client encodes while the server inserts; at each batch boundary the client waits for the

@@ -66,7 +66,7 @@ class State:
 def load_directory(cfg: Config) -> list[Any]:
     """Verify the sum (refusing with the file named), load the files, check their dialect
     against the database's."""
-    from dfmigrate.migrations import verify
+    from dfmigrate.directory import verify
     from dfmigrate.runner.runner import load_files
 
     verify(cfg.dir)
@@ -190,7 +190,7 @@ async def _pending(runner: Any, to: str | None, *, write: bool, registry: Any = 
 def _before_post(plan: Any) -> str | None:
     """``migrate --phase pre``: ``plan`` cut before its first post-deploy migration, whose id
     is returned (None when it has none)."""
-    from dfmigrate.migrations.phases import before_post
+    from dfmigrate.directory.phases import before_post
 
     pending = list(plan.migrations_to_apply)
     plan.migrations_to_apply = before_post(pending)
@@ -337,7 +337,7 @@ async def rollback(cfg: Config, steps: int | None = None, to: str | None = None,
 
 
 async def status(cfg: Config) -> dict[str, Any]:
-    from dfmigrate.migrations.phases import declared_phase
+    from dfmigrate.directory.phases import declared_phase
 
     files = load_directory(cfg)
     async with opened(cfg, write=False) as (_, conn):
@@ -379,7 +379,7 @@ async def drift(cfg: Config) -> dict[str, Any]:
 def _drift_item(change: Any) -> dict[str, str]:
     """diff(expected → live): what the diff would create exists only live (extra), what it
     would drop exists only in the migrations (missing), anything else changed."""
-    from dfmigrate.describe import describe
+    from dfmigrate.core.describe import describe
 
     kind = type(change).__name__
     text = describe(change)
@@ -458,8 +458,8 @@ async def _refuse_unless_present(conn: Any, cfg: Config, files: list[Any], targe
     """The objects ``target`` was planned to touch (its recorded expectations), compared between
     the live database and the schema the migrations up to ``target`` produce. A hand-written
     migration without expectations has nothing to compare."""
-    from dfmigrate.expect import digest, mismatches, object_state
-    from dfmigrate.schema import Ref
+    from dfmigrate.core.expect import digest, mismatches, object_state
+    from dfmigrate.core.schema import Ref
 
     from dfmigrate.migration import expectations_of
 
@@ -481,14 +481,14 @@ async def _refuse_unless_present(conn: Any, cfg: Config, files: list[Any], targe
 async def check(cfg: Config) -> dict[str, Any]:
     """Integrity, then models against migrations (when models are configured). The database is
     not opened; its URL only picks the dialect of an empty directory and the scratch server."""
-    from dfmigrate.migrations import load_all, verify
+    from dfmigrate.directory import load_all, verify
 
     verify(cfg.dir)  # integrity, then (without Kailash: check stays fast) every file loads
     if not cfg.models:
         load_all(cfg.dir)  # with models, the replay loads them (or its cache says they loaded)
         return {"clean": True, "pending": [], "hazards": [], "models": None}
-    from dfmigrate.migrations import directory_dialect
-    from dfmigrate.migrations.make import make_migrations
+    from dfmigrate.directory import directory_dialect
+    from dfmigrate.directory.make import make_migrations
 
     dialect = directory_dialect(cfg.dir) or dialect_of(cfg.database)
     server = cfg.dev_url or (cfg.database if dialect == dialect_of(cfg.database) else None)

@@ -1,7 +1,7 @@
 """The one path a migration's steps run through: apply, rollback, dry run (on a
 ``ScriptConnection``) and replay (``replay``, no ledger, no guard).
 
-Steps run by ``dfmigrate.step.transaction_groups``: each group of transactional steps commits
+Steps run by ``dfmigrate.core.step.transaction_groups``: each group of transactional steps commits
 together (lock_timeout/statement_timeout set for it, retried as a whole when its lock_timeout
 expired: ``retry.RetryPolicy``); a step outside any transaction runs alone, bracketed by progress
 marks. When a migration has several groups or any outside step, each finished group is recorded
@@ -24,10 +24,10 @@ from dfmigrate.errors import DfmigrateError
 from dfmigrate.runner import ledger, progress, timings
 from dfmigrate.runner.reporter import MigrationReport, Reporter
 from dfmigrate.runner.retry import RetryPolicy, lock_timed_out
-from dfmigrate.step import Step, transaction_groups
+from dfmigrate.core.step import Step, transaction_groups
 
 
-# SQLite's PRAGMA statements (``dfmigrate.classify``'s kind). One outside a transaction is a
+# SQLite's PRAGMA statements (``dfmigrate.core.classify``'s kind). One outside a transaction is a
 # session setting (``foreign_keys``), repeated on every run and never tracked; rows returned by
 # one are violations (``foreign_key_check``), which fail the migration.
 PRAGMA = "pragma"

@@ -1,7 +1,7 @@
 """The progress record of a migration that runs in several transactions (docs/guarded-apply.md,
 "Several transactions per migration").
 
-A migration's steps run in groups (``dfmigrate.step.transaction_groups``): runs of transactional
+A migration's steps run in groups (``dfmigrate.core.step.transaction_groups``): runs of transactional
 steps that commit together, and steps that run outside any transaction (``CREATE INDEX
 CONCURRENTLY``). When a migration has more than one group, each finished group is recorded in
 ``dfmigrate_progress`` by its index: a transactional group marks itself ``done`` in its own

@@ -73,11 +73,11 @@ async def replayed_schema(files: list[Any], all_files: list[Any], directory: str
     """The schema ``files`` (in order) produce: a prefix of the directory is folded (cached by
     the sum); any other selection (a history with a gap) is replayed on a scratch database by
     the directory's own replay, which runs each file through the executor."""
-    from dfmigrate.migrations.replay import replay_migrations, schema_of_directory
+    from dfmigrate.directory.replay import replay_migrations, schema_of_directory
 
     if [f.id for f in files] == [f.id for f in all_files[:len(files)]]:
         return without_ledger(await schema_of_directory(directory, dialect, server_url, upto=len(files)))
-    from dfmigrate.migrations import as_dir, load_migration
+    from dfmigrate.directory import as_dir, load_migration
 
     store = as_dir(directory)
     return without_ledger(await replay_migrations(store, [load_migration(store, f.name) for f in files],

@@ -66,7 +66,7 @@ async def _sizes(conn: Any, targets: list[str | None]) -> dict[str, Any]:
 
 
 def _steps(steps: list[Any], dialect: str, missing: list[Any], sizes: dict[str, Any]) -> list[dict[str, Any]]:
-    from dfmigrate.engine import blocked_by
+    from dfmigrate.core.engine import blocked_by
     from dfmigrate.runner.executor import numbered_groups
     from dfmigrate.safety.sizes import estimate_seconds
 

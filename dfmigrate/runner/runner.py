@@ -37,11 +37,11 @@ class MigrationFile:
 
 
 def load_files(directory: Any) -> list[MigrationFile]:
-    """The directory's migrations in execution order (``dfmigrate.migrations`` loads them)."""
+    """The directory's migrations in execution order (``dfmigrate.directory`` loads them)."""
     import hashlib
 
     from dfmigrate.migration import kailash_class
-    from dfmigrate.migrations import as_dir, load_all
+    from dfmigrate.directory import as_dir, load_all
 
     store = as_dir(directory)
     return [MigrationFile(m.id, m.name, store.display(m.name), kailash_class(m.cls),
@@ -272,7 +272,7 @@ class DfmigrateRunner(MigrationRunner):
 
     async def _check_expectations(self, migration: Migration, report: Any) -> None:
         """Refuse a migration whose planned objects changed since it was written (its
-        ``expects``, from ``dfmigrate.expect``): read under the migration lock, so no other
+        ``expects``, from ``dfmigrate.core.expect``): read under the migration lock, so no other
         dfmigrate run can change them between this check and the migration. Files without
         ``expects`` (hand-written, or older) are not checked."""
         from dfmigrate.migration import expectations_of
@@ -280,10 +280,10 @@ class DfmigrateRunner(MigrationRunner):
         expected = expectations_of(migration, self.conn.dialect)
         if not expected:
             return
-        from dfmigrate.expect import PlanChanged, live_mismatches
+        from dfmigrate.core.expect import PlanChanged, live_mismatches
 
         if self.live is None:
-            from dfmigrate.expect import LiveTracker
+            from dfmigrate.core.expect import LiveTracker
 
             self.live = LiveTracker()
         for m in self.reporter.migrations:  # instantiated once each, not once per later check

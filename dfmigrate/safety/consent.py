@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from dfmigrate.errors import DfmigrateError
-from dfmigrate.statement import DESTRUCTIVE
+from dfmigrate.core.statement import DESTRUCTIVE
 
 KINDS = tuple(sorted(h.value for h in DESTRUCTIVE))  # what consent can name, besides "all"
 
@@ -39,7 +39,7 @@ class Needed:
 
 
 def needed(steps: Iterable[object], allowed: Iterable[str] = ()) -> list[Needed]:
-    """The destructive hazards of ``steps`` (``dfmigrate.step.Step``: ``hazards`` as values)
+    """The destructive hazards of ``steps`` (``dfmigrate.core.step.Step``: ``hazards`` as values)
     that ``allowed`` does not cover, in step order."""
     ok = frozenset(allowed)
     if "all" in ok:

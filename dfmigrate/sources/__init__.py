@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Literal
 from dfmigrate.errors import DfmigrateError, SourceError
 
 if TYPE_CHECKING:
-    from dfmigrate.schema import Dialect, Schema
+    from dfmigrate.core.schema import Dialect, Schema
 
 SourceKind = Literal["postgres", "sqlite", "mysql", "models", "sqlfile", "migrations", "dataflow"]
 
@@ -94,7 +94,7 @@ def source_dialect(spec: str) -> Dialect | None:
     """The dialect a database source imposes; None for models and .sql files."""
     kind, target = classify(spec)
     if kind == "migrations":
-        from dfmigrate.migrations.directory import directory_dialect
+        from dfmigrate.directory.files import directory_dialect
 
         return directory_dialect(target) if os.path.isdir(target) else None  # type: ignore[return-value]
     return {"postgres": "postgresql", "sqlite": "sqlite", "mysql": "mysql"}.get(kind)  # type: ignore[return-value]
@@ -153,7 +153,7 @@ async def _load_model_kind(spec: str, kind: SourceKind, target: str, ctx: Source
     dialect: Dialect = source_dialect(spec) or ctx.dialect or DEFAULT_DIALECT
     if kind == "models":
         _require_file(spec, "model file")
-        from dfmigrate.sources.models import load_models
+        from dfmigrate.sources.model_classes import load_models
 
         # Importing user code is synchronous; a thread lets a database side load meanwhile.
         return await asyncio.to_thread(load_models, target, dialect)
@@ -173,8 +173,8 @@ async def _load_migrations(directory: str, dialect: Dialect, dev_url: str | None
     """What the directory's migrations produce, replayed into a scratch database (cached)."""
     if not os.path.isdir(directory):
         raise SourceError(f"migrations directory not found: {directory}")
-    from dfmigrate.migrations.replay import schema_of_directory
-    from dfmigrate.migrations.sumfile import verify
+    from dfmigrate.directory.replay import schema_of_directory
+    from dfmigrate.directory.sumfile import verify
 
     verify(directory)
     return await schema_of_directory(directory, dialect, dev_url)
@@ -201,10 +201,10 @@ _LOADER_MODULES: dict[str, tuple[str, ...]] = {
     "postgres": ("dfmigrate.sources.postgres",),
     "sqlite": ("dfmigrate.sources.sqlite",),
     "mysql": ("dfmigrate.sources.mysql",),
-    "models": ("dfmigrate.sources.models", "dfmigrate.models"),  # not the user's module
+    "models": ("dfmigrate.sources.model_classes", "dfmigrate.models"),  # not the user's module
     "sqlfile": ("dfmigrate.sources.sqlfile",),
-    "dataflow": ("dfmigrate.sources.dataflow", "dfmigrate.sources.models"),  # not dataflow itself
-    "migrations": ("dfmigrate.migrations.replay",),
+    "dataflow": ("dfmigrate.sources.dataflow", "dfmigrate.sources.model_classes"),  # not dataflow itself
+    "migrations": ("dfmigrate.directory.replay",),
 }
 
 

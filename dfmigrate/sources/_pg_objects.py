@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from dfmigrate.schema import (
+from dfmigrate.core.schema import (
     CheckConstraint, Collation, Column, CompositeType, Domain, Enum, Extension, Function, Grant, Ref,
     Sequence,
 )

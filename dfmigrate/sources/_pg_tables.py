@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence as Seq
 from dataclasses import MISSING, fields
 from typing import Any, TypeVar
 
-from dfmigrate.schema import (
+from dfmigrate.core.schema import (
     CheckConstraint, Column, ExclusionConstraint, ForeignKey, Grant, Index, IndexPart,
     Policy, PrimaryKey, Ref, SequenceOptions, Table, Trigger, UniqueConstraint, View,
 )

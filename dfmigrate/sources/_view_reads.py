@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from dfmigrate.schema import Ref
+from dfmigrate.core.schema import Ref
 
 
 def view_dependencies(query: str, tables: set[str], views: set[str], *, namespace: str, read: str,

@@ -26,11 +26,11 @@ from types import ModuleType
 from typing import Any, get_args, get_origin
 
 from dfmigrate.errors import SourceError
-from dfmigrate.schema import (
+from dfmigrate.core.schema import (
     DEFAULT_NAMESPACE, Column, Dialect, Index, IndexPart, PrimaryKey, Schema, Sequence,
     SequenceOptions, Table,
 )
-from dfmigrate.sources.models import _jsonb_text, _location, _on_sys_path, import_roots, pg_object_name, quote_literal
+from dfmigrate.sources.model_classes import _jsonb_text, _location, _on_sys_path, import_roots, pg_object_name, quote_literal
 
 __all__ = ["load_dataflow", "parse_spec"]
 

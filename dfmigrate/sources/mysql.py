@@ -25,7 +25,7 @@ from dfmigrate.dialects.mysql import NAMESPACE, is_text_type, normalize_now, nor
 from dfmigrate.dialects.mysql.connect import connect, connect_kwargs
 from dfmigrate.dialects.mysql.quote import quote_ident, quote_literal
 from dfmigrate.errors import SourceError, UnsupportedError
-from dfmigrate.schema import (
+from dfmigrate.core.schema import (
     CheckConstraint, Column, ForeignKey, Index, IndexPart, PrimaryKey, Ref, Schema, Sequence,
     SequenceOptions, Table, Trigger, View,
 )

@@ -28,7 +28,7 @@ from dfmigrate.errors import SourceError
 from dfmigrate.urls import mask
 
 if TYPE_CHECKING:
-    from dfmigrate.schema import Schema
+    from dfmigrate.core.schema import Schema
 
 # Heaviest first, so that with several connections the long queries start at once and the
 # small ones fill in behind them.
@@ -218,7 +218,7 @@ async def inspect_postgres_connection(conn: asyncpg.Connection, *, privileges: b
 
 def assemble(rows: Mapping[str, Any], *, privileges: bool = False) -> Schema:
     """The Schema from what ``_fetch`` returned (rows or early-mapped results by query name)."""
-    from dfmigrate.schema import Schema
+    from dfmigrate.core.schema import Schema
     from dfmigrate.sources import _pg_objects as objects
     from dfmigrate.sources import _pg_tables as tables
 

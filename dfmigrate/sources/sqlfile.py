@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from dfmigrate.errors import SourceError
-from dfmigrate.schema import Schema
+from dfmigrate.core.schema import Schema
 from dfmigrate.urls import mask, with_database
 
 NEEDS_DEV_URL = "a .sql source needs a PostgreSQL server to load into: pass --dev-url"

@@ -36,7 +36,7 @@ from dfmigrate.dialects.sqlite.ddl import (
     view_select,
 )
 from dfmigrate.errors import SourceError, UnsupportedError
-from dfmigrate.schema import (
+from dfmigrate.core.schema import (
     CheckConstraint,
     Column,
     ForeignKey,
@@ -141,7 +141,7 @@ def _constraints(conn: sqlite3.Connection, table: str, ddl: TableDDL, pk_cols: t
                  column_names: set[str], declared: dict[str, str]) -> tuple[
         PrimaryKey | None, tuple[UniqueConstraint, ...], tuple[CheckConstraint, ...],
         tuple[ForeignKey, ...]]:
-    """Constraints as declared: an unnamed one keeps the empty name (see ``dfmigrate.schema``),
+    """Constraints as declared: an unnamed one keeps the empty name (see ``dfmigrate.core.schema``),
     and column lists use the columns' declared spelling."""
     pk: PrimaryKey | None = None
     uniques, checks = [], []

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 
-from dfmigrate.changes import (
+from dfmigrate.core.changes import (
     AddColumn, AddConstraint, AlterColumn, Change, ColumnChange, CreateIndex, CreateNamespace,
     CreateTable, DropColumn, DropConstraint, DropIndex, DropNamespace, GrantPrivilege, RenameColumn,
     RenameTable, RevokePrivilege, SetComment, ValidateConstraint,
@@ -27,7 +27,7 @@ from dfmigrate.changes import (
 from dfmigrate.dialects.mysql import NAMESPACE
 from dfmigrate.dialects.mysql.render import PlacedAddColumn, TableAlterColumn, TableDropColumn
 from dfmigrate.errors import UnsupportedError
-from dfmigrate.schema import ForeignKey, Schema, Table
+from dfmigrate.core.schema import ForeignKey, Schema, Table
 
 _IGNORED = (GrantPrivilege, RevokePrivilege, ValidateConstraint)
 

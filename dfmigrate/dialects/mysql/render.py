@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from dfmigrate.changes import (
+from dfmigrate.core.changes import (
     AddColumn, AddConstraint, AlterColumn, AlterSequence, AlterTable, Change, ColumnChange,
     CreateIndex, CreateSequence, CreateTable, CreateTrigger, CreateView, DropColumn,
     DropConstraint, DropIndex, DropSequence, DropTable, DropTrigger, DropView, RenameColumn,
@@ -26,10 +26,10 @@ from dfmigrate.dialects import dispatch, referential_actions, script
 from dfmigrate.dialects.mysql import NAMESPACE
 from dfmigrate.dialects.mysql.quote import quote_ident, quote_list, quote_literal
 from dfmigrate.errors import UnsupportedError
-from dfmigrate.schema import (
+from dfmigrate.core.schema import (
     CheckConstraint, Column, ForeignKey, Index, PrimaryKey, Sequence, Table, UniqueConstraint, View,
 )
-from dfmigrate.statement import Hazard, Statement
+from dfmigrate.core.statement import Hazard, Statement
 
 # Strength order of the algorithms: a statement with several clauses needs the strongest.
 _ALGORITHMS = ("INSTANT", "INPLACE", "COPY")

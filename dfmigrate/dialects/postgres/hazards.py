@@ -12,7 +12,7 @@ import enum
 import re
 from dataclasses import dataclass
 
-from dfmigrate.statement import Hazard
+from dfmigrate.core.statement import Hazard
 
 ACCESS_EXCLUSIVE = "ACCESS EXCLUSIVE"
 SHARE_ROW_EXCLUSIVE = "SHARE ROW EXCLUSIVE"

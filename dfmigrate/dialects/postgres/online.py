@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from dfmigrate.changes import (
+from dfmigrate.core.changes import (
     AddColumn,
     AddConstraint,
     AlterColumn,
@@ -46,7 +46,7 @@ from dfmigrate.dialects.postgres.render_common import (
     rel,
     stmt,
 )
-from dfmigrate.schema import (
+from dfmigrate.core.schema import (
     CheckConstraint,
     ForeignKey,
     Index,
@@ -55,7 +55,7 @@ from dfmigrate.schema import (
     Schema,
     UniqueConstraint,
 )
-from dfmigrate.statement import Hazard, Statement
+from dfmigrate.core.statement import Hazard, Statement
 
 DEFAULT_SERVER_VERSION = 150000  # server_version_num assumed when no database says otherwise
 BATCH_ROWS = 5000  # rows per committed backfill batch (keyset over the primary key)

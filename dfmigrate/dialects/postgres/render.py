@@ -19,7 +19,7 @@ from dfmigrate.dialects.postgres import (
     render_types,
 )
 from dfmigrate.errors import UnsupportedChange
-from dfmigrate.statement import Statement
+from dfmigrate.core.statement import Statement
 
 Renderer = Callable[[Any], list[Statement]]
 

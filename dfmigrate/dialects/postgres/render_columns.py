@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from dfmigrate.changes import AddColumn, AlterColumn, ColumnChange, DropColumn, RenameColumn
+from dfmigrate.core.changes import AddColumn, AlterColumn, ColumnChange, DropColumn, RenameColumn
 from dfmigrate.dialects.postgres.hazards import (
     Op,
     type_change_loses_data,
@@ -26,8 +26,8 @@ from dfmigrate.dialects.postgres.render_common import (
     sequence_clauses,
     stmt,
 )
-from dfmigrate.schema import Column, SequenceOptions
-from dfmigrate.statement import Hazard, Statement
+from dfmigrate.core.schema import Column, SequenceOptions
+from dfmigrate.core.statement import Hazard, Statement
 
 
 def _column_comment(change: Any, namespace: str, table: str, col: Column,

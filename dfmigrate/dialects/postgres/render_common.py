@@ -12,7 +12,7 @@ from typing import Any
 
 from dfmigrate.dialects.postgres.hazards import RISKS, Op
 from dfmigrate.dialects.postgres.quote import qualified, quote_ident, quote_literal, quote_name_text
-from dfmigrate.schema import (
+from dfmigrate.core.schema import (
     CheckConstraint,
     Column,
     Constraint,
@@ -22,7 +22,7 @@ from dfmigrate.schema import (
     SequenceOptions,
     UniqueConstraint,
 )
-from dfmigrate.statement import Hazard, Statement
+from dfmigrate.core.statement import Hazard, Statement
 
 
 def stmt(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from dfmigrate.changes import (
+from dfmigrate.core.changes import (
     CreateFunction,
     CreateView,
     DropFunction,
@@ -20,8 +20,8 @@ from dfmigrate.dialects.postgres.quote import qualified, quote_ident, split_dott
 from dfmigrate.dialects.postgres.render_common import comment_sql, rel, stmt, strip_sql
 from dfmigrate.dialects.postgres.render_table_objects import role_sql
 from dfmigrate.errors import UnsupportedChange
-from dfmigrate.schema import Function, Grant, Ref, View
-from dfmigrate.statement import Statement
+from dfmigrate.core.schema import Function, Grant, Ref, View
+from dfmigrate.core.statement import Statement
 
 # ---------------------------------------------------------------- views
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from dfmigrate.changes import (
+from dfmigrate.core.changes import (
     AddConstraint,
     CreateIndex,
     CreatePolicy,
@@ -28,7 +28,7 @@ from dfmigrate.dialects.postgres.render_common import (
     stmt,
     strip_sql,
 )
-from dfmigrate.schema import (
+from dfmigrate.core.schema import (
     CheckConstraint,
     Constraint,
     ForeignKey,
@@ -37,7 +37,7 @@ from dfmigrate.schema import (
     Policy,
     Trigger,
 )
-from dfmigrate.statement import Statement
+from dfmigrate.core.statement import Statement
 
 # ---------------------------------------------------------------- constraints
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from dfmigrate.changes import AlterTable, CreateTable, DropTable, RenameTable, TableChange
+from dfmigrate.core.changes import AlterTable, CreateTable, DropTable, RenameTable, TableChange
 from dfmigrate.dialects.postgres.hazards import Op
 from dfmigrate.dialects.postgres.quote import qualified, quote_dotted, quote_ident
 from dfmigrate.dialects.postgres.render_common import (
@@ -17,8 +17,8 @@ from dfmigrate.dialects.postgres.render_common import (
     rel,
     stmt,
 )
-from dfmigrate.schema import CheckConstraint, Constraint, ForeignKey, Table
-from dfmigrate.statement import Statement
+from dfmigrate.core.schema import CheckConstraint, Constraint, ForeignKey, Table
+from dfmigrate.core.statement import Statement
 
 
 def _inline_constraints(table: Table) -> list[Constraint]:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from dfmigrate.changes import (
+from dfmigrate.core.changes import (
     AddEnumValue,
     AlterCompositeType,
     AlterDomain,
@@ -49,8 +49,8 @@ from dfmigrate.dialects.postgres.render_common import (
     sequence_clauses,
     stmt,
 )
-from dfmigrate.schema import Collation, CompositeType, Domain, Enum, Extension, Sequence
-from dfmigrate.statement import Hazard, Statement
+from dfmigrate.core.schema import Collation, CompositeType, Domain, Enum, Extension, Sequence
+from dfmigrate.core.statement import Hazard, Statement
 
 # ---------------------------------------------------------------- schemas, extensions, collations
 

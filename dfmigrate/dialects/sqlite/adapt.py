@@ -14,7 +14,7 @@ import dataclasses
 import re
 from collections.abc import Mapping
 
-from dfmigrate.changes import (
+from dfmigrate.core.changes import (
     AddColumn, AddConstraint, AlterColumn, AlterTable, Change, ColumnChange, CreateIndex,
     CreateNamespace, CreateTable, CreateTrigger, CreateView, DropColumn, DropConstraint, DropIndex,
     DropTable, DropTrigger, DropView, GrantPrivilege, RebuildTable, RenameColumn, RenameTable,
@@ -23,7 +23,7 @@ from dfmigrate.changes import (
 from dfmigrate.dialects.sqlite import NAMESPACE
 from dfmigrate.dialects.sqlite.ddl import is_literal, referenced_names
 from dfmigrate.errors import UnsupportedError
-from dfmigrate.schema import (
+from dfmigrate.core.schema import (
     CheckConstraint, Column, ForeignKey, PrimaryKey, Schema, Table, UniqueConstraint, View,
 )
 

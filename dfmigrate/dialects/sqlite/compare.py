@@ -19,7 +19,7 @@ from dataclasses import replace
 from sqlglot.tokens import TokenType
 
 from dfmigrate.dialects.sqlite.ddl import referenced_names, words
-from dfmigrate.schema import (
+from dfmigrate.core.schema import (
     CheckConstraint, Column, Constraint, ForeignKey, Index, PrimaryKey, Schema, Table, Trigger,
     View,
 )

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from dfmigrate.changes import (
+from dfmigrate.core.changes import (
     AddColumn, Change, CreateIndex, CreateTable, CreateTrigger, CreateView, DropColumn,
     DropIndex, DropTable, DropTrigger, DropView, RebuildTable, RenameColumn, RenameTable,
 )
@@ -28,8 +28,8 @@ from dfmigrate.dialects.sqlite import NAMESPACE
 from dfmigrate.dialects.sqlite.ddl import is_bare_default
 from dfmigrate.dialects.sqlite.quote import quote_ident, quote_list, quote_literal
 from dfmigrate.errors import UnsupportedError
-from dfmigrate.schema import Column, ForeignKey, Index, PrimaryKey, Table, UniqueConstraint
-from dfmigrate.statement import Hazard, Statement
+from dfmigrate.core.schema import Column, ForeignKey, Index, PrimaryKey, Table, UniqueConstraint
+from dfmigrate.core.statement import Hazard, Statement
 
 FOREIGN_KEYS_OFF = "PRAGMA foreign_keys=OFF"
 FOREIGN_KEYS_ON = "PRAGMA foreign_keys=ON"

@@ -16,8 +16,8 @@ from typing import Any
 
 from dfmigrate import __version__
 from dfmigrate.errors import DfmigrateError
-from dfmigrate.migrations.directory import as_dir, load_all
-from dfmigrate.migrations.sumfile import verify
+from dfmigrate.directory.files import as_dir, load_all
+from dfmigrate.directory.sumfile import verify
 
 
 def _range(ids: list[str], start: str | None, stop: str | None) -> tuple[int, int]:
@@ -49,7 +49,7 @@ def offline_script(directory: Any, dialect: str, direction: str = "forward",
         lo, hi = _range(ids, start, stop)
         chosen = loaded[lo:hi]
         if phase == "pre":
-            from dfmigrate.migrations.phases import before_post, declared_phase
+            from dfmigrate.directory.phases import before_post, declared_phase
 
             chosen = before_post(chosen, lambda m: declared_phase(m.cls))
     else:

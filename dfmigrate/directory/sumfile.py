@@ -21,7 +21,7 @@ import re
 from typing import Any
 
 from dfmigrate.errors import DfmigrateError
-from dfmigrate.migrations.directory import as_dir, migration_names
+from dfmigrate.directory.files import as_dir, migration_names
 
 SUM_FILE = "dfmigrate.sum"
 _LINE = re.compile(r"^(\S+) h1:(\S+)$")

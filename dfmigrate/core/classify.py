@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from dfmigrate.statement import Hazard
+from dfmigrate.core.statement import Hazard
 
 if TYPE_CHECKING:
     from dfmigrate.dialects.postgres.hazards import Op
@@ -255,7 +255,7 @@ def _destructive_of(kind: str) -> tuple[str, ...]:
     """The destructive hazards the PostgreSQL renderer gives the same kind of statement (SQLite
     has no lock levels to speak of)."""
     from dfmigrate.dialects.postgres.hazards import RISKS, Op
-    from dfmigrate.statement import DESTRUCTIVE
+    from dfmigrate.core.statement import DESTRUCTIVE
 
     op = next((o for o in Op if o.value == kind), None)
     return _values(h for h in RISKS[op].hazards if h in DESTRUCTIVE) if op in RISKS else ()

@@ -10,15 +10,15 @@ from typing import Any
 
 import networkx as nx
 
-from dfmigrate.changes import Change, change_class
-from dfmigrate.deps import dependencies
-from dfmigrate.describe import describe
+from dfmigrate.core.changes import Change, change_class
+from dfmigrate.core.deps import dependencies
+from dfmigrate.core.describe import describe
 from dfmigrate.diff import diff_schemas
-from dfmigrate.hints import rename_hints
-from dfmigrate.plan import order_changes
-from dfmigrate.schema import Schema
-from dfmigrate.statement import Statement
-from dfmigrate.step import Step
+from dfmigrate.core.hints import rename_hints
+from dfmigrate.core.plan import order_changes
+from dfmigrate.core.schema import Schema
+from dfmigrate.core.statement import Statement
+from dfmigrate.core.step import Step
 
 _RENDERERS = {"postgresql": "dfmigrate.dialects.postgres.render", "sqlite": "dfmigrate.dialects.sqlite.render",
               "mysql": "dfmigrate.dialects.mysql.render"}

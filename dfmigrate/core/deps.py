@@ -17,7 +17,7 @@ from functools import cached_property
 from itertools import accumulate
 from typing import Any
 
-from dfmigrate.schema import (
+from dfmigrate.core.schema import (
     Column,
     ForeignKey,
     Function,

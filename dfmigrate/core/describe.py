@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from dfmigrate import changes as ch
+from dfmigrate.core import changes as ch
 
 
 def _words(cls_name: str) -> str:
@@ -41,11 +41,11 @@ def describe(change: object) -> str:
         case ch.SetComment(target=r):
             return f"set comment on {r}"
     table = getattr(change, "table", None)
-    ns = getattr(change, "namespace", None)
+    where = getattr(change, "namespace", None)
     for attr in ("constraint", "index", "trigger", "policy"):
         obj = getattr(change, attr, None)
         if obj is not None and isinstance(table, str):
-            return f"{verb} {obj.name} on {ns}.{table}"
+            return f"{verb} {obj.name} on {where}.{table}"
     for attr in ("table", "view", "function", "enum", "domain", "type", "sequence", "extension",
                  "collation", "new", "old"):
         obj = getattr(change, attr, None)

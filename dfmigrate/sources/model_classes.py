@@ -36,7 +36,7 @@ from dfmigrate.dialects.sqlite import normalize_type
 from dfmigrate.dialects.sqlite.quote import quote_ident as sqlite_ident
 from dfmigrate.errors import SourceError
 from dfmigrate.models import CheckSpec, FieldInfo, ModelInfo, UniqueSpec
-from dfmigrate.schema import (
+from dfmigrate.core.schema import (
     DEFAULT_NAMESPACE, CheckConstraint, Column, Dialect, Enum, ForeignKey, Index, IndexPart,
     PrimaryKey, Schema, SequenceOptions, Table, UniqueConstraint,
 )

@@ -20,11 +20,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from dfmigrate.deps import constraint_label, function_ref
+from dfmigrate.core.deps import constraint_label, function_ref
 from dfmigrate.errors import DfmigrateError
-from dfmigrate.schema import Ref, Schema, Table, View
-from dfmigrate import serialize
-from dfmigrate.serialize import to_dict
+from dfmigrate.core.schema import Ref, Schema, Table, View
+from dfmigrate.core import serialize
+from dfmigrate.core.serialize import to_dict
 
 # (kind, namespace, name, digest or None when the object must not exist)
 Expectation = tuple[str, str, str, "str | None"]
@@ -52,7 +52,7 @@ class Mismatch:
 def expectations(changes: Iterable[Any], before: Schema, after: Schema) -> list[Expectation]:
     """The planned state of every object the changes create, remove, modify, touch or need,
     read from ``before``, sorted (the writer's output must not depend on set order)."""
-    from dfmigrate.plan import effects  # the engine: only when a migration is written
+    from dfmigrate.core.plan import effects  # the engine: only when a migration is written
 
     refs: set[Ref] = set()
     for change in changes:
@@ -178,14 +178,14 @@ async def _introspect(conn: Any) -> Schema:
 
 class LiveTracker:
     """The live schema during one run: read once, then advanced by each applied migration's
-    operations (``dfmigrate.fold``) instead of being read again before every migration."""
+    operations (``dfmigrate.core.fold``) instead of being read again before every migration."""
 
     def __init__(self) -> None:
         self._schema: Schema | None = None
         self._folded = 0  # how many of the run's applied migrations the schema includes
 
     async def schema(self, conn: Any, applied: list[Any]) -> Schema:
-        from dfmigrate.fold import FoldError, fold
+        from dfmigrate.core.fold import FoldError, fold
         from dfmigrate.migration import state_operations
 
         for migration in applied[self._folded:]:

@@ -13,7 +13,7 @@ runner and the CLI can check integrity cheaply:
 - ``offline``: ``migrate --sql`` / ``rollback --sql`` scripts
 """
 
-from dfmigrate.migrations.directory import (
+from dfmigrate.directory.files import (
     LocalDir,
     MemDir,
     MigrationDir,
@@ -23,7 +23,7 @@ from dfmigrate.migrations.directory import (
     load_migration,
     migration_names,
 )
-from dfmigrate.migrations.sumfile import SUM_FILE, IntegrityError, Reason, rehash, verify, write_sum
+from dfmigrate.directory.sumfile import SUM_FILE, IntegrityError, Reason, rehash, verify, write_sum
 
 __all__ = [
     "SUM_FILE", "IntegrityError", "LocalDir", "MemDir", "MigrationDir", "Reason", "as_dir",

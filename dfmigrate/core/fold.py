@@ -1,6 +1,6 @@
 """Replay without a database: ``apply_change(schema, change) -> schema`` for every change kind.
 
-A generated migration lists the typed changes it makes (``dfmigrate.changes``); the schema a
+A generated migration lists the typed changes it makes (``dfmigrate.core.changes``); the schema a
 migrations directory produces is the fold of those changes over the empty schema, so ``check``
 and ``makemigrations`` need no server. The rule every case follows: after a change, the object it
 creates, alters or drops looks exactly as the change says (a change carries the whole new object),
@@ -19,9 +19,9 @@ from dataclasses import fields
 from operator import attrgetter
 from typing import Any, TypeVar
 
-from dfmigrate import changes as ch
+from dfmigrate.core import changes as ch
 from dfmigrate.dialects.postgres.quote import qualified
-from dfmigrate.schema import (
+from dfmigrate.core.schema import (
     CheckConstraint,
     ExclusionConstraint,
     ForeignKey,

@@ -16,9 +16,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dfmigrate.changes import AddColumn, CreateTable, RenameTable
+from dfmigrate.core.changes import AddColumn, CreateTable, RenameTable
 from dfmigrate.errors import DfmigrateError
-from dfmigrate.schema import DEFAULT_NAMESPACE, Column, Schema
+from dfmigrate.core.schema import DEFAULT_NAMESPACE, Column, Schema
 
 Key = tuple[str, str, str]  # (namespace, table, column), the table under its new name
 

@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any, Literal
 from dfmigrate.config import DEFAULT_DIR
 from dfmigrate.errors import DfmigrateError
 from dfmigrate.migration import DEFAULT_DIALECTS, DIALECTS
-from dfmigrate.migrations.directory import ReadOnce, as_dir, directory_dialect, migration_names
-from dfmigrate.migrations.sumfile import verify, write_sum
-from dfmigrate.schema import Schema
+from dfmigrate.directory.files import ReadOnce, as_dir, directory_dialect, migration_names
+from dfmigrate.directory.sumfile import verify, write_sum
+from dfmigrate.core.schema import Schema
 
 if TYPE_CHECKING:
-    from dfmigrate.migrations.backfill import Given
+    from dfmigrate.directory.backfill import Given
 
 Status = Literal["written", "nothing to do", "changes pending"]
 
@@ -66,7 +66,7 @@ def unconfigured_dialects(store: Any, dialect: str | None) -> list[str]:
     SQLite and PostgreSQL), and the target database's own (``dialect``), so that a project on
     MySQL gets MySQL SQL without configuring anything, and keeps it when --database is not given."""
     from dfmigrate.migration import SchemaMigration
-    from dfmigrate.migrations.directory import load_migration
+    from dfmigrate.directory.files import load_migration
 
     targets = list(DEFAULT_DIALECTS)
     for name in reversed(migration_names(store)):
@@ -111,7 +111,7 @@ def reverse_renames(previous: Schema, new: Schema) -> Schema:
 
 
 def _default_message(changes: list[Any], first: bool) -> str:
-    from dfmigrate.describe import describe
+    from dfmigrate.core.describe import describe
 
     if first:
         return "initial"
@@ -140,7 +140,7 @@ async def make_migrations(models_spec: str | None, directory: Any = DEFAULT_DIR,
     ``phases`` splits a change that would break the running release into a pre-deploy and a
     post-deploy migration (expand and contract: migrations/phases.py).
     """
-    from dfmigrate.migrations.backfill import parse_options
+    from dfmigrate.directory.backfill import parse_options
     from dfmigrate.safety.consent import parse_allowed
 
     store = ReadOnce(as_dir(directory))
@@ -153,7 +153,7 @@ async def make_migrations(models_spec: str | None, directory: Any = DEFAULT_DIR,
     allowed = sorted(parse_allowed(allow_hazards))
     lines = verify(store)
     if empty:
-        from dfmigrate.migrations.writer import SQLMigrationGenerator
+        from dfmigrate.directory.writer import SQLMigrationGenerator
 
         text = message or "data migration"
         path = SQLMigrationGenerator(store, dialect or "sqlite").create_migration(text, text, "data")
@@ -182,10 +182,10 @@ async def _make_from_models(store: Any, models_spec: str, dialects: list[str], m
                             check: bool, dev_url: str | None, legacy: bool, online: bool,
                             given: list[Given], allowed: list[str], phases: bool = False,
                             lines: list[tuple[str, str]] | None = None) -> MakeResult:
-    from dfmigrate.describe import describe
-    from dfmigrate.migrations import backfill
-    from dfmigrate.migrations.replay import schema_of_directory, store_folded
-    from dfmigrate.sources.models import load_models_for
+    from dfmigrate.core.describe import describe
+    from dfmigrate.directory import backfill
+    from dfmigrate.directory.replay import schema_of_directory, store_folded
+    from dfmigrate.sources.model_classes import load_models_for
 
     # Importing user code is synchronous; a thread lets the replay run meanwhile (the models run
     # once for every dialect). return_exceptions: when both fail, the second error must not
@@ -210,7 +210,7 @@ async def _make_from_models(store: Any, models_spec: str, dialects: list[str], m
     unused = backfill.unused_error(given, used)
     if unused is not None:
         raise unused
-    from dfmigrate.engine import plan_migration
+    from dfmigrate.core.engine import plan_migration
 
     # a directory of the earlier format keeps the plain form: it cannot record which statements
     # start a transaction of their own, nor how a rerun recognizes a finished one
@@ -226,8 +226,8 @@ async def _make_from_models(store: Any, models_spec: str, dialects: list[str], m
     missing = {d: r.missing for d, r in fills.items() if r.missing}
     if missing:
         raise backfill.missing_error(missing)
-    from dfmigrate.expect import expectations
-    from dfmigrate.migrations.writer import Part, SQLMigrationGenerator
+    from dfmigrate.core.expect import expectations
+    from dfmigrate.directory.writer import Part, SQLMigrationGenerator
 
     text = message or _default_message(primary.changes, first=not migration_names(store))
     generator = SQLMigrationGenerator(store, dialects[0], source=f"models {models_spec}")
@@ -259,7 +259,7 @@ async def _make_from_models(store: Any, models_spec: str, dialects: list[str], m
 def _hazards(files: list[dict[str, Any]]) -> tuple[str, ...]:
     """One line per hazardous statement of the written files (each a dialect → Plan map); the
     statements of one change that carry the same hazards (a rebuild's indexes) make one line."""
-    from dfmigrate.describe import describe
+    from dfmigrate.core.describe import describe
 
     lines = (f"{', '.join(h.value for h in s.hazards)} ({describe(s.source)})" + (f" [{d}]" if len(plans) > 1 else "")
              for plans in files for d, f in plans.items() for s in f.statements if s.hazards)
@@ -275,11 +275,11 @@ def _write_phases(store: Any, generator: Any, text: str, pairs: dict[str, tuple[
     post-deploy one (expanded → models), each marked with its ``phase`` (migrations/phases.py);
     one file when the change needs no split: an ordinary one when nothing in it breaks the
     running release, a post-deploy one when nothing can go first."""
-    from dfmigrate.describe import describe
-    from dfmigrate.engine import plan_migration
-    from dfmigrate.expect import expectations
-    from dfmigrate.migrations import phases
-    from dfmigrate.migrations.writer import Part
+    from dfmigrate.core.describe import describe
+    from dfmigrate.core.engine import plan_migration
+    from dfmigrate.core.expect import expectations
+    from dfmigrate.directory import phases
+    from dfmigrate.directory.writer import Part
 
     dialects = sorted(pairs, key=DIALECTS.index)
     expansions = {d: phases.expanded(*pairs[d]) for d in dialects}
@@ -320,7 +320,7 @@ def _write_phases(store: Any, generator: Any, text: str, pairs: dict[str, tuple[
         for w in written:  # a file the sum does not list would fail every check
             store.remove(os.path.basename(w.path))
         raise
-    from dfmigrate.migrations.replay import store_folded
+    from dfmigrate.directory.replay import store_folded
 
     last = files[-1][1]
     store_folded(store, {d: last[d][2].changes for d in dialects}, {d: last[d][0] for d in dialects})
@@ -332,7 +332,7 @@ def _write_phases(store: Any, generator: Any, text: str, pairs: dict[str, tuple[
 def _consent_needed(forwards: dict[str, Any], allowed: list[str]) -> tuple[str, ...]:
     """The destructive hazards of the written forward steps that ``allowed`` (the file's
     consent) does not cover: what ``migrate`` will ask consent for."""
-    from dfmigrate.migrations.ops import statement_step
+    from dfmigrate.directory.ops import statement_step
     from dfmigrate.safety.consent import needed
 
     steps = [statement_step(s) for plan in forwards.values() for s in plan.statements]

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from dfmigrate import __version__
-from dfmigrate.migrations.directory import as_dir, migration_names, next_id
-from dfmigrate.migrations.ops import py_literal
+from dfmigrate.directory.files import as_dir, migration_names, next_id
+from dfmigrate.directory.ops import py_literal
 
 EMPTY_HELP = """Hand-written migration: list SQL in forward_sql / backward_sql, or override
 forward() / backward() (conn is an asyncpg connection on PostgreSQL, and an adapter with the
@@ -47,8 +47,8 @@ def _index_list(name: str, items: Sequence[int], comment: str) -> str:
 
 
 def _header(description: str, forward: Any, source: str | None, empty: bool) -> list[str]:
-    from dfmigrate.describe import describe  # engine modules: only when a file is written
-    from dfmigrate.hints import rename_hints
+    from dfmigrate.core.describe import describe  # engine modules: only when a file is written
+    from dfmigrate.core.hints import rename_hints
 
     lines = [_doc_line(description), ""]
     if empty:
@@ -89,7 +89,7 @@ def render(migration_id: str, description: str, dependencies: Sequence[str], dia
     if expects:
         lines += ["    # The state each touched object was planned against: (kind, namespace, name,",
                   "    # digest or None = absent). migrate compares it with the database under the",
-                  "    # lock and refuses to run this file when it differs (dfmigrate/expect.py).",
+                  "    # lock and refuses to run this file when it differs (dfmigrate/core/expect.py).",
                   "    expects = [",
                   *(f"        ({', '.join(py_literal(x) for x in e[:3])}, "
                     f"{py_literal(e[3]) if e[3] is not None else 'None'})," for e in expects),
@@ -184,9 +184,9 @@ def render_schema(migration_id: str, description: str, dependencies: Sequence[st
                   source: str | None = None, allow_hazards: Sequence[str] = (), phase: str | None = None) -> str:
     """A generated migration: per dialect, its operations and the SQL rendered from them;
     ``phase`` ("pre", "post") marks one side of an expand/contract pair."""
-    from dfmigrate.describe import describe
-    from dfmigrate.hints import rename_hints
-    from dfmigrate.migrations.ops import class_names, py_expr, statement_step
+    from dfmigrate.core.describe import describe
+    from dfmigrate.core.hints import rename_hints
+    from dfmigrate.directory.ops import class_names, py_expr, statement_step
 
     doc = [_doc_line(description), ""]
     if phase is not None:

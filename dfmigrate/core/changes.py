@@ -13,7 +13,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from dfmigrate.schema import (
+from dfmigrate.core.schema import (
     Collation,
     Column,
     CompositeType,

@@ -1,6 +1,6 @@
 """Operations in migration files: a typed change written as a constructor call, and read back.
 
-``py_expr(value)`` prints a change (``dfmigrate.changes``), a schema object (``dfmigrate.schema``)
+``py_expr(value)`` prints a change (``dfmigrate.core.changes``), a schema object (``dfmigrate.core.schema``)
 or a ``Step`` as readable Python: changes with positional arguments, like
 ``AddColumn("public", "authors", Column(name="bio", type="text"))``, schema objects and steps
 with keywords, and only the fields that differ from their defaults. Long calls break one argument
@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from dfmigrate.step import Step
+from dfmigrate.core.step import Step
 
 WIDTH = 100
 
@@ -39,7 +39,7 @@ def py_literal(text: str) -> str:
 
 
 def _is_change(value: Any) -> bool:
-    return type(value).__module__ == "dfmigrate.changes"
+    return type(value).__module__ == "dfmigrate.core.changes"
 
 
 def _args(value: Any) -> list[tuple[str | None, Any]]:
@@ -125,7 +125,7 @@ def class_names(values: Iterable[Any]) -> dict[str, set[str]]:
 
 def namespace() -> dict[str, Any]:
     """The names operations may use: every change, schema class and ``Step``."""
-    from dfmigrate import changes, schema
+    from dfmigrate.core import changes, schema
 
     names: dict[str, Any] = {"__builtins__": {}}
     for module in (schema, changes):
@@ -144,7 +144,7 @@ def read_back(text: str) -> Any:
 def _kind(statement: Any) -> str:
     if statement.kind:
         return statement.kind  # type: ignore[no-any-return]
-    from dfmigrate.changes import change_class
+    from dfmigrate.core.changes import change_class
 
     return re.sub(r"(?<!^)(?=[A-Z])", "-", change_class(statement.source).__name__).lower()
 
@@ -171,7 +171,7 @@ def statement_step(statement: Any) -> Step:
 
 def render_statements(changes: list[Any], dialect: str) -> list[Any]:
     """The statements ``changes`` render to, as ``engine.plan_migration`` renders them."""
-    from dfmigrate.engine import renderer
+    from dfmigrate.core.engine import renderer
 
     module = renderer(dialect)
     return module.finish([s for c in changes for s in module.render_change(c)])  # type: ignore[no-any-return]

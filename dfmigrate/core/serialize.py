@@ -25,7 +25,7 @@ import types
 import typing
 from typing import Any, Literal, Union
 
-from dfmigrate.schema import Schema
+from dfmigrate.core.schema import Schema
 
 TYPE_KEY = "$type"
 

@@ -40,8 +40,8 @@ from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from dfmigrate.errors import DfmigrateError
-from dfmigrate.migrations.backfill import Key, needs_backfill
-from dfmigrate.schema import CheckConstraint, Column, Constraint, Enum, ForeignKey, Schema, Table
+from dfmigrate.directory.backfill import Key, needs_backfill
+from dfmigrate.core.schema import CheckConstraint, Column, Constraint, Enum, ForeignKey, Schema, Table
 
 PRE, POST = "pre", "post"
 PHASES = (PRE, POST)

@@ -2,7 +2,7 @@
 
 Generated migrations (and hand-written steps that declare their ``state``) list the typed
 changes they make: the directory's schema in a dialect is the fold of those changes
-(``dfmigrate.fold``), computed in memory, without a database and without Kailash. Only a file
+(``dfmigrate.core.fold``), computed in memory, without a database and without Kailash. Only a file
 that does not say what it changes (a hand-written step without ``state``, or a file in the
 earlier format) makes the directory replay on a scratch database of the dialect (in-memory
 SQLite, or a temporary PostgreSQL database on ``dev_url``), which is then introspected.
@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING, Any
 
 from dfmigrate import __version__
 from dfmigrate.errors import DfmigrateError
-from dfmigrate.migrations.directory import LoadedMigration, as_dir, directory_dialect, load_migration
-from dfmigrate.migrations.sumfile import file_lines
+from dfmigrate.directory.files import LoadedMigration, as_dir, directory_dialect, load_migration
+from dfmigrate.directory.sumfile import file_lines
 
 if TYPE_CHECKING:  # the schema model loads with the first replay: lint imports cache_dir alone
-    from dfmigrate.schema import Schema
+    from dfmigrate.core.schema import Schema
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ _SERVER_NAMES = {"postgresql": "PostgreSQL", "mysql": "MySQL"}
 
 
 def empty_schema(dialect: str) -> Schema:
-    from dfmigrate.schema import DEFAULT_NAMESPACE, Schema
+    from dfmigrate.core.schema import DEFAULT_NAMESPACE, Schema
 
     return Schema(dialect=dialect, namespaces=(DEFAULT_NAMESPACE[dialect],))  # type: ignore[arg-type]
 
@@ -84,7 +84,7 @@ def _load(store: Any, name: str, line_hash: str) -> LoadedMigration:
 
 
 def _fold(store: Any, migrations: list[LoadedMigration], dialect: str, schema: Schema) -> Schema | None:
-    from dfmigrate.fold import FoldError, apply_change
+    from dfmigrate.core.fold import FoldError, apply_change
     from dfmigrate.migration import state_operations
 
     for m in migrations:
@@ -103,7 +103,7 @@ def _fold(store: Any, migrations: list[LoadedMigration], dialect: str, schema: S
 def store_folded(directory: Any, changes: dict[str, list[Any]], before: dict[str, Schema]) -> None:
     """Cache the schema after the newest file: ``before`` (the state the file was planned
     against) folded with its ``changes``, per dialect. Best effort, like every cache write."""
-    from dfmigrate.fold import fold
+    from dfmigrate.core.fold import fold
 
     lines = file_lines(as_dir(directory))
     for dialect, listed in changes.items():
@@ -232,7 +232,7 @@ def _cached_prefix(lines: list[tuple[str, str]], dialect: str) -> tuple[int, Sch
 
 
 def _cache_read(key: str) -> Schema | None:
-    from dfmigrate.serialize import schema_from_json
+    from dfmigrate.core.serialize import schema_from_json
 
     path = cache_dir() / f"replay-{key}.json"
     try:
@@ -247,7 +247,7 @@ def _cache_read(key: str) -> Schema | None:
 def _cache_write(key: str, schema: Schema) -> None:
     import json
 
-    from dfmigrate.serialize import schema_to_dict
+    from dfmigrate.core.serialize import schema_to_dict
 
     path = cache_dir() / f"replay-{key}.json"
     try:

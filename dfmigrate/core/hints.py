@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from dfmigrate.changes import AddColumn, Change, CreateTable, DropColumn, DropTable
+from dfmigrate.core.changes import AddColumn, Change, CreateTable, DropColumn, DropTable
 
 
 def rename_hints(changes: list[Change]) -> dict[int, str]:

@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
-from dfmigrate import changes as ch
-from dfmigrate.deps import (
+from dfmigrate.core import changes as ch
+from dfmigrate.core.deps import (
     IDENT,
     Dependencies,
     column_ref,
@@ -42,7 +42,7 @@ from dfmigrate.deps import (
     trigger_ref,
     view_ref,
 )
-from dfmigrate.schema import Column, ForeignKey, PrimaryKey, Ref, Schema, Table
+from dfmigrate.core.schema import Column, ForeignKey, PrimaryKey, Ref, Schema, Table
 
 
 @dataclass
