@@ -77,7 +77,7 @@ def configure(debug: bool) -> None:
     for handler in list(root.handlers):
         if getattr(handler, "_dfmigrate", False):
             root.removeHandler(handler)  # configure() may run twice in one process (tests)
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler._dfmigrate = True  # type: ignore[attr-defined]
     handler.setFormatter(_MaskingFormatter("dfmigrate: %(levelname)s %(name)s: %(message)s"))
     if not debug:
@@ -104,6 +104,20 @@ def mask_text(text: str) -> str:
 
 def _fallback_mask(url: str) -> str:
     return re.sub(r"(://[^:/@\s]*):[^@\s]*@", r"\1:***@", url)
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to ``sys.stderr`` as it is when a record comes, not as it was at configuration: a
+    record emitted later (an object collected after the command, a second in-process command)
+    must not go to a stream that was replaced and closed meanwhile."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass  # StreamHandler.__init__ sets it; the current sys.stderr is always used
 
 
 def _not_from_libraries(record: logging.LogRecord) -> bool:

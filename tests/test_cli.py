@@ -335,3 +335,21 @@ def test_check_lints_in_a_child_process_and_raises_here() -> None:
     out = subprocess.run([sys.executable, "-c", BACKGROUND], cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
                          capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "ok", out.stderr
+
+
+def test_log_records_go_to_stderr_as_it_is_when_they_come(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A record emitted after the stream the CLI started with was replaced and closed (an object
+    collected later, a second in-process command) reaches the current stderr, not a closed one."""
+    import io
+    import logging
+
+    from dfmigrate import logs
+
+    first = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", first)
+    logs.configure(debug=False)
+    second = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", second)
+    first.close()
+    logging.getLogger("dfmigrate.test").warning("late")
+    assert second.getvalue() == "dfmigrate: WARNING dfmigrate.test: late\n"
