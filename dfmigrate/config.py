@@ -160,15 +160,13 @@ def _find(start: Path) -> tuple[Path, dict[str, Any]] | None:
     return None
 
 
-def read_file(path: Path, cwd: Path, section: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The settings in ``path`` (``section``: its table, when already parsed), checked against
-    ``KEYS`` and with relative paths resolved against the file's directory (written relative to
-    ``cwd`` when possible, as users type them)."""
-    if section is None:
-        section = _section(path) if path.name == PYPROJECT else _load(path)
+def read_file(path: Path, cwd: Path, section: dict[str, Any]) -> dict[str, Any]:
+    """The settings ``section`` that ``_find`` parsed from ``path``, checked against ``KEYS`` and
+    with relative paths resolved against the file's directory (written relative to ``cwd`` when
+    possible, as users type them)."""
     where = "[tool.dfmigrate]" if path.name == PYPROJECT else ""
     out: dict[str, Any] = {}
-    for raw, value in (section or {}).items():
+    for raw, value in section.items():
         name = raw.replace("-", "_")  # TOML users spell keys either way
         key = KEYS.get(name)
         if key is None:
