@@ -159,7 +159,7 @@ _SERIAL = frozenset({"serial", "serial2", "serial4", "serial8", "smallserial", "
 
 def _required_without_default(cmd: object) -> tuple[str, ...]:
     """The renderer's extra hazards of ``ADD COLUMN … NOT NULL`` with nothing to fill existing
-    rows (``render_columns.required_without_default``): it fails on a table with rows, and the
+    rows (``Column.required_without_default``): it fails on a table with rows, and the
     release still running inserts without the column."""
     from pglast import ast
     from pglast.enums import AlterTableType as AT

@@ -70,6 +70,13 @@ class Column:
     on_update: str | None = None  # MySQL ON UPDATE expression, e.g. "current_timestamp(6)"
     invisible: bool = False  # MySQL/MariaDB INVISIBLE: left out of SELECT *
 
+    @property
+    def required_without_default(self) -> bool:
+        """NOT NULL with nothing that fills the rows a table already has: adding it fails on a
+        table with rows (unless backfilled), and the release still running inserts without it."""
+        return (not self.nullable and self.default is None and not self.identity
+                and self.generated is None and not self.autoincrement)
+
 
 # Constraint names: always present on PostgreSQL. On SQLite an empty name is a constraint the
 # user declared without CONSTRAINT <name>: it stays unnamed and is identified by its definition.

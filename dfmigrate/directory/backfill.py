@@ -50,12 +50,6 @@ def parse_options(values: Iterable[str]) -> list[Given]:
     return out
 
 
-def needs_backfill(column: Column) -> bool:
-    """NOT NULL with nothing that fills the rows a table already has."""
-    return (not column.nullable and column.default is None and not column.identity
-            and column.generated is None and not column.autoincrement)
-
-
 def added_to_existing(old: Schema, changes: Sequence[Any]) -> dict[Key, Column]:
     """The columns ``changes`` add to tables that exist in ``old`` (followed through a rename;
     a table dropped and created again is new)."""
@@ -94,7 +88,7 @@ def resolve(old: Schema, changes: Sequence[Any], declared: Mapping[Key, str], gi
             raise DfmigrateError(f"{shown(key, old.dialect)}: {key[0]}.{key[1]} is partitioned, and dfmigrate has no "
                                  "backfill form for it: add the column nullable, fill it in a data migration "
                                  "(makemigrations --empty), then make it NOT NULL")
-    return Resolved(backfills, [k for k, col in added.items() if needs_backfill(col) and k not in backfills])
+    return Resolved(backfills, [k for k, col in added.items() if col.required_without_default and k not in backfills])
 
 
 def shown(key: Key, dialect: str) -> str:

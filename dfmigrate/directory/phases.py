@@ -40,7 +40,7 @@ from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from dfmigrate.errors import DfmigrateError
-from dfmigrate.directory.backfill import Key, needs_backfill
+from dfmigrate.directory.backfill import Key
 from dfmigrate.core.schema import CheckConstraint, Column, Constraint, Enum, ForeignKey, Schema, Table
 
 PRE, POST = "pre", "post"
@@ -155,7 +155,7 @@ def _table(old: Table, new: Table, dialect: str, renames: dict[Key, str]) -> Tab
         name = fold(col.name)
         if name in changed:
             out.append(_column(col, changed[name]))
-        elif name in leaving and needs_backfill(col) and name not in keyed:
+        elif name in leaving and col.required_without_default and name not in keyed:
             out.append(replace(col, nullable=True))  # the new release inserts without it
         else:
             out.append(col)
@@ -185,7 +185,7 @@ def _added(col: Column) -> Column:
     """A new column as the old release can live with: nullable when it would be NOT NULL
     without a default (its NOT NULL comes after the deploy)."""
     col = replace(col, renamed_from=())
-    return replace(col, nullable=True) if needs_backfill(col) else col
+    return replace(col, nullable=True) if col.required_without_default else col
 
 
 def _column(old: Column, new: Column) -> Column:

@@ -276,7 +276,7 @@ def add_column(change: AddColumn, ctx: OnlineContext) -> list[Statement] | None:
     out.append(backfill_statement(change, ns, table, col.name, backfill, ctx))
     if not col.nullable:
         steps = not_null_steps(change, ns, table, col.name, ctx)
-        if render_columns.required_without_default(col):  # the release still running inserts without it
+        if col.required_without_default:  # the release still running inserts without it
             set_not_null = (Op.SET_NOT_NULL.value, Op.SET_NOT_NULL_CHECKED.value)
             steps = [replace(s, hazards=(*s.hazards, Hazard.BREAKS_CLIENTS)) if s.kind in set_not_null else s
                      for s in steps]

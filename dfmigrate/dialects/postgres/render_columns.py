@@ -43,17 +43,11 @@ def _add_column_op(col: Column) -> Op:
     return Op.ADD_COLUMN_REWRITE if rewrite else Op.ADD_COLUMN
 
 
-def required_without_default(col: Column) -> bool:
-    """NOT NULL with nothing to fill existing rows: the ADD fails on a table with rows, and
-    the release still running inserts without the column."""
-    return not col.nullable and col.default is None and not col.identity and col.generated is None
-
-
 def add_column(change: AddColumn) -> list[Statement]:
     head = alter_table(change.namespace, change.table)
     col = change.column
     extra = [Hazard.VALIDATES_ROWS, Hazard.FAILS_ON_DATA, Hazard.BREAKS_CLIENTS] \
-        if required_without_default(col) else []
+        if col.required_without_default else []
     out = [stmt(f"{head} ADD COLUMN {column_def(col)}", change, _add_column_op(col),
                 rel(change.namespace, change.table), extra=extra,
                 reverse=[f"{head} DROP COLUMN {quote_ident(col.name)}"])]
