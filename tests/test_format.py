@@ -112,6 +112,26 @@ def test_classifier(sql: str, dialect: str, expected: tuple[object, ...]) -> Non
     assert (c.kind, c.lock, c.target, c.transactional) == expected
 
 
+@pytest.mark.parametrize("sql,expected", [
+    ("ALTER TABLE t ADD COLUMN c INT, ADD COLUMN d INT", ("add-column", (), "column:`t`.`c`")),
+    ("ALTER TABLE t DROP COLUMN c", ("drop-column", ("deletes-data", "breaks-clients"), "no-column:`t`.`c`")),
+    ("ALTER TABLE t DROP FOREIGN KEY f", ("drop-constraint", (), "no-constraint:`t`.`f`")),
+    ("ALTER TABLE t DROP INDEX i", ("drop-index", (), "no-index:`t`.`i`")),
+    ("ALTER TABLE t CHANGE a b INT", ("alter-table", (), "column:`t`.`b`")),
+    ("ALTER TABLE t MODIFY a BIGINT", ("alter-table", (), "rerun")),
+    ("ALTER TABLE t ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES u (id)", ("alter-table", (), "constraint:`t`.`f`")),
+    ("CREATE UNIQUE INDEX i ON t (a)", ("create-index", (), "index:`t`.`i`")),
+    ("DROP TABLE `we``ird`", ("drop-table", ("deletes-data", "breaks-clients"), "no-table:`we``ird`")),
+    ("ALTER TABLE other.t ADD COLUMN c INT", ("add-column", (), None)),  # the checks read this database
+    ("RENAME TABLE a TO b", ("sql", (), None)),
+])
+def test_hand_written_mysql_ddl_says_how_a_rerun_tells_it_finished(sql: str, expected: tuple[object, ...]) -> None:
+    """MySQL DDL commits by itself: a hand-written statement gets the resume check a rerun after a
+    kill reads, and only a column drop is destructive."""
+    c = classify(sql, "mysql")
+    assert (c.kind, c.hazards, c.resume) == expected and not c.transactional
+
+
 def test_step_is_sql_or_python() -> None:
     with pytest.raises(ValueError):
         Step(None)

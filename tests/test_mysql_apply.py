@@ -309,25 +309,43 @@ def test_kill_9_of_rollback_at_each_statement_then_rerun_equals_a_clean_rollback
     assert any(p.endswith(":running") for t in trials for p in t["progress"]), trials
 
 
-def test_a_statement_done_but_not_marked_is_not_run_again(mysql_url: str, tmp_path: Path,
+HAND_WRITTEN_DDL = '''
+from dfmigrate.migration import DataMigration, RunSQL
+
+
+class Migration(DataMigration):
+    id = "0003_extra"
+    description = "extra"
+    dependencies = ["0002_v2"]
+    operations = [RunSQL({"mysql": ["ALTER TABLE items ADD COLUMN extra INT",
+                                    "CREATE INDEX items_extra_idx ON items (extra)"]},
+                         reverse={"mysql": ["DROP INDEX items_extra_idx ON items",
+                                            "ALTER TABLE items DROP COLUMN extra"]})]
+'''
+
+
+@pytest.mark.parametrize("migration", ["0002_v2", "0003_extra"], ids=["generated", "hand-written"])
+def test_a_statement_done_but_not_marked_is_not_run_again(mysql_url: str, tmp_path: Path, migration: str,
                                                           capsys: pytest.CaptureFixture[str]) -> None:
     """The moment a kill -9 can hit between a statement's commit and its mark, made on purpose:
-    the first statement run by hand, its progress row left 'running'."""
+    the first statement run by hand, its progress row left 'running'. A generated step carries
+    its resume check from the renderer; a hand-written one gets it from reading its SQL."""
     mdir = directory(tmp_path, mysql_url)
-    assert cli(["migrate", "--database", mysql_url, "--dir", str(mdir), "--to", "0001_v1"]) == 0
-    from dfmigrate.directory import load_all
-
-    v2 = load_all(str(mdir))[1].cls()
-    first = v2.steps("mysql", "forward")[0]
+    (mdir / "0003_extra.py").write_text(HAND_WRITTEN_DDL)
+    write_sum(str(mdir))
+    before = {"0002_v2": "0001_v1", "0003_extra": "0002_v2"}[migration]
+    assert cli(["migrate", "--database", mysql_url, "--dir", str(mdir), "--to", before]) == 0
+    loaded = next(m for m in load_all(str(mdir)) if m.id == migration).cls()
+    first = loaded.steps("mysql", "forward")[0]
     assert first.resume and first.resume != "rerun", first
     query(mysql_url, first.sql or "")
     from hashlib import sha256
 
-    checksum = sha256((mdir / "0002_v2.py").read_bytes()).hexdigest()
-    query(mysql_url, f"INSERT INTO dfmigrate_progress VALUES ('0002_v2', 'forward', 0, '{checksum}', 'running', "
-                     f"'by hand', UTC_TIMESTAMP(6))")
+    checksum = sha256((mdir / f"{migration}.py").read_bytes()).hexdigest()
+    query(mysql_url, f"INSERT INTO dfmigrate_progress VALUES ('{migration}', 'forward', 0, '{checksum}', "
+                     f"'running', 'by hand', UTC_TIMESTAMP(6))")
     capsys.readouterr()
-    assert cli(["migrate", "--database", mysql_url, "--dir", str(mdir), "--format", "json"]) == 0
+    assert cli(["migrate", "--database", mysql_url, "--dir", str(mdir), "--to", migration, "--format", "json"]) == 0
     report = json.loads(capsys.readouterr().out)
     (resumed,) = report["steps"][0]["groups"][0]["resumed"]
     assert resumed["action"] == "none: already complete", resumed
