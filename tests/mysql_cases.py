@@ -139,6 +139,20 @@ CREATE TABLE b (id INT PRIMARY KEY, x INT, KEY ix (x) COMMENT 'old');
 CREATE TABLE a (id INT PRIMARY KEY, x INT, KEY ix (x) COMMENT 'same');
 CREATE TABLE b (id INT PRIMARY KEY, x INT, KEY ix (x) COMMENT 'new');
 """),
+    # MySQL index names are per table: dfmigrate's refs to them name the table (deps.index_ref)
+    ("drop_two_tables_with_the_same_index_name", """
+CREATE TABLE t1 (id INT PRIMARY KEY, a INT, KEY ix (a));
+CREATE TABLE t2 (id INT PRIMARY KEY, a INT, KEY ix (a));
+""", "CREATE TABLE keep (id INT);"),
+    ("the_same_index_name_changed_on_one_table_moved_on_another", """
+CREATE TABLE t1 (id INT PRIMARY KEY, a INT, KEY ix (a));
+CREATE TABLE t2 (id INT PRIMARY KEY, a INT, KEY ix (a));
+CREATE TABLE t3 (id INT PRIMARY KEY, a INT);
+""", """
+CREATE TABLE t1 (id INT PRIMARY KEY, a INT, KEY ix (a));
+CREATE TABLE t2 (id INT PRIMARY KEY, a INT, KEY ix (a, id));
+CREATE TABLE t3 (id INT PRIMARY KEY, a INT, KEY ix (a));
+"""),
     ("latin1_text_table_to_the_default_charset", """
 CREATE TABLE t3 (id int NOT NULL AUTO_INCREMENT, n int NOT NULL DEFAULT 1, b text, PRIMARY KEY (id)) DEFAULT CHARSET=latin1;
 """, """

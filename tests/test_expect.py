@@ -71,6 +71,52 @@ def test_object_states_per_kind() -> None:
     assert object_state(schema, Ref("namespace", "", "other")) is None
 
 
+def _two_tables_with_ix(dialect: str, b_parts: tuple[str, ...] = ("y",)) -> Schema:
+    ns = "main"
+    return Schema(dialect, namespaces=(ns,), tables=(  # type: ignore[arg-type]
+        Table(ns, "a", (Column("x", "int"),), indexes=(Index("ix", (IndexPart("x"),)),)),
+        Table(ns, "b", (Column("y", "int"), Column("z", "int")),
+              indexes=(Index("ix", tuple(IndexPart(c) for c in b_parts)),))))
+
+
+def test_an_index_ref_names_its_table_on_mysql_only() -> None:
+    from dfmigrate.core.deps import index_ref
+
+    assert index_ref("mysql", "main", "b", "ix") == Ref("index", "main", "b.ix")
+    for dialect in ("postgresql", "sqlite"):  # schema-scoped names: refs (and files) as before
+        assert index_ref(dialect, "main", "b", "ix") == Ref("index", "main", "ix")
+    schema = _two_tables_with_ix("mysql")
+    assert object_state(schema, Ref("index", "main", "b.ix"))["on"] == "b"
+    assert object_state(schema, Ref("index", "main", "a.ix"))["on"] == "a"
+    assert object_state(schema, Ref("index", "main", "c.ix")) is None
+    # a MySQL migration written when refs were bare names finds what it found then
+    assert object_state(schema, Ref("index", "main", "ix"))["on"] == "a"
+
+
+def test_a_mysql_plan_expects_the_changed_tables_index() -> None:
+    before, after = _two_tables_with_ix("mysql"), _two_tables_with_ix("mysql", ("y", "z"))
+    plan = plan_migration(before, after)
+    expected = expectations(plan.changes, before, after)
+    assert [n for k, _, n, _ in expected if k == "index"] == ["b.ix"]
+    assert mismatches(before, expected) == []
+    live = _two_tables_with_ix("mysql")  # a.ix changed by hand: not this plan's business
+    live = replace(live, tables=(replace(live.tables[0], indexes=(Index("ix", (IndexPart("x", descending=True),)),)),
+                                 live.tables[1]))
+    assert mismatches(live, expected) == []
+    live = _two_tables_with_ix("mysql", ("z",))  # b.ix changed: refused, named
+    assert [str(m.ref) for m in mismatches(live, expected)] == ["index main.b.ix"]
+
+
+def test_a_comment_on_one_of_two_same_named_mysql_indexes_folds_onto_its_table() -> None:
+    from dfmigrate.core.changes import SetComment
+    from dfmigrate.core.deps import index_ref
+    from dfmigrate.core.fold import fold
+
+    before = _two_tables_with_ix("mysql")
+    after = fold(before, [SetComment(index_ref("mysql", "main", "b", "ix"), "hi")])
+    assert [i.comment for t in after.tables for i in t.indexes] == [None, "hi"]
+
+
 # ---------------------------------------------------------------- the runner's check, end to end
 
 import asyncio  # noqa: E402

@@ -5,6 +5,7 @@ independently for the two sides, so a pair differs the way real migrations do: c
 in the middle or at the end, dropped, retyped, made NOT NULL, given defaults, ON UPDATE,
 AUTO_INCREMENT, collations, generated (virtual/stored) or invisible; indexes of every kind and
 foreign keys with actions added and dropped; tables created and dropped; table options changed.
+One index name (``ix``) is drawn for every table, as MySQL names indexes per table.
 Columns both sides keep stay in the same relative order (the diff does not reorder columns).
 """
 
@@ -40,6 +41,8 @@ INDEXES: list[tuple[str, list[str], list[str]]] = [  # (suffix, columns needed, 
     ("ib", ["b"], ["KEY {t}_ib (b(4))", "KEY {t}_ib (b(4), id)"]),
     ("ft", ["b"], ["FULLTEXT KEY {t}_ft (b)"]),
     ("ac", ["a", "c"], ["UNIQUE KEY {t}_ac (a, c)", "KEY {t}_ac (c, a)"]),
+    # one name in every table: MySQL index names are per table
+    ("ix", ["n"], ["KEY ix (n)", "KEY ix (n, id)", "UNIQUE KEY ix (id, n)"]),
 ]
 FKS = ["", " ON DELETE CASCADE", " ON DELETE SET NULL ON UPDATE CASCADE"]
 OPTIONS = ["", " ROW_FORMAT=DYNAMIC", " ROW_FORMAT=COMPACT", " COMMENT='t'", " DEFAULT CHARSET=latin1"]

@@ -67,8 +67,39 @@ def constraint_label(constraint: Any) -> str:
     return f"({kind} {what})"
 
 
-def index_ref(namespace: str, name: str) -> Ref:
-    return Ref("index", namespace, name)
+def index_ref(dialect: str, namespace: str, table: str, name: str) -> Ref:
+    """An index's ref: MySQL (and MariaDB) name indexes per table, so two tables may each have
+    an ``ix`` and the ref is ``table.ix`` there; PostgreSQL and SQLite name them per schema,
+    and the ref is the bare name. Every index ref is made here, and every lookup of one
+    (``find_index``) compares against refs made here."""
+    return Ref("index", namespace, f"{table}.{name}" if dialect == "mysql" else name)
+
+
+def find_index(schema: Schema, ref: Ref) -> tuple[Table | View, Index] | None:
+    """The relation and index ``ref`` names in ``schema``, or None (for refs read from migration
+    files: their expectations and operations).
+
+    MySQL migrations written before refs named their table hold a bare index name: it finds
+    the first index of that name in the namespace, as it was found when they were planned."""
+    found = _indexes_by_ref(schema).get(ref)
+    if found is None and schema.dialect == "mysql" and ref.kind == "index":
+        relations: tuple[Table | View, ...] = (*schema.tables, *schema.views)
+        found = next(((rel, idx) for rel in relations if rel.namespace == ref.namespace
+                      for idx in rel.indexes if idx.name == ref.name), None)
+    return found
+
+
+def _indexes_by_ref(schema: Schema) -> dict[Ref, tuple[Table | View, Index]]:
+    """Every index of the schema by its ref, built once per schema and kept with it."""
+    found = schema.derived.get("indexes_by_ref")
+    if found is None:
+        found = {}
+        relations: tuple[Table | View, ...] = (*schema.tables, *schema.views)
+        for rel in relations:
+            for idx in rel.indexes:  # the first of a name wins, as a scan in this order finds it
+                found.setdefault(index_ref(schema.dialect, rel.namespace, rel.name, idx.name), (rel, idx))
+        schema.derived["indexes_by_ref"] = found
+    return found
 
 
 def trigger_ref(namespace: str, table: str, name: str) -> Ref:
@@ -198,10 +229,6 @@ class Dependencies:
                 self._global_reverse[t].add(obj)
 
     @cached_property
-    def _index_owner(self) -> dict[tuple[str, str], Table]:
-        return {(t.namespace, i.name): t for t in self.schema.tables for i in t.indexes}
-
-    @cached_property
     def _referencing(self) -> dict[tuple[str, str], list[tuple[Table, ForeignKey]]]:
         """The foreign keys pointing at each table, with their tables, by (namespace, name)."""
         found: dict[tuple[str, str], list[tuple[Table, ForeignKey]]] = defaultdict(list)
@@ -229,7 +256,8 @@ class Dependencies:
         if ref.kind == "table":
             return self.schema.table(ref.namespace, ref.name)
         if ref.kind == "index":
-            return self._index_owner.get((ref.namespace, ref.name))
+            found = _indexes_by_ref(self.schema).get(ref)  # refs made by index_ref: no bare-name fallback
+            return found[0] if found is not None and isinstance(found[0], Table) else None
         if ref.kind in _TABLE_SCOPED:
             return self.schema.table(ref.namespace, ref.name.partition(".")[0])
         return None
@@ -277,7 +305,7 @@ class Dependencies:
             return found
         for table in related:
             self._ensure(table)
-            for obj in _parts(table):
+            for obj in _parts(self.schema.dialect, table):
                 if ref in self.hard.get(obj, ()):
                     found.add(obj)
         return found
@@ -287,7 +315,7 @@ class Dependencies:
         """The parts of ``table`` whose text contains ``needle``, with their edges mapped (a
         type used across a schema would otherwise map hundreds of tables whole)."""
         if (table.namespace, table.name) in self._tables_done:
-            return _parts(table)
+            return _parts(self.schema.dialect, table)
         return _table_dependencies(self.schema, table, self.names, self._add, needle)
 
 
@@ -361,12 +389,12 @@ def table_texts(schema: Schema) -> TableTexts:
     return texts
 
 
-def _parts(table: Table) -> list[Ref]:
+def _parts(dialect: str, table: Table) -> list[Ref]:
     ns, name = table.namespace, table.name
     refs = [table_ref(ns, name)]
     refs += [column_ref(ns, name, c.name) for c in table.columns]
     refs += [constraint_ref(ns, name, c) for c in table.constraints]
-    refs += [index_ref(ns, i.name) for i in table.indexes]
+    refs += [index_ref(dialect, ns, name, i.name) for i in table.indexes]
     refs += [trigger_ref(ns, name, t.name) for t in table.triggers]
     refs += [policy_ref(ns, name, p.name) for p in table.policies]
     return refs
@@ -457,7 +485,7 @@ def _table_dependencies(schema: Schema, table: Table, names: _Names, add,  # typ
             mapped.append(constraint_ref(ns, tname, con))
     for idx in table.indexes:
         if every or _mentions(needle, idx.where, *(p.expression for p in idx.parts)):
-            mapped.append(index_ref(ns, idx.name))
+            mapped.append(index_ref(schema.dialect, ns, tname, idx.name))
             add(mapped[-1], tref, *_index_dependencies(ns, tname, idx, names))
     for trg in table.triggers:
         if every or _mentions(needle, trg.definition):
@@ -498,7 +526,7 @@ def _foreign_key_targets(schema: Schema, fk: ForeignKey) -> set[Ref]:
                 targets.add(constraint_ref(fk.ref_namespace, fk.ref_table, key))
         for idx in target.indexes:
             if idx.unique and idx.where is None and {p.column for p in idx.parts} == set(fk.ref_columns):
-                targets.add(index_ref(fk.ref_namespace, idx.name))
+                targets.add(index_ref(schema.dialect, fk.ref_namespace, fk.ref_table, idx.name))
     return targets
 
 
@@ -519,6 +547,6 @@ def _view_dependencies(schema: Schema, view: View, names: _Names, add) -> None: 
     # Sources that do not read pg_depend (SQLite) leave depends_on empty: scan the text then.
     add(vref, *(declared or names.mentioned(view.definition)))
     for idx in view.indexes:
-        add(index_ref(view.namespace, idx.name), vref, *names.mentioned(idx.where))
+        add(index_ref(schema.dialect, view.namespace, view.name, idx.name), vref, *names.mentioned(idx.where))
     for trg in view.triggers:
         add(trigger_ref(view.namespace, view.name, trg.name), vref, *([trg.function] if trg.function else []))

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from dfmigrate.core.deps import constraint_label, function_ref
+from dfmigrate.core.deps import constraint_label, find_index, function_ref
 from dfmigrate.errors import DfmigrateError
 from dfmigrate.core.schema import Ref, Schema, Table, View
 from dfmigrate.core import serialize
@@ -95,14 +95,9 @@ def object_state(schema: Schema, ref: Ref) -> Any:
         owner_name, _, part = ref.name.partition(".")
         owner = schema.table(ns, owner_name) or schema.view(ns, owner_name)
         return _part(owner, kind, part) if owner is not None else None
-    if kind == "index":
-        relations: tuple[Table | View, ...] = (*schema.tables, *schema.views)
-        for rel in relations:
-            if rel.namespace == ns:
-                for idx in rel.indexes:
-                    if idx.name == ref.name:
-                        return {"on": rel.name, "index": to_dict(idx)}
-        return None
+    if kind == "index":  # by table and name on MySQL, by name elsewhere (deps.index_ref)
+        found = find_index(schema, ref)
+        return {"on": found[0].name, "index": to_dict(found[1])} if found is not None else None
     return _top_level(schema, ref)
 
 

@@ -20,6 +20,7 @@ from operator import attrgetter
 from typing import Any, TypeVar
 
 from dfmigrate.core import changes as ch
+from dfmigrate.core.deps import find_index
 from dfmigrate.dialects.postgres.quote import qualified
 from dfmigrate.core.schema import (
     CheckConstraint,
@@ -429,12 +430,10 @@ def _edit_object(s: Schema, ref: Ref, edit: Callable[[Any], Any], namespace_edit
 
 
 def _edit_part(s: Schema, ref: Ref, edit: Callable[[Any], Any]) -> Schema:
-    if ref.kind == "index" and "." not in ref.name:  # indexes are named in their namespace
-        relations: list[Any] = [*s.tables, *s.views]
-        owner = next((t for t in relations if t.namespace == ref.namespace
-                      and any(i.name == ref.name for i in t.indexes)), None)
-        assert owner is not None, f"replay: no index {ref}"
-        table, part = owner.name, ref.name
+    if ref.kind == "index":  # by table and name on MySQL, by name elsewhere (deps.index_ref)
+        found = find_index(s, ref)
+        assert found is not None, f"replay: no index {ref}"
+        table, part = found[0].name, found[1].name
     else:
         table, part = ref.name.split(".", 1)
     fields = {"column": ("columns",), "index": ("indexes",), "trigger": ("triggers",), "policy": ("policies",),

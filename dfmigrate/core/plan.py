@@ -64,13 +64,13 @@ def _table_parts(t: Table, with_foreign_keys: bool) -> set[Ref]:
     return refs
 
 
-def _owned_parts(t: Table) -> set[Ref]:
+def _owned_parts(dialect: str, t: Table) -> set[Ref]:
     """What DROP TABLE takes with it (foreign keys to other tables are dropped on their own)."""
     ns, name = t.namespace, t.name
     refs = _table_parts(t, with_foreign_keys=False)
     refs |= {constraint_ref(ns, name, fk) for fk in t.foreign_keys
              if (fk.ref_namespace, fk.ref_table) == (ns, name)}
-    refs |= {index_ref(ns, i.name) for i in t.indexes}
+    refs |= {index_ref(dialect, ns, name, i.name) for i in t.indexes}
     refs |= {trigger_ref(ns, name, tr.name) for tr in t.triggers}
     refs |= {policy_ref(ns, name, p.name) for p in t.policies}
     return refs
@@ -134,7 +134,7 @@ def effects(change: ch.Change, old: Schema, new: Schema) -> Effects:  # noqa: C9
         case ch.CreateTable(table=t):
             e.creates |= _table_parts(t, with_foreign_keys=False)
         case ch.DropTable(table=t):
-            e.removes |= _owned_parts(t)
+            e.removes |= _owned_parts(old.dialect, t)
         case ch.RenameTable(old=o, new=n):
             e.removes.add(table_ref(o.namespace, o.name))
             e.creates.add(table_ref(n.namespace, n.name))
@@ -143,7 +143,7 @@ def effects(change: ch.Change, old: Schema, new: Schema) -> Effects:  # noqa: C9
             # uses the table without changing what others wait for
             e.requires.add(table_ref(t.namespace, t.name))
             if t.replica_identity.startswith("index:"):
-                e.requires.add(index_ref(t.namespace, t.replica_identity[len("index:"):]))
+                e.requires.add(index_ref(new.dialect, t.namespace, t.name, t.replica_identity[len("index:"):]))
         case ch.AlterTable(new=t):
             e.modifies.add(table_ref(t.namespace, t.name))
         case ch.RebuildTable(old=o, new=n):
@@ -182,10 +182,10 @@ def effects(change: ch.Change, old: Schema, new: Schema) -> Effects:  # noqa: C9
         case ch.ValidateConstraint(namespace=ns, table=t, constraint=c):
             e.modifies.add(constraint_ref(ns, t, c))
         case ch.CreateIndex(namespace=ns, table=t, index=i):
-            e.creates.add(index_ref(ns, i.name))
+            e.creates.add(index_ref(new.dialect, ns, t, i.name))
             e.requires.add(relation_ref(new, ns, t))
-        case ch.DropIndex(namespace=ns, index=i):
-            e.removes.add(index_ref(ns, i.name))
+        case ch.DropIndex(namespace=ns, table=t, index=i):
+            e.removes.add(index_ref(old.dialect, ns, t, i.name))
         case ch.CreateTrigger(namespace=ns, table=t, trigger=tr):
             e.creates.add(trigger_ref(ns, t, tr.name))
         case ch.DropTrigger(namespace=ns, table=t, trigger=tr):
@@ -200,7 +200,7 @@ def effects(change: ch.Change, old: Schema, new: Schema) -> Effects:  # noqa: C9
             e.creates.add(view_ref(v.namespace, v.name))
         case ch.DropView(view=v):
             e.removes.add(view_ref(v.namespace, v.name))
-            e.removes |= {index_ref(v.namespace, i.name) for i in v.indexes}
+            e.removes |= {index_ref(old.dialect, v.namespace, v.name, i.name) for i in v.indexes}
             e.removes |= {trigger_ref(v.namespace, v.name, t.name) for t in v.triggers}
         case ch.CreateFunction(function=f):
             e.creates.add(function_ref(f))

@@ -48,7 +48,7 @@ from dfmigrate.diff.views import create_view
 from dfmigrate.core.schema import Ref, Schema, Table
 
 
-def _gone(change: Change) -> set[Ref]:
+def _gone(change: Change, dialect: str) -> set[Ref]:
     """Objects a change drops or replaces: anything depending on them must go first."""
     match change:
         case DropTable(table=t):
@@ -67,8 +67,8 @@ def _gone(change: Change) -> set[Ref]:
             return {Ref("sequence", s.namespace, s.name)}
         case DropConstraint(namespace=ns, table=t, constraint=c):
             return {constraint_ref(ns, t, c)}
-        case DropIndex(namespace=ns, index=i):
-            return {index_ref(ns, i.name)}
+        case DropIndex(namespace=ns, table=t, index=i):
+            return {index_ref(dialect, ns, t, i.name)}
         case DropColumn(namespace=ns, table=t, column=c):
             return {column_ref(ns, t, c.name)}
         case DropTrigger(namespace=ns, table=t, trigger=tr):  # already recreated by its comparator
@@ -92,9 +92,9 @@ def _reshaped(change: Change) -> set[Ref]:
 
 
 def recreate_dependents(old: Schema, new: Schema, changes: list[Change], deps_old: Dependencies) -> list[Change]:
-    dropped = set().union(*(_gone(c) for c in changes)) if changes else set()
+    dropped = set().union(*(_gone(c, old.dialect) for c in changes)) if changes else set()
     reshaped = set().union(*(_reshaped(c) for c in changes)) if changes else set()
-    handled = {r for c in changes for r in _gone(c)}
+    handled = {r for c in changes for r in _gone(c, old.dialect)}
     replaced_functions = {function_ref(c.old): c for c in changes if isinstance(c, ReplaceFunction)}
     out = list(changes)
     frontier = dropped | reshaped

@@ -108,7 +108,7 @@ def compare_indexes(old: Table, new: Table, dialect: str = "postgresql") -> list
         if same(o, n):
             continue
         if _comment_only(o, n):
-            changes.append(SetComment(index_ref(ns, n.name), n.comment))
+            changes.append(SetComment(index_ref(dialect, ns, new.name, n.name), n.comment))
         else:
             changes += [DropIndex(ns, old.name, o), CreateIndex(ns, new.name, n)]
     return changes

@@ -24,6 +24,7 @@ from dfmigrate.core.changes import (
     CreateTable, DropColumn, DropConstraint, DropIndex, DropNamespace, GrantPrivilege, RenameColumn,
     RenameTable, RevokePrivilege, SetComment, ValidateConstraint,
 )
+from dfmigrate.core.deps import index_ref
 from dfmigrate.dialects.mysql import NAMESPACE
 from dfmigrate.dialects.mysql.render import PlacedAddColumn, TableAlterColumn, TableDropColumn
 from dfmigrate.errors import UnsupportedError
@@ -54,21 +55,22 @@ def adapt_changes(changes: list[Change], old: Schema, new: Schema,
 
 
 def _index_comments(changes: list[Change], old: Schema, new: Schema) -> list[Change]:
-    """A drop and re-create of each index whose comment alone changed. The comment change names
-    the index only, and MySQL index names are per table (two tables may each have an ``ix``):
-    every (table, index) pair is read from the schemas, each table with its old self (renamed
-    tables included)."""
-    names = {c.target.name for c in changes if isinstance(c, SetComment) and c.target.kind == "index"}
+    """A drop and re-create of each index whose comment alone changed, read from the schemas,
+    each table with its old self (renamed tables included). The comment change names the
+    index by its table as it will be (``deps.index_ref``)."""
+    refs = {c.target for c in changes if isinstance(c, SetComment) and c.target.kind == "index"}
     renamed = {c.new.name: c.old for c in changes if isinstance(c, RenameTable)}
     out: list[Change] = []
-    for table in new.tables if names else ():
+    for table in new.tables if refs else ():
         before = renamed.get(table.name) or old.table(table.namespace, table.name)
         if before is None:
             continue
         was = {i.name: i for i in before.indexes}
         for index in table.indexes:
             prior = was.get(index.name)
-            if index.name in names and prior is not None and prior != index and replace(prior, comment=index.comment) == index:
+            if index_ref(new.dialect, table.namespace, table.name, index.name) not in refs:
+                continue
+            if prior is not None and prior != index and replace(prior, comment=index.comment) == index:
                 out += [DropIndex(table.namespace, before.name, prior), CreateIndex(table.namespace, table.name, index)]
     return out
 
