@@ -97,3 +97,15 @@ def test_index_expectations_are_keyed_by_table_and_name(mysql_db, tmp_path: Path
     code, _, err = finish(migrate(second, mdir))
     assert code == 2 and "index main.bs.ix changed" in err, err
     assert [r[0] for r in history(second)] == ["0001_v1"]
+
+
+def test_without_the_dialects_setting_the_pair_is_refused_by_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    # the directory would hold SQLite and PostgreSQL SQL too, where index names are per schema
+    (tmp_path / "pyproject.toml").write_text("[tool.dfmigrate]\n")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "models.py").write_text(V1)
+    assert cli(["makemigrations", "--models", "models.py", "--dir", "migrations", "--dialect", "mysql", "-m", "v1"]) == 2
+    err = capsys.readouterr().err
+    assert "ix on main.as and main.bs. Give them names of their own" in err and "dialects setting" in err, err
+    assert not (tmp_path / "migrations").exists() or not list((tmp_path / "migrations").glob("0001_*"))

@@ -1,15 +1,20 @@
 """Planner rules on the schema model alone (the same orders are checked on real PostgreSQL by
 tests/test_pg_converge.py)."""
 
+from dataclasses import replace
+
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dfmigrate.core import changes as ch
+from dfmigrate.core.engine import plan_migration
 from dfmigrate.diff import diff_schemas
 from dfmigrate.core.plan import order_changes
 from dfmigrate.core.schema import (
-    Column, Enum, ForeignKey, Function, PrimaryKey, Ref, Schema, Sequence, Table, View,
+    Column, Enum, ForeignKey, Function, Index, IndexPart, PrimaryKey, Ref, Schema, Sequence, Table, View,
 )
+from dfmigrate.errors import DfmigrateError
 from tests.strategies import schema_pairs
 
 
@@ -126,3 +131,25 @@ def test_a_plan_from_the_diff_makemigrations_computed_is_the_plan(pair: tuple[Sc
 @given(schema_pairs("sqlite"))
 def test_a_sqlite_plan_from_a_given_diff_is_the_plan(pair: tuple[Schema, Schema]) -> None:
     _same_plan_from_a_given_diff(*pair, False)
+
+
+def _same_index_name(dialect: str, tables: tuple[str, ...]) -> Schema:
+    return Schema(dialect, namespaces=("main",), tables=tuple(  # type: ignore[arg-type]
+        Table("main", t, (Column("x", "int"),), indexes=(Index("ix", (IndexPart("x"),)),)) for t in tables))
+
+
+def test_indexes_of_one_name_where_the_dialect_cannot_tell_them_apart_are_refused() -> None:
+    # MySQL names indexes per table: two tables may each have an ix, created and dropped
+    plan = plan_migration(Schema("mysql", namespaces=("main",)), _same_index_name("mysql", ("a", "b")))
+    assert [type(c).__name__ for c in plan.changes] == ["CreateTable", "CreateTable"]
+    assert plan_migration(_same_index_name("mysql", ("a", "b")), Schema("mysql", namespaces=("main",))).changes
+    # PostgreSQL and SQLite per schema: named, not a dependency cycle or SQL that fails
+    for dialect in ("sqlite", "postgresql"):
+        with pytest.raises(DfmigrateError, match=r"ix on main\.a and main\.b\. Give them names of their own "
+                                                 rf"\(MySQL names indexes per table, .* per schema\), or leave "
+                                                 rf"{dialect} out of the dialects setting"):
+            plan_migration(Schema(dialect, namespaces=("main",)), _same_index_name(dialect, ("a", "b")))
+    with pytest.raises(DfmigrateError, match=r"ix 2 times on main\.a\. Give them names of their own$"):
+        doubled = _same_index_name("mysql", ("a",))
+        plan_migration(Schema("mysql", namespaces=("main",)),
+                       replace(doubled, tables=(replace(doubled.tables[0], indexes=doubled.tables[0].indexes * 2),)))

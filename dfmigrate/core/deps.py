@@ -90,16 +90,33 @@ def find_index(schema: Schema, ref: Ref) -> tuple[Table | View, Index] | None:
 
 
 def _indexes_by_ref(schema: Schema) -> dict[Ref, tuple[Table | View, Index]]:
-    """Every index of the schema by its ref, built once per schema and kept with it."""
+    """Every index of the schema by its ref, built once per schema and kept with it (with
+    ``index_clashes``, the relations of the refs more than one index has)."""
     found = schema.derived.get("indexes_by_ref")
     if found is None:
         found = {}
+        clashes: dict[Ref, tuple[str, list[str]]] = {}
         relations: tuple[Table | View, ...] = (*schema.tables, *schema.views)
         for rel in relations:
             for idx in rel.indexes:  # the first of a name wins, as a scan in this order finds it
-                found.setdefault(index_ref(schema.dialect, rel.namespace, rel.name, idx.name), (rel, idx))
+                ref = index_ref(schema.dialect, rel.namespace, rel.name, idx.name)
+                if ref in found:
+                    clashes.setdefault(ref, (idx.name, [found[ref][0].name]))[1].append(rel.name)
+                else:
+                    found[ref] = (rel, idx)
         schema.derived["indexes_by_ref"] = found
+        schema.derived["index_clashes"] = clashes
     return found
+
+
+def index_clashes(schema: Schema) -> dict[Ref, tuple[str, list[str]]]:
+    """The index refs of ``schema`` that more than one index has, with the index name and the
+    relations holding them: on PostgreSQL and SQLite, index names are per schema, and models
+    written for MySQL (per table) may give two tables an ``ix``, which no database of theirs
+    can hold."""
+    _indexes_by_ref(schema)
+    clashes: dict[Ref, tuple[str, list[str]]] = schema.derived["index_clashes"]
+    return clashes
 
 
 def trigger_ref(namespace: str, table: str, name: str) -> Ref:

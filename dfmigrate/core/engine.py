@@ -10,10 +10,11 @@ from typing import Any
 
 import networkx as nx
 
-from dfmigrate.core.changes import Change, change_class
-from dfmigrate.core.deps import dependencies
+from dfmigrate.core.changes import Change, CreateIndex, change_class
+from dfmigrate.core.deps import dependencies, index_clashes
 from dfmigrate.core.describe import describe
 from dfmigrate.diff import diff_schemas
+from dfmigrate.errors import DfmigrateError
 from dfmigrate.core.hints import rename_hints
 from dfmigrate.core.plan import order_changes
 from dfmigrate.core.schema import Schema
@@ -152,6 +153,8 @@ def plan_migration(old: Schema, new: Schema, *, online: bool = False, server_ver
     changes = diff_schemas(old, new, deps_old) if changes is None else list(changes)
     if not changes:
         return Plan(new.dialect, [], [], nx.DiGraph())
+    if any(isinstance(c, CreateIndex) for c in changes):  # only a new index can clash
+        _refuse_index_clashes(new)
     adapt = import_module(_ADAPTERS[new.dialect]) if new.dialect in _ADAPTERS else None
     if adapt is not None:
         changes = adapt.adapt_changes(changes, old, new, backfills)
@@ -173,6 +176,27 @@ def plan_migration(old: Schema, new: Schema, *, online: bool = False, server_ver
     for node in graph.nodes:
         graph.nodes[node]["label"] = describe(graph.nodes[node]["change"])
     return Plan(new.dialect, [_generic(c) for c in ordered], statements, graph)
+
+
+def _refuse_index_clashes(new: Schema) -> None:
+    """Two indexes the dialect cannot tell apart (``deps.index_ref``): models written for MySQL,
+    where index names are per table, may give two tables an ``ix``. Refused by name here rather
+    than as the dependency cycle or failing SQL it would become."""
+    clashes = index_clashes(new)
+    if not clashes:
+        return
+    title = {"postgresql": "PostgreSQL", "sqlite": "SQLite", "mysql": "MySQL"}.get(new.dialect, new.dialect)
+    shown, across = [], False
+    for ref, (name, tables) in sorted(clashes.items()):
+        if len(set(tables)) == 1:
+            shown.append(f"{name} {len(tables)} times on {ref.namespace}.{tables[0]}")
+        else:
+            across = True
+            shown.append(f"{name} on {' and '.join(f'{ref.namespace}.{t}' for t in tables)}")
+    raise DfmigrateError(
+        f"{title} cannot hold two indexes of one name here: {'; '.join(shown)}. Give them names of their own"
+        + (f" (MySQL names indexes per table, {title} per schema), or leave {new.dialect} out of the "
+           f"dialects setting" if across else ""))
 
 
 def _generic(change: Change) -> Change:
