@@ -83,9 +83,15 @@ def find_index(schema: Schema, ref: Ref) -> tuple[Table | View, Index] | None:
     the first index of that name in the namespace, as it was found when they were planned."""
     found = _indexes_by_ref(schema).get(ref)
     if found is None and schema.dialect == "mysql" and ref.kind == "index":
-        relations: tuple[Table | View, ...] = (*schema.tables, *schema.views)
-        found = next(((rel, idx) for rel in relations if rel.namespace == ref.namespace
-                      for idx in rel.indexes if idx.name == ref.name), None)
+        bare = schema.derived.get("indexes_by_bare_name")
+        if bare is None:  # (a dict: an absent index is asked about for every one a plan creates)
+            bare = {}
+            relations: tuple[Table | View, ...] = (*schema.tables, *schema.views)
+            for rel in relations:
+                for idx in rel.indexes:
+                    bare.setdefault((rel.namespace, idx.name), (rel, idx))
+            schema.derived["indexes_by_bare_name"] = bare
+        found = bare.get((ref.namespace, ref.name))
     return found
 
 
