@@ -228,13 +228,17 @@ def _sqlglot_statement(st: object) -> Classified:
     return Classified("sql", None, target)
 
 
+# a DROP action's kind by what it drops: a column's only when it says so (MySQL's DROP INDEX /
+# DROP FOREIGN KEY lose no data); what a rerun looks for is named after the same kind
+_DROPS = {"COLUMN": "column", "INDEX": "index", "KEY": "index", "FOREIGN KEY": "constraint",
+          "CONSTRAINT": "constraint", "CHECK": "constraint"}
+
+
 def _alter_action(action: object) -> str:
-    """The kind of one ``ALTER TABLE`` action; a ``DROP`` is a column's only when it says so (MySQL's
-    ``DROP INDEX`` / ``DROP FOREIGN KEY`` lose no data)."""
+    """The kind of one ``ALTER TABLE`` action."""
     name = type(action).__name__
     if name == "Drop":
-        what = str(getattr(action, "args", {}).get("kind") or "COLUMN").upper()
-        return "drop-column" if what == "COLUMN" else "drop-index" if what in ("INDEX", "KEY") else "drop-constraint"
+        return f"drop-{_DROPS.get(str(getattr(action, 'args', {}).get('kind') or 'COLUMN').upper(), 'constraint')}"
     return {"ColumnDef": "add-column", "RenameColumn": "rename-column",
             "AlterRename": "rename-table"}.get(name, "alter-table")
 
@@ -265,15 +269,13 @@ def _mysql(sql: str) -> Classified:
 
 def _mysql_resume(st: Any) -> str | None:
     """How a rerun tells that this DDL statement (which commits by itself) finished, in the
-    terms of ``dialects.mysql.resume``: what its first action creates or removes (MySQL 8 and
-    MariaDB 10.6+ make one statement atomic, so the first action stands for all). None when the
-    statement names another database or is not one of these shapes: it then runs again."""
+    renderer's terms (``render.present`` / ``absent``, read by ``dialects.mysql.resume``): what its
+    first action creates or removes (MySQL 8 and MariaDB 10.6+ make one statement atomic, so the
+    first action stands for all). None when the statement names another database or is not one
+    of these shapes: it then runs again."""
     from sqlglot import exp
 
-    from dfmigrate.dialects.mysql.render import RERUN
-
-    def q(*names: str) -> str:
-        return ".".join("`" + n.replace("`", "``") + "`" for n in names)
+    from dfmigrate.dialects.mysql.render import RERUN, absent, present
 
     def local(table: Any) -> str | None:
         return table.name if isinstance(table, exp.Table) and table.name and not table.db else None
@@ -281,18 +283,18 @@ def _mysql_resume(st: Any) -> str | None:
     kind = str(st.args.get("kind") or "").upper()
     if isinstance(st, exp.Create) and kind in ("TABLE", "VIEW"):
         t = local(st.find(exp.Table))
-        return f"table:{q(t)}" if t else None
+        return present("table", t) if t else None
     if isinstance(st, exp.Create) and kind == "INDEX" and isinstance(st.this, exp.Index):
         t = local(st.this.args.get("table"))
-        return f"index:{q(t, st.this.name)}" if t and st.this.name else None
+        return present("index", t, st.this.name) if t and st.this.name else None
     if isinstance(st, exp.Drop) and kind in ("TABLE", "VIEW"):
         t = local((st.args.get("tables") or [None])[0] or st.this)
-        return f"no-table:{q(t)}" if t else None
+        return absent("table", t) if t else None
     if isinstance(st, exp.Drop) and kind == "INDEX":
         on = st.args.get("cluster")
         t = local(on.this if on is not None else None)
         index = (st.args.get("tables") or [None])[0]
-        return f"no-index:{q(t, index.name)}" if t and index is not None else None
+        return absent("index", t, index.name) if t and index is not None else None
     if not isinstance(st, exp.Alter) or not st.args.get("actions"):
         return None
     t = local(st.this)
@@ -300,31 +302,29 @@ def _mysql_resume(st: Any) -> str | None:
         return None
     action = st.args["actions"][0]
     if isinstance(action, exp.ColumnDef):
-        return f"column:{q(t, action.name)}"
+        return present("column", t, action.name)
     if isinstance(action, exp.RenameColumn):
-        return f"column:{q(t, action.args['to'].name)}"
+        return present("column", t, action.args["to"].name)
     if isinstance(action, exp.ModifyColumn):  # CHANGE a b …: b is there; MODIFY a …: sets a definition
         renamed = action.args.get("rename_from")
-        return f"column:{q(t, action.this.name)}" if renamed is not None and renamed.name != action.this.name \
+        return present("column", t, action.this.name) if renamed is not None and renamed.name != action.this.name \
             else RERUN
     if isinstance(action, exp.DropPrimaryKey):
-        return f"no-index:{q(t, 'PRIMARY')}"
+        return absent("index", t, "PRIMARY")
     if isinstance(action, exp.Drop):
-        what = str(action.args.get("kind") or "").upper()
+        what = _DROPS.get(str(action.args.get("kind") or "").upper())
         name = (action.args.get("tables") or [None])[0]
-        check = {"COLUMN": "no-column", "INDEX": "no-index", "KEY": "no-index", "FOREIGN KEY": "no-constraint",
-                 "CONSTRAINT": "no-constraint", "CHECK": "no-constraint"}.get(what)
-        return f"{check}:{q(t, name.name)}" if check and name is not None and name.name else None
+        return absent(what, t, name.name) if what and name is not None and name.name else None
     if isinstance(action, exp.AddConstraint) and action.expressions:
         added = action.expressions[0]
         if isinstance(added, exp.PrimaryKey):
-            return f"index:{q(t, 'PRIMARY')}"
+            return present("index", t, "PRIMARY")
         if isinstance(added, exp.IndexColumnConstraint) and added.name:
-            return f"index:{q(t, added.name)}"
+            return present("index", t, added.name)
         if isinstance(added, exp.UniqueColumnConstraint) and isinstance(added.this, exp.Schema) and added.this.name:
-            return f"index:{q(t, added.this.name)}"
+            return present("index", t, added.this.name)
         if isinstance(added, exp.Constraint) and added.name:
-            return f"constraint:{q(t, added.name)}"
+            return present("constraint", t, added.name)
     return None
 
 
