@@ -17,7 +17,7 @@ from dfmigrate.diff import diff_schemas
 from dfmigrate.errors import DfmigrateError
 from dfmigrate.core.hints import rename_hints
 from dfmigrate.core.plan import order_changes
-from dfmigrate.core.schema import Schema
+from dfmigrate.core.schema import DIALECT_NAMES, Schema
 from dfmigrate.core.statement import Statement
 from dfmigrate.core.step import Step
 
@@ -185,7 +185,7 @@ def _refuse_index_clashes(new: Schema) -> None:
     clashes = index_clashes(new)
     if not clashes:
         return
-    title = {"postgresql": "PostgreSQL", "sqlite": "SQLite", "mysql": "MySQL"}.get(new.dialect, new.dialect)
+    title = DIALECT_NAMES.get(new.dialect, new.dialect)
     shown, across = [], False
     for ref, (name, tables) in sorted(clashes.items()):
         if len(set(tables)) == 1:

@@ -20,6 +20,7 @@ from functools import cached_property
 from typing import Any, Literal
 
 Dialect = Literal["postgresql", "sqlite", "mysql"]  # "mysql" covers MariaDB too
+DIALECT_NAMES: dict[str, str] = {"postgresql": "PostgreSQL", "sqlite": "SQLite", "mysql": "MySQL"}  # in messages
 
 # A reference to a top-level or table-scoped object, used for dependencies and change subjects.
 # kind is one of REF_KINDS; name is "table.object" for objects that live inside a table.

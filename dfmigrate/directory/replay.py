@@ -33,8 +33,6 @@ log = logging.getLogger(__name__)
 
 NEEDS_DEV_URL = ("replaying {server} migrations needs a {server} server for a scratch database: "
                  "pass --dev-url (or set dev_url under [tool.dfmigrate] in pyproject.toml)")
-_SERVER_NAMES = {"postgresql": "PostgreSQL", "mysql": "MySQL"}
-
 
 def empty_schema(dialect: str) -> Schema:
     from dfmigrate.core.schema import DEFAULT_NAMESPACE, Schema
@@ -118,7 +116,9 @@ async def replay_migrations(store: Any, migrations: list[LoadedMigration], diale
     if dialect == "sqlite":
         return await _replay_sqlite(store, migrations)
     if not dev_url or url_dialect(dev_url) != dialect:
-        raise DfmigrateError(NEEDS_DEV_URL.format(server=_SERVER_NAMES[dialect])
+        from dfmigrate.core.schema import DIALECT_NAMES
+
+        raise DfmigrateError(NEEDS_DEV_URL.format(server=DIALECT_NAMES[dialect])
                              + " (a hand-written step without 'state' is replayed on one)")
     return await _replay_server(store, migrations, dialect, dev_url)
 

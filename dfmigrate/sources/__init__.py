@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 
 SourceKind = Literal["postgres", "sqlite", "mysql", "models", "sqlfile", "migrations", "dataflow"]
 
-_DIALECT_NAMES = {"postgresql": "PostgreSQL", "sqlite": "SQLite", "mysql": "MySQL"}
 DEFAULT_DIALECT: Dialect = "sqlite"  # the embedded default: works with nothing installed or running
 
 _UNKNOWN = (
@@ -241,7 +240,9 @@ async def load_pair(from_spec: str, to_spec: str, ctx: SourceContext) -> tuple[S
     sides = [d for d in (source_dialect(from_spec), source_dialect(to_spec)) if d]
     dialects = set(sides)
     if len(dialects) > 1:
-        first, second = (_DIALECT_NAMES[d] for d in sides)
+        from dfmigrate.core.schema import DIALECT_NAMES
+
+        first, second = (DIALECT_NAMES[d] for d in sides)
         raise SourceError(f"cannot compare a {first} database with a {second} database")
     if dialects and ctx.dialect and ctx.dialect not in dialects:
         raise SourceError(f"--dialect {ctx.dialect} contradicts the database source ({dialects.pop()})")
