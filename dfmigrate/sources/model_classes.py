@@ -64,21 +64,19 @@ Backfills = dict[tuple[str, str, str], str]  # (namespace, table, column) → SQ
 
 def load_models_with_backfills(spec: str, dialect: Dialect) -> tuple[Schema, Backfills]:
     """``load_models``, and the backfill expressions the fields declare (one import of the
-    models: a ``.py`` file runs once). A DataFlow instance declares none: its fields are plain
-    class attributes, so its backfills come from the command line."""
-    if spec.startswith("dataflow:"):  # so makemigrations and check take a DataFlow app's models too
-        from dfmigrate.sources.dataflow import load_dataflow
-
-        return load_dataflow(spec, dialect), {}
-    infos = load_model_classes(spec, dialect)
-    return build_schema(infos, dialect), model_backfills(infos, dialect)
+    models: a ``.py`` file runs once)."""
+    return load_models_for(spec, [dialect])[dialect]
 
 
 def load_models_for(spec: str, dialects: Sequence[Dialect]) -> dict[Dialect, tuple[Schema, Backfills]]:
-    """``load_models_with_backfills`` in each of ``dialects``, from one run of the models (what
-    makemigrations and check compare with every dialect the directory holds)."""
-    if spec.startswith("dataflow:"):
-        return {d: load_models_with_backfills(spec, d) for d in dialects}
+    """The Schema and the backfills of the models in each of ``dialects``, from one run of the
+    models (makemigrations and check compare them with every dialect the directory holds). A
+    DataFlow instance declares no backfills: its fields are plain class attributes, so its
+    backfills come from the command line."""
+    if spec.startswith("dataflow:"):  # so makemigrations and check take a DataFlow app's models too
+        from dfmigrate.sources.dataflow import load_dataflow
+
+        return {d: (load_dataflow(spec, d), {}) for d in dialects}
     classes = _model_classes(spec)
     out: dict[Dialect, tuple[Schema, Backfills]] = {}
     for dialect in dialects:
