@@ -81,37 +81,10 @@ def find_index(schema: Schema, ref: Ref) -> tuple[Table | View, Index] | None:
 
     MySQL migrations written before refs named their table hold a bare index name: it finds
     the first index of that name in the namespace, as it was found when they were planned."""
-    found = _indexes_by_ref(schema).get(ref)
+    maps = _index_maps(schema)
+    found = maps.by_ref.get(ref)
     if found is None and schema.dialect == "mysql" and ref.kind == "index":
-        bare = schema.derived.get("indexes_by_bare_name")
-        if bare is None:  # (a dict: an absent index is asked about for every one a plan creates)
-            bare = {}
-            relations: tuple[Table | View, ...] = (*schema.tables, *schema.views)
-            for rel in relations:
-                for idx in rel.indexes:
-                    bare.setdefault((rel.namespace, idx.name), (rel, idx))
-            schema.derived["indexes_by_bare_name"] = bare
-        found = bare.get((ref.namespace, ref.name))
-    return found
-
-
-def _indexes_by_ref(schema: Schema) -> dict[Ref, tuple[Table | View, Index]]:
-    """Every index of the schema by its ref, built once per schema and kept with it (with
-    ``index_clashes``, the relations of the refs more than one index has)."""
-    found = schema.derived.get("indexes_by_ref")
-    if found is None:
-        found = {}
-        clashes: dict[Ref, tuple[str, list[str]]] = {}
-        relations: tuple[Table | View, ...] = (*schema.tables, *schema.views)
-        for rel in relations:
-            for idx in rel.indexes:  # the first of a name wins, as a scan in this order finds it
-                ref = index_ref(schema.dialect, rel.namespace, rel.name, idx.name)
-                if ref in found:
-                    clashes.setdefault(ref, (idx.name, [found[ref][0].name]))[1].append(rel.name)
-                else:
-                    found[ref] = (rel, idx)
-        schema.derived["indexes_by_ref"] = found
-        schema.derived["index_clashes"] = clashes
+        found = maps.by_bare_name.get((ref.namespace, ref.name))
     return found
 
 
@@ -120,9 +93,34 @@ def index_clashes(schema: Schema) -> dict[Ref, tuple[str, list[str]]]:
     relations holding them: on PostgreSQL and SQLite, index names are per schema, and models
     written for MySQL (per table) may give two tables an ``ix``, which no database of theirs
     can hold."""
-    _indexes_by_ref(schema)
-    clashes: dict[Ref, tuple[str, list[str]]] = schema.derived["index_clashes"]
-    return clashes
+    return _index_maps(schema).clashes
+
+
+@dataclass
+class _IndexMaps:
+    by_ref: dict[Ref, tuple[Table | View, Index]] = field(default_factory=dict)
+    by_bare_name: dict[tuple[str, str], tuple[Table | View, Index]] = field(default_factory=dict)
+    clashes: dict[Ref, tuple[str, list[str]]] = field(default_factory=dict)
+
+
+def _index_maps(schema: Schema) -> _IndexMaps:
+    """Every index of the schema by its ref and by its bare name (the first of a name wins, as a
+    scan in this order finds it), and the refs more than one index has: one pass, built once
+    per schema and kept with it."""
+    maps: _IndexMaps | None = schema.derived.get("indexes")
+    if maps is None:
+        maps = _IndexMaps()
+        relations: tuple[Table | View, ...] = (*schema.tables, *schema.views)
+        for rel in relations:
+            for idx in rel.indexes:
+                maps.by_bare_name.setdefault((rel.namespace, idx.name), (rel, idx))
+                ref = index_ref(schema.dialect, rel.namespace, rel.name, idx.name)
+                if ref in maps.by_ref:
+                    maps.clashes.setdefault(ref, (idx.name, [maps.by_ref[ref][0].name]))[1].append(rel.name)
+                else:
+                    maps.by_ref[ref] = (rel, idx)
+        schema.derived["indexes"] = maps
+    return maps
 
 
 def trigger_ref(namespace: str, table: str, name: str) -> Ref:
@@ -279,7 +277,7 @@ class Dependencies:
         if ref.kind == "table":
             return self.schema.table(ref.namespace, ref.name)
         if ref.kind == "index":
-            found = _indexes_by_ref(self.schema).get(ref)  # refs made by index_ref: no bare-name fallback
+            found = _index_maps(self.schema).by_ref.get(ref)  # refs made by index_ref: no bare-name fallback
             return found[0] if found is not None and isinstance(found[0], Table) else None
         if ref.kind in _TABLE_SCOPED:
             return self.schema.table(ref.namespace, ref.name.partition(".")[0])
