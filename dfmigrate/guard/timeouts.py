@@ -15,18 +15,12 @@ a lock_timeout: docs/guarded-apply.md).
 from __future__ import annotations
 
 import math
-import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 MARIADB_STATEMENT_TIMEOUT = 1969  # "Query execution was interrupted (max_statement_time exceeded)"
 MYSQL_INTERRUPTED = 1317  # "Query execution was interrupted"
-
-# What each MySQL connection's session was last set to here: a session setting stays until it is
-# set again (it is not transactional), and the connection is ours alone, so it is sent once per
-# connection and again only when it changes (another run's options on the same connection).
-_MYSQL_SENT: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
 
 
 class Timeouts:
@@ -69,15 +63,16 @@ class Timeouts:
     async def _mysql(self, conn: Any) -> None:
         """MySQL's session settings: the wait for a metadata lock (DDL) and for a row lock (a data
         step), and on MariaDB the statement timeout (0: none). A session of our own: nothing to
-        reset, and nothing to send when it already has these (``_MYSQL_SENT``)."""
+        reset, and nothing to send when it already has these (``session_settings``: another run's
+        options on the same connection send them again)."""
         seconds = self.mysql_lock_seconds
         statement = f", max_statement_time = {self.statement_ms / 1000:g}" if getattr(conn, "mariadb", False) else ""
         sql = f"SET SESSION lock_wait_timeout = {seconds}, innodb_lock_wait_timeout = {seconds}{statement}"
-        if _MYSQL_SENT.get(conn) == sql:
+        if conn.session_settings == sql:
             return
-        _MYSQL_SENT.pop(conn, None)  # a failed SET leaves the session unknown: sent again next time
+        conn.session_settings = None  # a failed SET leaves the session unknown: sent again next time
         await conn.execute(sql)
-        _MYSQL_SENT[conn] = sql
+        conn.session_settings = sql
 
     @asynccontextmanager
     async def session(self, conn: Any) -> AsyncIterator[None]:

@@ -169,6 +169,9 @@ class MysqlConnection:
         self.pid = pid  # CONNECTION_ID(): what the processlist and IS_USED_LOCK() show
         self.mariadb = mariadb  # the server is MariaDB (its settings and syntax differ from MySQL's)
         self.database = database  # the one the URL names (the session never leaves it: no USE is sent)
+        # the last SET SESSION the guard's timeouts sent here: a session setting stays until it is
+        # set again, so the same one is not sent again (None: unknown, e.g. after a failed SET)
+        self.session_settings: str | None = None
 
     @classmethod
     async def open(cls, url: str) -> MysqlConnection:
