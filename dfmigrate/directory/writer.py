@@ -15,8 +15,9 @@ form that Python reads back as the same string, and ``render`` re-parses its out
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
+import functools
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -307,14 +308,14 @@ class SQLMigrationGenerator:
         return self.store.display(filename)
 
 
-_KAILASH_GENERATOR: list[type] = []
-
-
 def kailash_generator(directory: Any, dialect: str, source: str | None = None) -> Any:
     """A ``SQLMigrationGenerator`` that is also a Kailash ``MigrationGenerator`` (imports Kailash)."""
+    return _kailash_generator_class()(directory, dialect, source)
+
+
+@functools.cache
+def _kailash_generator_class() -> type:
     from kailash.utils.migrations.generator import MigrationGenerator
 
-    if not _KAILASH_GENERATOR:
-        _KAILASH_GENERATOR.append(type("SQLMigrationGenerator", (SQLMigrationGenerator, MigrationGenerator),
-                                       {"__module__": __name__, "__doc__": SQLMigrationGenerator.__doc__}))
-    return _KAILASH_GENERATOR[0](directory, dialect, source)
+    return type("SQLMigrationGenerator", (SQLMigrationGenerator, MigrationGenerator),
+                {"__module__": __name__, "__doc__": SQLMigrationGenerator.__doc__})
