@@ -95,14 +95,21 @@ def migrate(url: str, mdir: Path, *extra: str) -> subprocess.Popen[bytes]:
     return dfmigrate("migrate", "--database", url, "--dir", str(mdir), "--format", "json", *extra)
 
 
-def directory(tmp_path: Path, url: str) -> Path:
-    """Two generated migrations (v1, then v2 with consent to its rename and drop), written for
-    the MySQL database ``url`` names."""
+def generated(tmp_path: Path, url: str, *versions: tuple[str, str]) -> Path:
+    """The migrations makemigrations writes for the MySQL database ``url`` names from each
+    (message, models text) in turn, in ``tmp_path/migrations``."""
     mdir, models = tmp_path / "migrations", tmp_path / "models.py"
-    for version, text in (("v1", V1), ("v2", V2)):
+    for version, text in versions:
         models.write_text(text)
         assert cli(["makemigrations", "--models", str(models), "--dir", str(mdir), "--database", url,
                     "-m", version]) == 0
+    return mdir
+
+
+def directory(tmp_path: Path, url: str) -> Path:
+    """Two generated migrations (v1, then v2 with consent to its rename and drop), written for
+    the MySQL database ``url`` names."""
+    mdir = generated(tmp_path, url, ("v1", V1), ("v2", V2))
     v2 = next(mdir.glob("0002_*.py"))
     assert "    mysql = ForDialect(" in v2.read_text()
     v2.write_text(v2.read_text().replace("\n    dependencies = ", '\n    allow_hazards = ["all"]\n    dependencies = ', 1))

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from dfmigrate.directory import load_all, write_sum
-from tests.test_mysql_apply import finish, history, migrate
+from tests.test_mysql_apply import finish, generated, history, migrate
 from tests.test_runner import cli, query
 
 V1 = '''
@@ -41,11 +41,7 @@ def directory(tmp_path: Path, url: str, monkeypatch: pytest.MonkeyPatch) -> Path
     # MySQL only: PostgreSQL and SQLite name indexes per schema, where these two ix collide
     (tmp_path / "pyproject.toml").write_text('[tool.dfmigrate]\ndialects = ["mysql"]\n')
     monkeypatch.chdir(tmp_path)
-    mdir, models = tmp_path / "migrations", tmp_path / "models.py"
-    for version, text in (("v1", V1), ("v2", V2)):
-        models.write_text(text)
-        assert cli(["makemigrations", "--models", str(models), "--dir", str(mdir), "--database", url,
-                    "-m", version]) == 0
+    mdir = generated(tmp_path, url, ("v1", V1), ("v2", V2))
     write_sum(str(mdir))
     return mdir
 

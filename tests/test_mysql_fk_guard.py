@@ -20,7 +20,7 @@ from typing import Any
 
 from dfmigrate.directory import load_all, write_sum
 from dfmigrate.urls import database_name
-from tests.test_mysql_apply import finish, history, migrate
+from tests.test_mysql_apply import finish, generated, history, migrate
 from tests.test_mysql_guard import alive, instrumented_db, open_transaction  # noqa: F401 - a fixture
 from tests.test_runner import cli, query
 
@@ -45,11 +45,7 @@ V2 = V1.replace("    item_id: int\n", '    item_id: int = field(references="item
 
 
 def directory(tmp_path: Path, url: str) -> Path:
-    mdir, models = tmp_path / "migrations", tmp_path / "models.py"
-    for version, text in (("v1", V1), ("v2", V2)):
-        models.write_text(text)
-        assert cli(["makemigrations", "--models", str(models), "--dir", str(mdir), "--database", url,
-                    "-m", version]) == 0
+    mdir = generated(tmp_path, url, ("v1", V1), ("v2", V2))
     write_sum(str(mdir))
     return mdir
 
