@@ -267,7 +267,7 @@ def report_lines(report: dict[str, Any], verbose: bool = False) -> list[str]:
             for h in d.get("holders", []):
                 ended = " (terminated: --cancel-blockers)" if h["pid"] in d.get("terminated", []) else ""
                 out.append(f"  {mid}: statement {d['statement']} needed {d['mode']} on {d['relation']}; "
-                           f"{_holder_text(h)}{ended}; {d['action']} after {d['waited_s']:g} s")
+                           f"{_holder_text(h)}{ended}; {d['action']} (waited {d['waited_s']:g} s)")
         for e in step.get("watch_errors", []):
             out.append(f"  {mid}: blocker watch error: {e}")
     if verbose:
