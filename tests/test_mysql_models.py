@@ -230,3 +230,39 @@ def test_str_key_columns_without_max_length_are_varchar_255(mysql_url: str, tmp_
     unkeyed = STR_KEYS.replace('    __indexes__ = (index("tag", "note"),)\n', "")
     assert {c.name: c.type for c in load_models(_write(tmp_path, "v2.py", unkeyed), "mysql").tables[0].columns
             if c.name in ("tag", "note")} == {"tag": "text", "note": "text"}
+
+
+RESTRICTED = '''
+from dfmigrate import field, model
+
+
+@model
+class Author:
+    name: str = field(max_length=80)
+
+
+@model
+class Book:
+    author_id: int = field(references="Author.id", on_delete="restrict", on_update="restrict")
+    title: str = field(max_length=80)
+'''
+
+
+def test_restrict_foreign_key_compares_equal_to_the_database_it_made(mysql_url: str, tmp_path: Path) -> None:
+    """InnoDB's RESTRICT is its NO ACTION, and MariaDB reports either as RESTRICT: a model and a
+    migrations directory saying RESTRICT equal the database they produced (diff, drift, check)."""
+    from tests.test_mysql_apply import generated
+    from tests.test_runner import cli
+
+    mdir = generated(tmp_path, mysql_url, ("v1", RESTRICTED))
+    models = str(tmp_path / "models.py")
+    opts = ["--database", mysql_url, "--dir", str(mdir), "--models", models]
+    assert cli(["migrate", *opts]) == 0
+    same = _cli("diff", "--from", mysql_url, "--to", models, "--exit-code")
+    assert (same.returncode, same.stdout) == (0, ""), same.stderr
+    assert cli(["drift", *opts]) == 0
+    assert cli(["check", *opts]) == 0
+    # a real change of action is still one
+    changed = _write(tmp_path, "cascade.py", RESTRICTED.replace('on_delete="restrict"', 'on_delete="cascade"'))
+    differs = _cli("diff", "--from", mysql_url, "--to", changed, "--exit-code")
+    assert differs.returncode == 1 and "ON DELETE CASCADE" in differs.stdout, differs.stderr

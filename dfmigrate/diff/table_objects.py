@@ -55,11 +55,24 @@ def constraint_identity(constraint: Constraint, fold: Callable[[str], str]) -> H
 
 def _as_declared(table: Table, dialect: str) -> tuple[Constraint, ...]:
     """The table's constraints as the dialect tells them apart (SQLite: a generated name is no
-    name, column names without case); PostgreSQL's as they are."""
+    name, column names without case; MySQL: a foreign key's RESTRICT is its NO ACTION);
+    PostgreSQL's as they are."""
+    if dialect == "mysql":
+        return tuple(_mysql_actions(c) for c in table.constraints)
     forms = spelling(dialect)
     if forms is None:
         return table.constraints
     return tuple(forms.constraint(table, c) for c in table.constraints)
+
+
+def _mysql_actions(constraint: Constraint) -> Constraint:
+    """InnoDB treats RESTRICT and NO ACTION alike, and MariaDB reports an unstated action as
+    RESTRICT, which the inspector reads as NO ACTION: a model or a migration that says RESTRICT
+    must compare equal to the database it produced."""
+    if not isinstance(constraint, ForeignKey) or "RESTRICT" not in (constraint.on_delete, constraint.on_update):
+        return constraint
+    return replace(constraint, on_delete="NO ACTION" if constraint.on_delete == "RESTRICT" else constraint.on_delete,
+                   on_update="NO ACTION" if constraint.on_update == "RESTRICT" else constraint.on_update)
 
 
 def compare_constraints(old: Table, new: Table, dialect: str = "postgresql") -> list[Change]:
