@@ -28,44 +28,15 @@ from typing import Any
 import pytest
 
 from tests.test_crash import history, schema_dump
+import tests.test_makemigrations_online as online
 from tests.test_makemigrations_online import _isolated, dfm, in_dir, project  # noqa: F401  (fixtures)
 from tests.test_runner import query
 
 REPO = Path(__file__).resolve().parent.parent
 
-V1 = '''
-from typing import Optional
-from dfmigrate import model, field
-
-@model
-class Parent:
-    name: str = ""
-
-@model
-class Item:
-    code: str = ""
-    n: int = 0
-    parent_id: Optional[int] = None
-    note: Optional[str] = None
-    qty: int = field(default=0, index=True)
-'''
-V2 = '''
-from typing import Optional
-from dfmigrate import model, field
-
-@model
-class Parent:
-    name: str = ""
-
-@model
-class Item:
-    code: str = field(default="", index=True)
-    n: int = field(default=0, unique=True)
-    parent_id: Optional[int] = field(default=None, references="parents.id")
-    note: str
-    qty: int = field(default=0, check="qty >= 0")
-    score: int = field(backfill="n * 2")
-'''
+# the models of the online tests, plus an index to drop concurrently, a CHECK and a backfilled column
+V1 = online.V1 + "    qty: int = field(default=0, index=True)\n"
+V2 = online.V2 + '    qty: int = field(default=0, check="qty >= 0")\n    score: int = field(backfill="n * 2")\n'
 SEED = """
 INSERT INTO parents (name) SELECT 'p' || g FROM generate_series(1, 20) g;
 INSERT INTO items (code, n, parent_id, note, qty) SELECT 'c' || g, g, g % 20 + 1, 'note ' || g, g % 7
