@@ -202,6 +202,9 @@ _NON_VOLATILE = frozenset({
 })
 
 
+_SERIAL = frozenset({"serial", "serial4", "bigserial", "serial8", "smallserial", "serial2"})
+
+
 def _volatile_calls(expr: Any) -> list[str]:
     from pglast.visitors import Visitor
 
@@ -233,14 +236,21 @@ def _field_with_default(node: Any, ctx: Context) -> Iterator[str]:
             elif con.contype == enums.ConstrType.CONSTR_GENERATED:
                 yield (f"stored generated column {column.colname} on existing table {table}: the whole "
                        "table is rewritten under an ACCESS EXCLUSIVE lock")
+            elif con.contype == enums.ConstrType.CONSTR_IDENTITY:
+                yield (f"identity column {column.colname} on existing table {table}: every existing row "
+                       "gets the next value of its sequence, so the whole table is rewritten under an "
+                       "ACCESS EXCLUSIVE lock")
+        if _type_name(column.typeName) in _SERIAL:  # its default, nextval(), is volatile
+            yield (f"column {column.colname} on existing table {table} is {_type_name(column.typeName)}: every "
+                   "existing row gets the next value of its sequence, so the whole table is rewritten under "
+                   "an ACCESS EXCLUSIVE lock")
 
 
 def _required_field(node: Any, ctx: Context) -> Iterator[str]:
     for table, column in _added_columns(node, ctx):
         not_null = column.is_not_null or _has(column, "CONSTR_NOTNULL") or _has(column, "CONSTR_PRIMARY")
         filled = any(_has(column, k) for k in ("CONSTR_DEFAULT", "CONSTR_IDENTITY", "CONSTR_GENERATED"))
-        serial = _type_name(column.typeName) in ("serial", "serial4", "bigserial", "serial8",
-                                                 "smallserial", "serial2")
+        serial = _type_name(column.typeName) in _SERIAL
         if not_null and not filled and not serial:
             yield (f"column {column.colname} is added NOT NULL without a default to existing table "
                    f"{table}: the statement fails as soon as the table has a row, and code that "
@@ -321,6 +331,16 @@ def _drop_table(node: Any, ctx: Context) -> Iterator[str]:
         old = [n for n in (object_name(o) for o in node.objects or ()) if not ctx.is_new(n)]
         if old:
             yield f"dropping table {', '.join(old)} deletes its data and breaks code that still reads it"
+
+
+def _drop_schema(node: Any, ctx: Context) -> Iterator[str]:
+    ast, enums = _ast(), _enums()
+    if isinstance(node, ast.DropStmt) and node.removeType == enums.ObjectType.OBJECT_SCHEMA:
+        names = [getattr(o, "sval", str(o)) for o in node.objects or ()]
+        cascade = node.behavior == enums.DropBehavior.DROP_CASCADE
+        yield (f"dropping schema {', '.join(names)} "
+               + ("with CASCADE deletes every table in it, with its data, and " if cascade else "")
+               + "breaks code that still uses it")
 
 
 def _drop_database(node: Any, ctx: Context) -> Iterator[str]:
@@ -469,9 +489,10 @@ RULES: tuple[Rule, ...] = (
               "ADD CONSTRAINT … FOREIGN KEY … NOT VALID, then VALIDATE CONSTRAINT in a later transaction."),
          _foreign_key),
     Rule(_doc("adding-field-with-default", "Column added to an existing table with a volatile default (or any "
-              "default before PostgreSQL 11), or as a stored generated column.",
-              "A volatile default (random(), gen_random_uuid(), clock_timestamp()…) or a stored generated column "
-              "is computed for every row: the table is rewritten under an ACCESS EXCLUSIVE lock.",
+              "default before PostgreSQL 11), as a stored generated column, or as a serial or identity column.",
+              "A volatile default (random(), gen_random_uuid(), clock_timestamp()…, and the nextval() behind "
+              "serial and identity columns) or a stored generated column is computed for every row: the table is "
+              "rewritten under an ACCESS EXCLUSIVE lock.",
               "Add the column without the default, set the default for new rows, backfill existing rows in "
               "batches."),
          _field_with_default),
@@ -512,6 +533,13 @@ RULES: tuple[Rule, ...] = (
               "Stop using the table in a release first; drop it later, after a backup, and suppress the finding "
               "with the reason."),
          _drop_table, _deletes("table", "table"), consent="deletes-data"),
+    Rule(_doc("ban-drop-schema", "Schema dropped.",
+              "With CASCADE every table, view and function in the schema goes, with its data; without it the "
+              "statement fails unless the schema is already empty. Code of the running release that still "
+              "uses the schema fails.",
+              "Stop using the schema in a release first; drop its tables one by one (each one a reviewed "
+              "finding), then the empty schema without CASCADE, and suppress the finding with the reason."),
+         _drop_schema, consent="deletes-data"),
     Rule(_doc("ban-drop-database", "DROP DATABASE.",
               "A migration should never delete a whole database.",
               "Do it by hand, outside migrations."),
@@ -557,8 +585,8 @@ RULES: tuple[Rule, ...] = (
               "char(n) pads values with spaces and is slower than text; it is almost never what is meant.",
               "Use text (or varchar).", severity="warning"),
          _type_rule(frozenset({"bpchar"}), "column {column} is char(n): prefer text")),
-    Rule(_doc("require-timeout-settings", "A statement that locks an existing table, in a file that sets no "
-              "lock_timeout or statement_timeout before it.",
+    Rule(_doc("require-timeout-settings", "A statement that locks an existing table, in a file that does not "
+              "set both lock_timeout and statement_timeout before it.",
               "A DDL statement waiting for its lock behind a long query makes every later query on the table "
               "queue behind it: a few seconds of waiting becomes an outage. lock_timeout bounds the wait, "
               "statement_timeout the run. (dfmigrate's migrate sets lock_timeout for migration files itself.)",
