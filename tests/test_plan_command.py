@@ -192,3 +192,29 @@ def test_phase_and_hand_written_steps(project: Project) -> None:
     assert phased["rollback"]["steps"] == [] and "has no reverse SQL" in phased["rollback"]["error"]
     _, out, _ = project.run("plan", "--allow-hazards", "deletes-data")
     assert "File `" in out and "· phase: post" in out and "Rollback: not possible: " in out
+
+
+def test_sizes_of_a_table_never_analyzed(pg_db: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Right after a bulk load, before ANALYZE or autovacuum: pg_class has no row estimate yet
+    (reltuples -1), so the plan reads the statistics system's live-row count instead of showing
+    an empty table and an instant backfill."""
+    import time
+
+    monkeypatch.setenv("DFMIGRATE_CACHE_DIR", str(tmp_path / "cache"))
+    p = Project("postgresql", pg_db("plannew"), tmp_path, capsys)
+    p.makemigrations("", "initial")
+    assert p.run("migrate")[0] == 0
+    execute(p.url, "ALTER TABLE authors SET (autovacuum_enabled = false)")  # no analyze behind the test's back
+    execute(p.url, "INSERT INTO authors (email) SELECT 'a' || g || '@x.io' FROM generate_series(1, 20000) g")
+    assert query(p.url, "SELECT reltuples FROM pg_class WHERE relname = 'authors'") == [(-1,)]
+    deadline = time.monotonic() + 30  # the inserting session reports its counts as it ends
+    while query(p.url, "SELECT n_live_tup FROM pg_stat_user_tables WHERE relname = 'authors'")[0][0] == 0:
+        assert time.monotonic() < deadline, "the statistics system never counted the inserted rows"
+        time.sleep(0.2)
+    p.makemigrations('    score: int = field(backfill="length(email)")\n', "score")
+    data = plan_json(p)
+    [migration] = data["migrations"]
+    backfill = next(s for s in migration["steps"] if s["kind"] == "backfill")
+    assert backfill["table_size"]["rows"] == 20000 and backfill["table_size"]["grade"] == "small"
+    assert backfill["estimated_s"] > 0
