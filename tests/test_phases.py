@@ -337,3 +337,17 @@ def test_mysql_splits_the_same_way_and_refuses_what_needs_a_backfill(
     code, out, err = dfm("migrate", "--database", mysql_url, "--phase", "post")
     assert (code, err) == (0, ""), out + err
     assert dfm("drift", "--database", mysql_url)[0] == 0
+
+
+def test_the_summary_says_which_way_nullability_goes() -> None:
+    """The pre-deploy side drops a NOT NULL and the post-deploy side sets one: the lines
+    makemigrations prints for them must not read the same."""
+    from dfmigrate.core.changes import AlterColumn, ColumnChange
+    from dfmigrate.core.describe import describe
+    from dfmigrate.core.schema import Column
+
+    required, optional = Column(name="score", type="integer", nullable=False), Column(name="score", type="integer")
+    assert describe(AlterColumn("public", "items", optional, required, ColumnChange.NULLABLE)) == \
+        "alter column public.items.score (set not null)"
+    assert describe(AlterColumn("public", "items", required, optional, ColumnChange.NULLABLE | ColumnChange.TYPE)) \
+        == "alter column public.items.score (type, drop not null)"

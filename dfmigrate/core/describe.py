@@ -25,7 +25,9 @@ def describe(change: object) -> str:
         case ch.AddColumn(namespace=ns, table=t, column=c) | ch.DropColumn(namespace=ns, table=t, column=c):
             return f"{verb} {ns}.{t}.{c.name}"
         case ch.AlterColumn(namespace=ns, table=t, new=c, changes=flags):
-            what = ", ".join(f.name.lower() for f in ch.ColumnChange if f and f in flags and f.name)
+            # which way NULLABLE went: "(nullable)" read the same for SET NOT NULL and DROP NOT NULL
+            what = ", ".join(("drop not null" if c.nullable else "set not null") if f == ch.ColumnChange.NULLABLE
+                             else f.name.lower() for f in ch.ColumnChange if f and f in flags and f.name)
             return f"alter column {ns}.{t}.{c.name} ({what})"
         case ch.RenameColumn(namespace=ns, table=t, old=o, new=n):
             return f"rename column {ns}.{t}.{o.name} to {n.name}"
