@@ -311,6 +311,17 @@ def test_parse_error_names_file_and_line(tmp_path: Path) -> None:
         'dfmigrate: error: broken.sql:4: cannot parse SQL: syntax error at or near "text"']
 
 
+def test_psql_meta_commands_are_skipped(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    script = "\\set ON_ERROR_STOP on\n" + TIMEOUTS + "  \\echo dropping\nALTER TABLE accounts DROP COLUMN legacy;\n"
+    code, report = lint_json(capsys, sql_file(tmp_path, script, "psql.sql"))
+    assert code == 1 and [(f["rule"], f["line"]) for f in report["findings"]] == [("ban-drop-column", 5)]
+    # a real syntax error after a meta-command is the one named, at its own line
+    sql_file(tmp_path, "\\set ON_ERROR_STOP on\nALTER TABLE accounts DROPP legacy;\n", "broken.sql")
+    result = subprocess_lint(tmp_path, "broken.sql")
+    assert result.returncode == 2 and result.stderr.splitlines() == [
+        'dfmigrate: error: broken.sql:2: cannot parse SQL: syntax error at or near "DROPP"']
+
+
 def test_missing_path_is_an_error(tmp_path: Path) -> None:
     result = subprocess_lint(tmp_path, "nope.sql")
     assert (result.returncode, result.stderr.strip()) == (2, "dfmigrate: error: nope.sql: no such file or directory")

@@ -20,6 +20,10 @@ from dfmigrate.lint.rules import canonical
 _DIRECTIVE = re.compile(r"dfmigrate:ignore\s+(\S+)\s*(.*)", re.IGNORECASE | re.DOTALL)
 
 
+# A psql meta-command: a line whose first non-blank character is a backslash.
+_PSQL_META = re.compile(r"^[ \t]*\\[^\n]*", re.MULTILINE)
+
+
 @dataclass(frozen=True)
 class Position:
     """Where a chunk of SQL sits in its file: the line and column of its first character."""
@@ -66,12 +70,25 @@ def parse_sql(sql: str, where: Position) -> list[ParsedStatement]:
     """Every statement of ``sql``; a syntax error is a ``DfmigrateError`` naming file and line."""
     from pglast import parser
 
+    raw: Any = None
     try:
         raw = parser.parse_sql(sql)
     except parser.ParseError as exc:
         message, offset = (exc.args + (None,))[:2]
-        line, _ = _locate(sql, offset if isinstance(offset, int) else 0, where)
-        raise DfmigrateError(f"{where.file}:{line}: cannot parse SQL: {message}") from None
+        # A script written for psql may hold its meta-commands (\set ON_ERROR_STOP on, \timing):
+        # they are not SQL, so their lines are blanked (offsets, hence lines, kept) and the rest
+        # parsed again. Only after a failure: a valid file keeps every byte, even a string
+        # literal with a line that starts with a backslash.
+        blanked = _PSQL_META.sub(lambda m: " " * len(m.group(0)), sql)
+        if blanked != sql:
+            try:
+                raw = parser.parse_sql(blanked)
+            except parser.ParseError as again:  # the error that is not a meta-command's
+                message, offset = (again.args + (None,))[:2]
+        if raw is None:
+            line, _ = _locate(sql, offset if isinstance(offset, int) else 0, where)
+            raise DfmigrateError(f"{where.file}:{line}: cannot parse SQL: {message}") from None
+        sql = blanked
     statements = []
     for stmt in raw:
         start = stmt.stmt_location or 0
