@@ -160,9 +160,30 @@ def test_drift_ci_formats(drifted: list[str], capsys: pytest.CaptureFixture[str]
     code, out, _ = run_cli(capsys, "drift", *drifted, "--format", "junit")
     [failure] = ET.fromstring(out).iter("failure")
     assert code == 1 and failure.get("type") == "drift-extra"
-    # text and json are unchanged
+    # text and json keep their own shapes; json is versioned by its own shipped schema
     code, out, _ = run_cli(capsys, "drift", *drifted, "--format", "json")
-    assert code == 1 and json.loads(out)["drift"][0]["kind"] == "extra"
+    data = json.loads(out)
+    assert code == 1 and data["drift"][0]["kind"] == "extra"
+    jsonschema.validate(data, shipped_schema("drift-v1.schema.json"), cls=jsonschema.Draft202012Validator)
+
+
+def shipped_schema(name: str) -> dict[str, Any]:
+    """A JSON Schema as the installed package ships it, itself checked against its meta-schema."""
+    from importlib import resources
+
+    schema = json.loads(resources.files("dfmigrate.schemas").joinpath(name).read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return schema  # type: ignore[no-any-return]
+
+
+def test_drift_json_when_clean_matches_its_schema(drifted: list[str], tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    with sqlite3.connect(tmp_path / "app.db") as conn:
+        conn.execute("DROP TABLE hand_made")
+    code, out, _ = run_cli(capsys, "drift", *drifted, "--format", "json")
+    data = json.loads(out)
+    jsonschema.validate(data, shipped_schema("drift-v1.schema.json"), cls=jsonschema.Draft202012Validator)
+    assert code == 0 and data["clean"] and data["drift"] == [] and data["applied"] == ["0001_users"]
 
 
 def test_check_ci_formats_when_clean(drifted: list[str], capsys: pytest.CaptureFixture[str]) -> None:

@@ -123,6 +123,7 @@ def lifecycle_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
+DRIFT_SCHEMA_ID = "https://dfmigrate.dev/schemas/drift-v1.schema.json"
 _FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 # check and drift also speak the CI formats (dfmigrate.ci_formats): annotations, JUnit, SARIF.
 _CI_FORMATS = ("github", "junit", "sarif")
@@ -348,8 +349,8 @@ def drift(database: str | None, dir_: str | None, models: str | None, dev_url: s
         from dfmigrate.ci_formats.findings import drift_report
 
         _render(drift_report(data), fmt)
-    elif fmt == "json":
-        _json(data)
+    elif fmt == "json":  # versioned by dfmigrate/schemas/drift-v1.schema.json
+        _json({"$schema": DRIFT_SCHEMA_ID, "version": 1, **data})
     elif data["clean"]:
         _echo(f"No drift: the database matches its {len(data['applied'])} applied migration(s).")
     else:
