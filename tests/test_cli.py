@@ -122,6 +122,17 @@ def test_sql_file_that_fails_to_load(tmp_path: Path) -> None:
     assert_one_line_error(run("inspect", str(bad)))
 
 
+@pytest.mark.parametrize("url", ["postgresql://postgres@127.0.0.1:abc/x", "postgresql://postgres:pw@[::1/x",
+                                 "mysql://root@127.0.0.1:abc/x"])
+@pytest.mark.parametrize("command", ["status", "history", "migrate", "drift", "baseline"])
+def test_a_malformed_database_url_is_a_one_line_error(tmp_path: Path, command: str, url: str) -> None:
+    """A port that is not a number or an unclosed IPv6 bracket is bad input, not an internal error."""
+    (tmp_path / "migrations").mkdir()
+    line = assert_one_line_error(run(command, "--database", url, "--dir", str(tmp_path / "migrations")),
+                                 "cannot connect to" if url.startswith("postgresql") else "bad MySQL URL")
+    assert ":pw@" not in line
+
+
 def test_mismatched_dialects(tmp_path: Path) -> None:
     result = run("diff", "--from", "postgresql://postgres@127.0.0.1:1/x", "--to", f"sqlite:///{tmp_path}/a.db")
     assert_one_line_error(result, "PostgreSQL", "SQLite")

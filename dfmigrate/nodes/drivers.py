@@ -530,7 +530,8 @@ async def connect(url: str, *, upsert: bool = False) -> AsyncIterator[Connection
 
         try:
             raw = await asyncpg.connect(url, timeout=10)
-        except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+        # ValueError and InterfaceError: a URL asyncpg cannot parse (a port that is not a number)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncio.TimeoutError, ValueError) as exc:
             raise NodeExecutionError(f"cannot connect to {mask(url)}: {exc}") from None
         try:
             yield PgConnection(raw)

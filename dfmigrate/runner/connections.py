@@ -322,8 +322,10 @@ async def connect(url: str) -> PgConnection | SqliteConnection | MysqlConnection
             # next statement on another server connection, where the name does not exist
             return PgConnection(await asyncpg.connect(url, timeout=10, statement_cache_size=0,
                                                       server_settings={"application_name": "dfmigrate"}))
-        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-            raise ConnectionError_(f"cannot connect to {mask(url)}: {exc}") from None
+        # ValueError and InterfaceError: a URL asyncpg cannot parse (a port that is not a
+        # number, an unclosed IPv6 bracket) is the user's input, not an internal error
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError, ValueError) as exc:
+            raise ConnectionError_(f"cannot connect to {mask(url)}: {' '.join(str(exc).split())}") from None
     return open_sqlite(sqlite_path(url))
 
 
