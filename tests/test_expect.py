@@ -59,6 +59,23 @@ def test_unrelated_parts_of_a_touched_table_do_not_block() -> None:
         "table public.users is missing (the plan expected it)"]
 
 
+def test_tuned_storage_parameters_do_not_block_unless_the_migration_changes_them() -> None:
+    users = replace(_users(), options=("fillfactor=100",))
+    before = _schema(users)
+    after = _schema(replace(users, columns=(*users.columns, Column("nick", "text"))))
+    expected = expectations(plan_migration(before, after).changes, before, after)
+    tuned = _schema(replace(users, options=("autovacuum_enabled=false", "fillfactor=90")))
+    assert mismatches(tuned, expected) == []
+    # a file written before recorded the whole table: it matches the table as planned, not a tuned one
+    whole = [(k, ns, n, digest(object_state(before, Ref(k, ns, n)))) for k, ns, n, _ in expected]
+    assert whole != expected and mismatches(before, whole) == []
+    assert [str(m.ref) for m in mismatches(tuned, whole)] == ["table public.users"]
+    # a migration that sets a parameter was planned against the ones it found
+    after2 = _schema(replace(users, options=("fillfactor=70",)))
+    expected2 = expectations(plan_migration(before, after2).changes, before, after2)
+    assert [str(m.ref) for m in mismatches(tuned, expected2)] == ["table public.users"]
+
+
 def test_object_states_per_kind() -> None:
     mood = Enum("public", "mood", ("sad", "happy"))
     schema = _schema(_users(indexes=[Index("users_email_idx", (IndexPart("email"),))]), enums=[mood])
@@ -186,6 +203,18 @@ def test_migrate_refuses_a_migration_whose_planned_objects_changed(
     query(url, "ALTER TABLE customers DROP COLUMN nick")
     assert cli(["migrate", "--database", url, "--dir", mdir]) == 0
     assert [r[0] for r in query(url, "SELECT migration_id FROM dfmigrate_history ORDER BY 1")] == ["0001_one", "0002_two"]
+
+
+def test_a_table_tuned_by_hand_does_not_stop_the_next_migration(tmp_path: Path, pg_db) -> None:
+    url = pg_db("tuned")
+    mdir, _ = _two_migrations(tmp_path, url)
+    assert cli(["migrate", "--database", url, "--dir", mdir, "--to", "0001_one"]) == 0
+    query(url, "ALTER TABLE customers SET (autovacuum_enabled = false, fillfactor = 90)")
+    assert cli(["migrate", "--database", url, "--dir", mdir]) == 0
+    assert [r[0] for r in query(url, "SELECT migration_id FROM dfmigrate_history ORDER BY 1")] == ["0001_one", "0002_two"]
+    assert query(url, "SELECT reloptions FROM pg_class WHERE relname = 'customers'") == [
+        (["autovacuum_enabled=false", "fillfactor=90"],)]  # left as tuned
+    assert cli(["drift", "--database", url, "--dir", mdir]) == 1  # and still reported as drift
 
 
 def test_statement_timings_are_recorded_and_an_outlier_is_flagged(tmp_path: Path, sqlite_path: str,

@@ -11,7 +11,11 @@ live database under the migration lock before it runs anything (docs/guarded-app
 Granularity follows the planner's references (``plan.effects``): a column, a constraint, an
 index, a trigger, a policy, a view, a type... A table reference covers only the table's own
 properties, not its parts: an unrelated index added by hand does not block a migration that only
-adds a column, but a change to the column it alters does.
+adds a column, but a change to the column it alters does. Nor do a table's storage parameters
+(``autovacuum_enabled``, ``fillfactor``…), which the people who run a database tune on it by
+hand: a migration that does not change them neither reads nor resets them, so its expectation
+of the table leaves them out (``drift`` still reports them). Files written before recorded the
+whole table, and the check accepts either form.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ Expectation = tuple[str, str, str, "str | None"]
 # never read by the runner's introspection).
 _TABLE_PARTS = ("columns", "primary_key", "uniques", "foreign_keys", "checks", "exclusions",
                 "indexes", "triggers", "policies", "grants")
+# A table's properties tuned on a live database rather than declared (see the module's doc).
+_TUNED = ("options",)
 
 
 @dataclass(frozen=True)
@@ -58,7 +64,26 @@ def expectations(changes: Iterable[Any], before: Schema, after: Schema) -> list[
     for change in changes:
         e = effects(change, before, after)
         refs |= e.creates | e.removes | e.modifies | e.touches | e.requires
-    return sorted((r.kind, r.namespace, r.name, digest(object_state(before, r))) for r in refs)
+    return sorted((r.kind, r.namespace, r.name, _planned(before, after, r)) for r in refs)
+
+
+def _planned(before: Schema, after: Schema, ref: Ref) -> str | None:
+    """The digest a migration records for ``ref``: a table without its tuned properties, unless
+    the migration itself changes them."""
+    state = object_state(before, ref)
+    if ref.kind == "table" and state is not None:
+        new = object_state(after, ref)
+        if new is None or all(state.get(k) == new.get(k) for k in _TUNED):
+            return planned_digest(state)
+    return digest(state)
+
+
+def planned_digest(state: Any) -> str | None:
+    """The digest of an object's planned state, leaving out a table's tuned properties (a
+    table's state is the only one that has them)."""
+    if isinstance(state, dict):
+        state = {k: v for k, v in state.items() if k not in _TUNED}
+    return digest(state)
 
 
 def mismatches(schema: Schema, expected: Iterable[Expectation]) -> list[Mismatch]:
@@ -66,8 +91,9 @@ def mismatches(schema: Schema, expected: Iterable[Expectation]) -> list[Mismatch
     found: list[Mismatch] = []
     for kind, namespace, name, want in expected:
         ref = Ref(kind, namespace, name)
-        have = digest(object_state(schema, ref))
-        if have != want:
+        state = object_state(schema, ref)
+        have = digest(state)
+        if have != want and not (kind == "table" and state is not None and planned_digest(state) == want):
             found.append(Mismatch(ref, want, have))
     return found
 

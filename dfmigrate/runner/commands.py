@@ -458,7 +458,7 @@ async def _refuse_unless_present(conn: Any, cfg: Config, files: list[Any], targe
     """The objects ``target`` was planned to touch (its recorded expectations), compared between
     the live database and the schema the migrations up to ``target`` produce. A hand-written
     migration without expectations has nothing to compare."""
-    from dfmigrate.core.expect import digest, mismatches, object_state
+    from dfmigrate.core.expect import mismatches, object_state, planned_digest
     from dfmigrate.core.schema import Ref
 
     from dfmigrate.migration import expectations_of
@@ -469,7 +469,8 @@ async def _refuse_unless_present(conn: Any, cfg: Config, files: list[Any], targe
     upto = files[: files.index(target) + 1]
     after = await resources.replayed_schema(upto, files, cfg.dir, dialect_of(cfg.database),
                                             cfg.dev_url or _server(cfg))
-    wanted = [(kind, ns, name, digest(object_state(after, Ref(kind, ns, name)))) for kind, ns, name, _ in expected]
+    wanted = [(kind, ns, name, planned_digest(object_state(after, Ref(kind, ns, name))))
+              for kind, ns, name, _ in expected]
     found = mismatches(await resources.live_schema(conn), wanted)
     if found:
         shown = "; ".join(str(m) for m in found[:3]) + (f"; and {len(found) - 3} more" if len(found) > 3 else "")
