@@ -294,6 +294,16 @@ def test_config_unknown_rule_is_an_error(tmp_path: Path) -> None:
                                      "no-such-rule (see 'dfmigrate lint --rules')")
 
 
+def test_config_naming_a_rule_at_two_levels_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.dfmigrate.lint]\ndisable = ["ban-drop-column"]\n'
+                                             'error = ["ban-drop-column", "renaming-column"]\n')
+    sql_file(tmp_path, "ALTER TABLE accounts DROP COLUMN legacy_flag;")
+    result = subprocess_lint(tmp_path, "change.sql")
+    assert result.returncode == 2
+    assert result.stderr.strip() == ("dfmigrate: error: [tool.dfmigrate.lint]: ban-drop-column is in both "
+                                     "disable and error: list each rule once")
+
+
 # ---------------------------------------------------------------- errors: exit 2, one line
 
 

@@ -43,6 +43,11 @@ class Settings:
                 raise DfmigrateError(f"{origin}: {key} names unknown rule(s) {', '.join(unknown)} "
                                      "(see 'dfmigrate lint --rules')")
             lists[name] = frozenset(canonical(v) for v in value)
+        for a, b in (("disable", "warn"), ("disable", "error"), ("warn", "error")):
+            both = lists.get(a, frozenset()) & lists.get(b, frozenset())
+            if both:
+                raise DfmigrateError(f"{origin}: {', '.join(sorted(both))} is in both {a} and {b}: "
+                                     "list each rule once")
         return cls(lists.get("disable", frozenset()), lists.get("warn", frozenset()),
                    lists.get("error", frozenset()), table.get("pg_version", table.get("pg-version", 15)))
 
