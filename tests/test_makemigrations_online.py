@@ -263,6 +263,12 @@ def test_allow_hazards_is_recorded_and_round_trips(dfm: Any, monkeypatch: pytest
                           "breaks-clients,deletes-data" in out, out + err
     first = load_all("migrations")[1]
     assert first.cls.allow_hazards == []
+    # consent given once the file is written: said to shape only a new file, not silently ignored
+    code, out, _ = dfm("makemigrations", "--allow-hazards", "all")
+    assert code == 0 and out.splitlines() == [
+        "No changes detected",
+        "(--allow-hazards shape only a migration being written; to add them to one already written and not yet "
+        "applied, delete that file, run 'dfmigrate rehash', then makemigrations again with them)"]
     dropped = files(root)
     for name in list(dropped):
         if name.startswith("0002"):

@@ -82,6 +82,10 @@ def makemigrations(message: str | None, models: str | None, directory: str | Non
                                           allow_hazards=allow_hazards, phases=phases))
     if result.status == "nothing to do":
         click.echo("No changes detected")
+        if allow_hazards or backfills:  # they only shape a file being written: say so, not ignore them
+            given = " and ".join(f for f, v in (("--allow-hazards", allow_hazards), ("--backfill", backfills)) if v)
+            click.echo(f"({given} shape only a migration being written; to add them to one already written "
+                       "and not yet applied, delete that file, run 'dfmigrate rehash', then makemigrations again with them)")
         return EXIT_OK
     if result.status == "changes pending":
         click.echo("Changes pending (run 'dfmigrate makemigrations' to write them):")
@@ -100,7 +104,7 @@ def makemigrations(message: str | None, models: str | None, directory: str | Non
         which = ", ".join(os.path.basename(w.path) for w in result.files if w.consent_needed) \
             if len(result.files) > 1 else "this migration"
         click.echo(f"Consent: migrate will refuse {which} without --allow-hazards {kinds} (to record the "
-                   f"consent in the file instead, write it with makemigrations --allow-hazards {kinds})")
+                   f"consent in the file instead, delete it, run 'dfmigrate rehash' and makemigrations --allow-hazards {kinds})")
     return EXIT_PENDING if result.status == "changes pending" else EXIT_OK
 
 
