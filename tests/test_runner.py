@@ -740,6 +740,48 @@ def test_output_redirected_to_a_file_names_the_running_migration(pg_db: Any, tmp
     assert "\033[" not in text
 
 
+ENDLESS_SQLITE = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c"
+
+
+def test_a_long_sqlite_statement_is_named_while_it_runs_and_ctrl_c_stops_it(tmp_path: Path,
+                                                                             sqlite_path: str) -> None:
+    """SQLite runs in-process: the long-statement line still appears while the statement runs
+    (output to a file), and Ctrl-C interrupts the statement, rolls the migration back (its table
+    too) and exits 130, instead of waiting for a statement that never ends."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    url = "sqlite:///" + sqlite_path
+    mdir = tmp_path / "m"
+    write_migration(mdir, "0001_endless", "sqlite", ["CREATE TABLE t (id integer PRIMARY KEY)", ENDLESS_SQLITE],
+                    ["DROP TABLE t"])
+    log = tmp_path / "migrate.log"
+    repo = Path(__file__).resolve().parent.parent
+    with log.open("w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "dfmigrate", "migrate", "--database", url, "--dir", str(mdir)],
+                                stdout=out, stderr=subprocess.STDOUT, cwd=str(repo),
+                                env={**os.environ, "PYTHONPATH": str(repo)})
+    try:
+        deadline = time.monotonic() + 60
+        while "running since" not in log.read_text():
+            if time.monotonic() > deadline or proc.poll() is not None:
+                pytest.fail(f"no long-statement line while the statement runs:\n{log.read_text()}")
+            time.sleep(0.05)
+        assert "0001_endless: statement 2 (" in log.read_text(), log.read_text()
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 130, log.read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert "dfmigrate: interrupted" in log.read_text()
+    assert query(url, "SELECT name FROM sqlite_master WHERE name = 't'") == []
+    assert query(url, "SELECT count(*) FROM dfmigrate_history") == [(0,)]
+
+
 def test_a_ledger_of_the_earlier_shape_is_upgraded_in_place(tmp_path: Path, sqlite_path: str) -> None:
     """A database created by the version that kept one row per migration (migration_id the
     primary key, deleted by rollback): its rows are kept, in order, and rollbacks append."""

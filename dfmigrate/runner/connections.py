@@ -116,20 +116,29 @@ class PgConnection:
 
 
 class SqliteConnection:
-    """A sqlite3 connection behind the async interface. Calls run inline: a local file answers
-    in microseconds, and a single thread keeps sqlite3's same-thread rule trivially true."""
+    """A sqlite3 connection behind the async interface. Queries run inline: a local file
+    answers in microseconds. ``threaded`` (the connection ``migrate`` and ``rollback`` apply
+    with) runs ``execute`` in a worker thread instead, one call at a time, so that the event
+    loop keeps going during a long statement: the reporter's line for a statement running over
+    a second appears, and a Ctrl-C interrupts the statement instead of waiting for its end."""
 
     dialect = "sqlite"
     script = False
     pid = 0
 
-    def __init__(self, raw: sqlite3.Connection) -> None:
+    def __init__(self, raw: sqlite3.Connection, threaded: bool = False) -> None:
         self.raw = raw
+        self.threaded = threaded  # raw must then be opened with check_same_thread=False
 
     async def execute(self, sql: str, *args: Any) -> Any:
         # Each call yields once: sqlite3 never suspends, so without this a Ctrl-C (asyncio.run
         # cancels the main task) would only land after the whole run, not between statements.
         await asyncio.sleep(0)
+        if self.threaded:
+            return await self._off_loop(sql, args)
+        return self._execute(sql, args)
+
+    def _execute(self, sql: str, args: tuple[Any, ...]) -> Any:
         if args:
             return self.raw.execute(_qmarks(sql), args)
         # Without arguments asyncpg runs several ;-separated statements, and hand-written
@@ -138,6 +147,19 @@ class SqliteConnection:
         for statement in split_statements(sql):
             cursor = self.raw.execute(statement)
         return cursor
+
+    async def _off_loop(self, sql: str, args: tuple[Any, ...]) -> Any:
+        task = asyncio.ensure_future(asyncio.to_thread(self._execute, sql, args))
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            # interrupted (Ctrl-C): stop the statement, and let the worker let go of the
+            # connection before the caller rolls back on it
+            self.raw.interrupt()
+            await asyncio.wait({task})
+            if not task.cancelled():
+                task.exception()  # "interrupted", expected: retrieved so asyncio does not log it
+            raise
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
         await asyncio.sleep(0)
@@ -331,10 +353,12 @@ async def connect(url: str) -> PgConnection | SqliteConnection | MysqlConnection
 
 def open_sqlite(path: str) -> SqliteConnection:
     try:
-        raw = sqlite3.connect(path, isolation_level=None, timeout=30)
+        # check_same_thread=False: statements run in a worker thread (SqliteConnection.threaded),
+        # never two at once
+        raw = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
     except sqlite3.Error as exc:
         raise ConnectionError_(f"cannot open SQLite database {path}: {exc}") from None
     # Enforced while migrating, so that data migrations and rebuilds cannot leave dangling rows
     # (rebuilds switch it off around themselves, outside the transaction).
     raw.execute("PRAGMA foreign_keys=ON")
-    return SqliteConnection(raw)
+    return SqliteConnection(raw, threaded=True)
