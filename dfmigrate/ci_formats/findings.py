@@ -56,11 +56,13 @@ def check_report(data: dict[str, Any] | None, directory: str, lint: Report | Non
     return report
 
 
-def drift_report(data: dict[str, Any]) -> Report:
+def drift_report(data: dict[str, Any], directory: str) -> Report:
+    """Each drift item is a finding on the migrations ``directory`` the database should match:
+    code scanning refuses a SARIF result without a location, and the database has no file."""
     report = Report("drift")
     for item in data["drift"]:
         rule = f"drift-{item['kind']}"
-        report.findings.append(Finding(rule, "error", f"{item['kind']}: {item['change']}", None,
+        report.findings.append(Finding(rule, "error", f"{item['kind']}: {item['change']}", directory,
                                        excerpt=item["object"]))
         report.rules[rule] = DRIFT_RULES[rule]
     return report

@@ -348,7 +348,7 @@ def drift(database: str | None, dir_: str | None, models: str | None, dev_url: s
     if fmt in _CI_FORMATS:
         from dfmigrate.ci_formats.findings import drift_report
 
-        _render(drift_report(data), fmt)
+        _render(drift_report(data, cfg.dir), fmt)
     elif fmt == "json":  # versioned by dfmigrate/schemas/drift-v1.schema.json
         _json({"$schema": DRIFT_SCHEMA_ID, "version": 1, **data})
     elif data["clean"]:
