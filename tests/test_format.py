@@ -106,6 +106,9 @@ def test_a_kailash_migration_is_one_python_step() -> None:
     ("CREATE INDEX i ON t (a)", "sqlite", ("create-index", None, "main.t", True)),
     ("DROP TABLE t", "sqlite", ("drop-table", None, "main.t", True)),
     ("not sql at all", "postgresql", ("sql", None, None, True)),
+    ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 9) SELECT count(*) FROM c", "sqlite",
+     ("sql", None, None, True)),
+    ("WITH c AS (SELECT id FROM u) DELETE FROM t WHERE id IN (SELECT id FROM c)", "sqlite", ("delete", None, "main.t", True)),
 ])
 def test_classifier(sql: str, dialect: str, expected: tuple[object, ...]) -> None:
     c = classify(sql, dialect)

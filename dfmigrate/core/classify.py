@@ -209,8 +209,10 @@ def _sqlglot_statement(st: object) -> Classified:
     from sqlglot import exp
 
     assert isinstance(st, exp.Expression)
-    table = st.find(exp.Table)
-    target = f"{table.db or 'main'}.{table.name}" if table is not None and table.name else None
+    # a common table expression's name read in its own query is no table of the database
+    ctes = {cte.alias_or_name for cte in st.find_all(exp.CTE)}
+    table = next((t for t in st.find_all(exp.Table) if t.name and not (t.name in ctes and not t.db)), None)
+    target = f"{table.db or 'main'}.{table.name}" if table is not None else None
     kind = str(st.args.get("kind") or "").lower()
     if isinstance(st, exp.Pragma):
         return Classified("pragma")
