@@ -42,6 +42,9 @@ _TABLE_FLAGS: tuple[tuple[str, TableChange], ...] = (
     ("engine", TableChange.OPTIONS),
     ("collation", TableChange.OPTIONS),
     ("row_format", TableChange.OPTIONS),
+    # SQLite has no ALTER for these: the dialect rebuilds the table
+    ("strict", TableChange.OPTIONS),
+    ("without_rowid", TableChange.OPTIONS),
 )
 
 

@@ -1,0 +1,4 @@
+CREATE TABLE tags (id INTEGER PRIMARY KEY, label TEXT NOT NULL);
+CREATE TABLE lookups (code TEXT NOT NULL PRIMARY KEY, descr TEXT);
+INSERT INTO tags VALUES (1, 'x'), (2, 'y');
+INSERT INTO lookups VALUES ('A', 'alpha');
