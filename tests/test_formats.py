@@ -208,3 +208,24 @@ def test_check_reports_a_due_migration(drifted: list[str], tmp_path: Path, capsy
     code, out, _ = run_cli(capsys, "check", *drifted, "--models", str(models), "--format", "github")
     [line] = [line for line in out.splitlines() if line.startswith("::")]
     assert code == 1 and line.startswith(f"::error file={drifted[-1]},title=migration-due::")
+
+
+@pytest.mark.parametrize("fmt", ["json", "github", "junit", "sarif"])
+def test_check_reports_an_edited_file_in_every_format(drifted: list[str], fmt: str,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """An integrity error exits 2 with its one line on stderr, and the report (json included:
+    a script parses stdout) carries it as an ``integrity`` finding."""
+    migration = Path(drifted[-1]) / "0001_users.py"
+    migration.write_text(migration.read_text() + "# edited\n")
+    code, out, err = run_cli(capsys, "check", *drifted, "--format", fmt)
+    assert code == 2 and err.startswith("dfmigrate: error: ") and "0001_users.py" in err
+    if fmt == "json":
+        data = json.loads(out)
+        jsonschema.validate(data, json_schema(), cls=jsonschema.Draft202012Validator)
+        assert not data["ok"] and [f["rule"] for f in data["findings"]] == ["integrity"]
+    elif fmt == "github":
+        assert out.startswith(f"::error file={drifted[-1]},title=integrity::")
+    elif fmt == "junit":
+        assert [f.get("type") for f in ET.fromstring(out).iter("failure")] == ["integrity"]
+    else:
+        assert [r["ruleId"] for r in assert_sarif(json.loads(out))] == ["integrity"]

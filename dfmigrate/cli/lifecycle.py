@@ -376,7 +376,7 @@ def check(database: str | None, dir_: str | None, models: str | None, dev_url: s
         data = _run(lambda: _commands().check(cfg))
     except DfmigrateError as exc:
         linting.cancel()
-        if fmt in _CI_FORMATS:  # the annotation shows where CI looks; the error still exits 2
+        if fmt != "text":  # the annotation (or the report a script parses) shows it; it still exits 2
             _render(check_report(None, cfg.dir, error=str(exc)), fmt)
         raise
     except BaseException:
