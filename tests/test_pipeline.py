@@ -416,6 +416,16 @@ def test_init_scaffolds_a_working_project_and_never_overwrites(tmp_path: Path) -
     one_error(dfm(project, "init"), "pyproject.toml already configures dfmigrate")
 
 
+@pytest.mark.parametrize("url", ["postgresql://app:s3cret@db/shop", "mysql://root:s3cret@127.0.0.1:3306/shop",
+                                 "postgresql://app@db/shop?password=s3cret"])
+def test_init_refuses_to_write_a_password_into_the_configuration(tmp_path: Path, url: str) -> None:
+    """The file init writes is committed: a password in --database is refused, nothing written."""
+    line = one_error(dfm(tmp_path, "init", "--database", url), "holds a password", "DFMIGRATE_DATABASE_URL")
+    assert "s3cret" not in line and list(tmp_path.iterdir()) == []
+    made = dfm(tmp_path, "init", "--database", url.replace(":s3cret", "").replace("?password=s3cret", ""))
+    assert made.returncode == 0, made.stderr
+
+
 def test_python_dash_m_and_shell_completion(tmp_path: Path) -> None:
     assert dfm(tmp_path, "--version").stdout.startswith("dfmigrate, version ")
     env = {**os.environ, "_DFMIGRATE_COMPLETE": "bash_source", "PYTHONPATH": str(REPO)}

@@ -180,6 +180,12 @@ def init(database: str, models: str, directory: str) -> int:
     if found is not None and found.parent == Path(here):
         raise DfmigrateError(f"{found.name} already configures dfmigrate here; nothing written "
                              "('dfmigrate config' shows the settings)")
+    from dfmigrate.urls import mask
+
+    if mask(database) != database:  # the configuration file is meant to be committed
+        raise DfmigrateError(f"--database {mask(database)} holds a password, which would be written into the "
+                             "configuration file (usually committed); give the URL without it and set "
+                             "DFMIGRATE_DATABASE_URL with the password instead; nothing written")
     import json  # a JSON string is a valid TOML basic string (quotes and backslashes escaped)
 
     settings = f"database = {json.dumps(database)}\nmodels = {json.dumps(models)}\ndir = {json.dumps(directory)}\n"
