@@ -179,7 +179,7 @@ def test_introspects_every_construct(tmp_path: Path) -> None:
                    on_delete="CASCADE", deferrable=True, initially_deferred=True),
         ForeignKey("fk2", ("parent", "id"), "main", "other", ("a", "b"), on_update="SET NULL"))
     assert order.indexes == (Index("ix", (
-        IndexPart(expression="price + 1", descending=True), IndexPart(column="name"),
+        IndexPart(expression="price + 1", descending=True), IndexPart(column="name", collation="NOCASE"),
         IndexPart(column="status", collation="RTRIM")), where="price > 0"),)
     assert parent.columns[0].autoincrement and parent.primary_key == PrimaryKey("", ("id",))
     assert parent.uniques == (UniqueConstraint("", ("code",)),)

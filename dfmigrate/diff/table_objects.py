@@ -113,7 +113,12 @@ def _same_spelling(dialect: str, kind: str) -> Callable[[Any, Any], bool]:
 def compare_indexes(old: Table, new: Table, dialect: str = "postgresql") -> list[Change]:
     ns = new.namespace
     fold = name_key(dialect)
-    same = _same_spelling(dialect, "index")
+    forms = spelling(dialect)
+    if forms is None:
+        same = _same_spelling(dialect, "index")
+    else:  # an index column's collation defaults to its column's: the table decides
+        def same(o: Any, n: Any) -> bool:
+            return bool(o.name == n.name and forms.index(o, old) == forms.index(n, new))
     diff = diff_by_key(old.indexes, new.indexes, key=lambda i: fold(i.name))
     changes: list[Change] = [DropIndex(ns, old.name, i) for i in diff.removed]
     changes += [CreateIndex(ns, new.name, i) for i in diff.added]

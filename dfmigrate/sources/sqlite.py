@@ -221,9 +221,11 @@ def _indexes(table: str, columns: list[Column],
         parts = []
         for p in parts_ddl:
             column = by_name.get(p.column.lower()) if p.column else None
+            # kept as declared, so a rebuild writes the index the way the schema spells it;
+            # BINARY stays when it overrides the column's collation (it is not the default then)
             collation = normalize_collation(p.collation)
-            if column is not None and collation == column.collation:
-                collation = None
+            if collation is None and p.collation and column is not None and column.collation:
+                collation = "BINARY"
             parts.append(IndexPart(
                 column=column.name if column else p.column,
                 expression=canonical_expression(p.expression, set(by_name)) if p.expression else None,

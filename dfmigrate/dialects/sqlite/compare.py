@@ -20,7 +20,8 @@ from sqlglot.tokens import TokenType
 
 from dfmigrate.dialects.sqlite.ddl import referenced_names, words
 from dfmigrate.core.schema import (
-    CheckConstraint, Column, Constraint, ForeignKey, Index, PrimaryKey, Schema, Table, Trigger,
+    CheckConstraint, Column, Constraint, ForeignKey, Index, IndexPart, PrimaryKey, Schema, Table,
+    Trigger,
     View,
 )
 
@@ -98,9 +99,17 @@ def _primary_key(schema: Schema, name: str) -> tuple[str, ...]:
     return parent.primary_key.columns if parent and parent.primary_key else ()
 
 
-def index(i: Index) -> Index:
+def index(i: Index, table: Table | None = None) -> Index:
+    """An index column's collation defaults to its column's: ``email`` on a ``NOCASE`` column
+    and ``email COLLATE NOCASE`` are one index (compared by the collation in effect)."""
+    by_name = {c.name.lower(): c.collation for c in table.columns} if table else {}
+
+    def effective(p: IndexPart) -> str | None:
+        named = p.collation or (by_name.get(p.column.lower()) if p.column else None)
+        return None if named is None or named.upper() == "BINARY" else named.upper()
+
     parts = tuple(replace(p, column=p.column.lower() if p.column else None,
-                          expression=folded(p.expression)) for p in i.parts)
+                          expression=folded(p.expression), collation=effective(p)) for p in i.parts)
     return replace(i, parts=parts, where=folded(i.where))
 
 
