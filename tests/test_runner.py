@@ -782,6 +782,64 @@ def test_a_long_sqlite_statement_is_named_while_it_runs_and_ctrl_c_stops_it(tmp_
     assert query(url, "SELECT count(*) FROM dfmigrate_history") == [(0,)]
 
 
+SLOW_SQLITE_MIGRATION = '''
+import time
+
+from dfmigrate.migration import DataMigration, RunPython
+
+
+async def forward(conn):
+    await conn.execute("CREATE TABLE slow (id integer PRIMARY KEY)")
+    time.sleep(3)  # inside the migration's transaction: a second run starts meanwhile
+
+
+class Migration(DataMigration):
+    id = "0001_slow"
+    description = "slow"
+    dependencies = []
+    operations = [RunPython(forward, None, state=[])]
+'''
+
+
+def test_a_second_sqlite_migrate_waits_for_the_first_and_applies_nothing_twice(tmp_path: Path,
+                                                                                sqlite_path: str) -> None:
+    """Two deploys on one SQLite file: the second, started while the first is inside its
+    migration, waits for the first run's lock, then reads the history and has nothing to do.
+    (It used to read the history at once and plan the same migration: here it was skipped under
+    BEGIN IMMEDIATE, but when the first run committed between the second's history read and its
+    plan check, the second was refused, exit 2, as planned against another schema.)"""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    url = "sqlite:///" + sqlite_path
+    mdir = tmp_path / "m"
+    mdir.mkdir()
+    (mdir / "0001_slow.py").write_text(SLOW_SQLITE_MIGRATION)
+    write_sum(str(mdir))
+    repo = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": str(repo)}
+    args = [sys.executable, "-m", "dfmigrate", "migrate", "--database", url, "--dir", str(mdir)]
+    first_log = tmp_path / "first.log"
+    with first_log.open("w") as out:
+        first = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, cwd=str(repo), env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while "applying 0001_slow" not in first_log.read_text():
+            assert time.monotonic() < deadline and first.poll() is None, first_log.read_text()
+            time.sleep(0.05)
+        second = subprocess.run(args, capture_output=True, text=True, cwd=str(repo), env=env, timeout=120)
+        assert first.wait(timeout=60) == 0, first_log.read_text()
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "Nothing to migrate" in second.stdout, second.stdout
+    assert query(url, "SELECT migration_id, count(*) FROM dfmigrate_history GROUP BY 1") == [("0001_slow", 1)]
+
+
 def test_a_ledger_of_the_earlier_shape_is_upgraded_in_place(tmp_path: Path, sqlite_path: str) -> None:
     """A database created by the version that kept one row per migration (migration_id the
     primary key, deleted by rollback): its rows are kept, in order, and rollbacks append."""

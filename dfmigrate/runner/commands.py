@@ -126,7 +126,8 @@ async def _locked(runner: Any, *, write: bool, registry: Any = None, url: str | 
     """Take the lock (when ``write``) and read the history under it. On PostgreSQL the lock
     lives on a connection of its own, and a third one (the observer) carries the guard's
     pre-checks and blocker watch: one connection per concurrent task. On MySQL the lock is held
-    by the migration connection itself (guard.mysql_lock), and the observer is the second one."""
+    by the migration connection itself (guard.mysql_lock), and the observer is the second one.
+    On SQLite it is a flock on the database file (guard.sqlite_lock)."""
     conn = runner.conn
     if write and conn.dialect in ("postgresql", "mysql"):
         if registry is None or url is None:
@@ -141,6 +142,8 @@ async def _locked(runner: Any, *, write: bool, registry: Any = None, url: str | 
         else:
             registry.register_factory("lock", resources.connection_factory(url))
             await runner.lock(await registry.get_resource("lock"), observer=observer)
+    elif write and conn.dialect == "sqlite":
+        await runner.lock()
     await runner.initialize()
     return State(list(runner.files.values()), await ledger.read(conn))
 

@@ -129,6 +129,7 @@ class SqliteConnection:
     def __init__(self, raw: sqlite3.Connection, threaded: bool = False) -> None:
         self.raw = raw
         self.threaded = threaded  # raw must then be opened with check_same_thread=False
+        self.file_lock: Any = None  # the run's migration lock (guard.sqlite_lock), released at close
 
     async def execute(self, sql: str, *args: Any) -> Any:
         # Each call yields once: sqlite3 never suspends, so without this a Ctrl-C (asyncio.run
@@ -172,9 +173,13 @@ class SqliteConnection:
         return sqlite_write_transaction(self.raw)
 
     async def close(self) -> None:
-        if self.raw.in_transaction:  # interrupted mid-migration: undo, never half-commit
-            self.raw.execute("ROLLBACK")
-        self.raw.close()
+        try:
+            if self.raw.in_transaction:  # interrupted mid-migration: undo, never half-commit
+                self.raw.execute("ROLLBACK")
+            self.raw.close()
+        finally:
+            if self.file_lock is not None:  # after the rollback: the next run must not see it half-done
+                self.file_lock.close()
 
 
 class MysqlConnection:

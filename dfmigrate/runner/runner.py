@@ -106,8 +106,18 @@ class DfmigrateRunner(MigrationRunner):
         the advisory lock on ``lock_conn`` (a dedicated connection); ``observer`` (an async
         callable) then opens a third one for the guard's pre-checks and blocker watch. MySQL takes
         ``GET_LOCK`` on the migration connection itself (``guard.mysql_lock``), then opens the
-        observer the same way. SQLite serializes through ``BEGIN IMMEDIATE`` per transaction
-        instead (busy timeout: 30 s)."""
+        observer the same way. SQLite takes a ``flock`` on the database file
+        (``guard.sqlite_lock``), released when the connection closes at the latest."""
+        if self.conn.dialect == "sqlite":
+            from dfmigrate.guard.sqlite_lock import SqliteMigrationLock
+
+            [(path,)] = [(r["file"],) for r in await self.conn.fetch("PRAGMA database_list") if r["name"] == "main"]
+            if path:  # an in-memory database has no file and no other run
+                lock = SqliteMigrationLock(path, wait=self.options.lock_wait, poll=self.options.poll)
+                self.conn.file_lock = lock
+                if await lock.acquire() is not None:
+                    self.lock_ = lock
+            return
         if self.conn.dialect == "mysql":
             from dfmigrate.guard.mysql_lock import MysqlMigrationLock
 
