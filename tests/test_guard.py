@@ -362,6 +362,15 @@ def test_text_report_and_json_error(pg_db: Any, tmp_path: Path, capsys: pytest.C
     assert any("statement 1 done in" in line for line in out), out
     assert cli(["-q", "migrate", *base]) == 0
     assert capsys.readouterr().out == ""
+    # the same flags after the command name
+    write_migration(mdir, "0003_bio", "postgresql", ["ALTER TABLE users ADD COLUMN bio text"],
+                    ["ALTER TABLE users DROP COLUMN bio"], deps=["0002_nick"])
+    assert cli(["migrate", *base, "-q"]) == 0
+    assert capsys.readouterr().out == ""
+    assert cli(["rollback", *base, "--allow-hazards", "all", "--verbose"]) == 0
+    assert any("DetectorNode" in line for line in capsys.readouterr().out.splitlines())
+    assert cli(["migrate", *base]) == 0
+    assert not any("DetectorNode" in line for line in capsys.readouterr().out.splitlines())
     assert cli(["migrate", *base]) == 0
     assert capsys.readouterr().out.strip() == "Nothing to migrate: the database is up to date."
 

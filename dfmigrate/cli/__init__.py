@@ -336,6 +336,37 @@ for _command in (init, makemigrations, rehash, *_RUNNER_COMMANDS, plan, nodes, l
     cli.add_command(_command)
 
 
+def _late_flag(decls: list[str], flag: str) -> click.Option:
+    """A hidden copy of one of the group's flags, for a command: users type ``dfmigrate migrate
+    -v`` as often as ``dfmigrate -v migrate``, and both mean the same."""
+    def apply(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+        global _debug
+        from dfmigrate import logs
+
+        if not value:
+            return
+        if flag == "debug":
+            _debug = True
+            logs.configure(True)
+        else:
+            logs.set_verbosity(flag == "quiet", flag == "verbose")
+
+    return click.Option(decls, is_flag=True, expose_value=False, hidden=True, callback=apply)
+
+
+def _accept_global_flags(command: click.Command) -> None:
+    taken = {opt for p in command.params for opt in (*p.opts, *p.secondary_opts)}
+    for decls, flag in ((["--debug"], "debug"), (["-q", "--quiet"], "quiet"), (["-v", "--verbose"], "verbose")):
+        if not taken & set(decls):
+            command.params.append(_late_flag(decls, flag))
+    for sub in getattr(command, "commands", {}).values():
+        _accept_global_flags(sub)
+
+
+for _command in cli.commands.values():
+    _accept_global_flags(_command)
+
+
 # ---------------------------------------------------------------- entry point
 
 
