@@ -23,7 +23,7 @@ from dfmigrate.dialects.sqlite import (
     NAMESPACE,
     constraint_key,
     normalize_collation,
-    normalize_type,
+    declared_type,
 )
 from dfmigrate.dialects.sqlite.ddl import (
     ConstraintDDL,
@@ -119,7 +119,7 @@ def _table(conn: sqlite3.Connection, name: str, sql: str,
         generated = info.generated if info and hidden in (_HIDDEN_VIRTUAL, _HIDDEN_STORED) else None
         columns.append(Column(
             name=col_name,
-            type=normalize_type(col_type or ""),
+            type=declared_type(col_type or ""),
             nullable=not notnull,
             default=default,
             generated=canonical_expression(generated, column_names) if generated else None,

@@ -5,9 +5,12 @@ Rules (the inspector applies them; the renderer writes model text verbatim, so a
 follows them round-trips exactly):
 
 - Namespace is always ``main``.
-- Types: the declared type, upper-cased, whitespace collapsed, no space inside parentheses and
-  one space after a comma: ``INTEGER``, ``VARCHAR(255)``, ``NUMERIC(10, 2)``, ``UNSIGNED BIG INT``.
-  A column without a declared type has type ``""``. See :func:`normalize_type`.
+- Types: the inspector keeps the declared type upper-cased with runs of whitespace collapsed
+  (:func:`declared_type`), so that a rebuild writes ``decimal(12,4)`` as ``DECIMAL(12,4)``: ORMs
+  parse the declared text (ActiveRecord reads no scale from ``DECIMAL(12, 4)``). The diff compares
+  :func:`normalize_type` forms: no space inside parentheses and one space after a comma
+  (``INTEGER``, ``VARCHAR(255)``, ``NUMERIC(10, 2)``, ``UNSIGNED BIG INT``), the form model
+  sources use. A column without a declared type has type ``""``.
 - Defaults: the expression text as ``pragma_table_xinfo.dflt_value`` prints it, i.e. verbatim,
   without enclosing parentheses (``'it''s'``, ``-1``, ``CURRENT_TIMESTAMP``, ``1 + 2``).
 - ``nullable`` is what the column declares (``pragma_table_xinfo.notnull``). A rowid-alias column
@@ -39,6 +42,11 @@ import re
 
 NAMESPACE = "main"
 BUILTIN_COLLATIONS = ("BINARY", "NOCASE", "RTRIM")
+
+
+def declared_type(declared: str) -> str:
+    """The type as the column declares it, upper-cased, whitespace runs made one space."""
+    return " ".join(declared.upper().split())
 
 
 def normalize_type(declared: str) -> str:

@@ -18,6 +18,7 @@ from dataclasses import replace
 
 from sqlglot.tokens import TokenType
 
+from dfmigrate.dialects.sqlite import normalize_type
 from dfmigrate.dialects.sqlite.ddl import referenced_names, words
 from dfmigrate.core.schema import (
     CheckConstraint, Column, Constraint, ForeignKey, Index, IndexPart, PrimaryKey, Schema, Table,
@@ -67,11 +68,11 @@ def implied_not_null(table: Table, column: Column) -> bool:
     key = [k.lower() for k in table.primary_key.columns] if table.primary_key else []
     if column.name.lower() not in key:  # the column may be compared under a new spelling
         return False
-    return table.without_rowid or (len(key) == 1 and column.type == "INTEGER")
+    return table.without_rowid or (len(key) == 1 and normalize_type(column.type) == "INTEGER")
 
 
 def column(table: Table, col: Column) -> Column:
-    return replace(col, name=col.name.lower(), default=folded(col.default),
+    return replace(col, name=col.name.lower(), type=normalize_type(col.type), default=folded(col.default),
                    generated=folded(col.generated),
                    nullable=col.nullable and not implied_not_null(table, col))
 
