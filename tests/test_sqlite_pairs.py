@@ -192,9 +192,16 @@ def _foreign_keys(conn: sqlite3.Connection, table: str) -> list[tuple[Any, ...]]
     keys: dict[int, list[tuple[Any, ...]]] = {}
     for r in rows:
         keys.setdefault(r[0], []).append(r)
+    # REFERENCES parent without columns enforces the parent's primary key in this database
     return [(",".join(p[1].lower() for p in parts), parts[0][2],
-             ",".join((p[3] or "").lower() for p in parts), parts[0][4], parts[0][5], parts[0][6], "")
+             ",".join((p[3] or "").lower() for p in parts) or _primary_key(conn, parts[0][2]),
+             parts[0][4], parts[0][5], parts[0][6], "")
             for parts in keys.values()]
+
+
+def _primary_key(conn: sqlite3.Connection, table: str) -> str:
+    return ",".join(r[0].lower() for r in _rows(
+        conn, "SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk", table))
 
 
 def _index(conn: sqlite3.Connection, row: tuple[Any, ...]) -> tuple[Any, ...]:

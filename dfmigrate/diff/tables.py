@@ -195,8 +195,10 @@ def alter_table(old: Table, new: Table, old_schema: Schema, enums: frozenset[str
                                    enums, dialect)
     forms = spelling(dialect)
     if forms is not None:  # what a constraint refers to, spelled out as the dialect reads it
-        changes += compare_constraints(forms.resolved(old, old_schema),
-                                       forms.resolved(new, new_schema or old_schema), dialect)
+        # Both sides against the target schema: an old REFERENCES parent (no columns) means the
+        # parent's key as the plan leaves it, so a moved key changes what it enforces.
+        target = new_schema or old_schema
+        changes += compare_constraints(forms.resolved(old, target), forms.resolved(new, target), dialect)
     else:
         changes += compare_constraints(old, new, dialect)
     for compare in (compare_indexes, compare_triggers):

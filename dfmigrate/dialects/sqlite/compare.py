@@ -88,8 +88,10 @@ def constraint(table: Table, c: Constraint) -> Constraint:
 
 
 def resolved(table: Table, schema: Schema) -> Table:
-    """The table with ``REFERENCES parent`` (no column list) naming the parent's primary key,
-    so that it compares equal to the same reference written out."""
+    """The table with ``REFERENCES parent`` (no column list) naming the primary key the parent
+    has in ``schema``, so that it compares equal to the same reference written out. The diff
+    resolves both sides against the target schema: that is the key the reference will mean
+    once the plan has run."""
     fks = tuple(replace(fk, ref_columns=_primary_key(schema, fk.ref_table))
                 if not fk.ref_columns else fk for fk in table.foreign_keys)
     return replace(table, foreign_keys=fks) if fks != table.foreign_keys else table
