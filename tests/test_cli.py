@@ -213,13 +213,17 @@ def test_missing_sqlite_file_is_an_error_and_is_not_created(tmp_path: Path) -> N
 
 
 def test_inspect_json_round_trips(tmp_path: Path) -> None:
-    from dfmigrate.core.serialize import schema_from_json, schema_to_json
+    from dfmigrate.core.serialize import schema_document_json, schema_from_json, schema_to_json
 
     a = _make_db(tmp_path / "a.db", "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)")
     result = run("inspect", a)
     assert result.returncode == 0, result.stderr
-    schema = schema_from_json(result.stdout)
-    assert schema.dialect == "sqlite" and schema_to_json(schema) == result.stdout.rstrip("\n")
+    schema = schema_from_json(result.stdout)  # the versioned document reads back as is
+    assert schema.dialect == "sqlite" and schema_document_json(schema) == result.stdout.rstrip("\n")
+    document = json.loads(result.stdout)
+    assert (document.pop("$schema"), document.pop("version")) == (
+        "https://dfmigrate.dev/schemas/schema-v1.schema.json", 1)
+    assert json.loads(schema_to_json(schema)) == document  # the library's own JSON, without the two
 
 
 def test_graph_formats(tmp_path: Path) -> None:

@@ -209,7 +209,7 @@ def test_cli_nodes_command(tmp_path: Path) -> None:
     spec = _models_file(tmp_path)
     result = CliRunner().invoke(nodes, ["--models", spec, "--format", "json"])
     assert result.exit_code == 0, result.output
-    assert {m["node"] for m in json.loads(result.output)} >= {f"Member{op}Node" for op in NINE}
+    assert {m["node"] for m in json.loads(result.output)["nodes"]} >= {f"Member{op}Node" for op in NINE}
     text = CliRunner().invoke(nodes, ["--models", spec])
     assert text.exit_code == 0 and "ProductBulkUpsertNode (products)" in text.output
     bad = CliRunner().invoke(nodes, ["--models", str(tmp_path / "missing.py")])

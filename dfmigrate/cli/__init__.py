@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 PROG = "dfmigrate"
 EXIT_OK, EXIT_DIFFERENCES, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 T = TypeVar("T")
+# graph --format json is versioned by the shipped dfmigrate/schemas/graph-v1.schema.json
+GRAPH_SCHEMA_ID = "https://dfmigrate.dev/schemas/graph-v1.schema.json"
 
 _debug = False  # set by the group callback; read when an error escapes a command
 # Big results (schemas, plans) a command is done with. Freeing two 2,000-table schemas object by
@@ -147,10 +149,10 @@ def inspect(src: str, fmt: str, dialect: str | None, dev_url: str | None, privil
 
     ctx = _context(dialect, dev_url, privileges, include_ledger)
     schema = _run(lambda: load_source(src, ctx))
-    if fmt == "json":
-        from dfmigrate.core.serialize import schema_to_json
+    if fmt == "json":  # versioned by dfmigrate/schemas/schema-v1.schema.json
+        from dfmigrate.core.serialize import schema_document_json
 
-        _echo(schema_to_json(schema))
+        _echo(schema_document_json(schema))
     else:
         plan = _plan(_empty_like(schema), schema)
         if plan.statements:
@@ -296,10 +298,14 @@ def _graph_json(graph: Any) -> str:
 
     # Nodes are change objects; integers keep the node-link document plain JSON.
     plain = networkx.convert_node_labels_to_integers(graph, ordering="default")
-    data = networkx.node_link_data(plain, edges="edges")
+    data = {"$schema": GRAPH_SCHEMA_ID, "version": 1, **networkx.node_link_data(plain, edges="edges")}
 
     def encode(value: Any) -> Any:
-        return to_dict(value) if dataclasses.is_dataclass(value) else str(value)
+        if not dataclasses.is_dataclass(value):
+            return str(value)
+        # only a node's change gets here; its class names it, as the fields alone cannot tell
+        # an add from a drop
+        return {**to_dict(value), "$type": type(value).__name__}
 
     return json.dumps(data, indent=2, sort_keys=True, default=encode)
 

@@ -29,6 +29,10 @@ _ADAPTERS = {"sqlite": "dfmigrate.dialects.sqlite.adapt", "mysql": "dfmigrate.di
 _LOCKS = {"postgresql": "dfmigrate.dialects.postgres.hazards", "mysql": "dfmigrate.dialects.mysql.render"}
 
 
+# diff --format json (Plan.to_dict) is versioned by the shipped dfmigrate/schemas/diff-v1.schema.json
+DIFF_SCHEMA_ID = "https://dfmigrate.dev/schemas/diff-v1.schema.json"
+
+
 def renderer(dialect: str) -> Any:
     return import_module(_RENDERERS[dialect])
 
@@ -60,6 +64,8 @@ class Plan:
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "$schema": DIFF_SCHEMA_ID,
+            "version": 1,
             "dialect": self.dialect,
             "changes": [describe(c) for c in self.changes],
             "statements": [

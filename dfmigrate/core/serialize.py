@@ -12,6 +12,10 @@ in ``schema.py`` needs no change here:
   alternatives apart reliably.
 
 ``schema_from_json(schema_to_json(s)) == s`` holds for every schema.
+
+``inspect --format json`` prints :func:`schema_document_json`: the same object with ``"$schema"``
+and ``"version"`` added, valid against the shipped ``dfmigrate/schemas/schema-v1.schema.json``.
+The readers accept both forms (the two keys are checked, then dropped).
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from typing import Any, Literal, Union
 from dfmigrate.core.schema import Schema
 
 TYPE_KEY = "$type"
+SCHEMA_ID = "https://dfmigrate.dev/schemas/schema-v1.schema.json"
+SCHEMA_VERSION = 1
 
 
 # ---------------------------------------------------------------- encoding
@@ -45,6 +51,12 @@ def schema_to_dict(schema: Schema) -> dict[str, Any]:
 def schema_to_json(schema: Schema) -> str:
     """Readable, deterministic JSON: sorted keys, two-space indent, defaults omitted."""
     return json.dumps(schema_to_dict(schema), sort_keys=True, indent=2, ensure_ascii=False)
+
+
+def schema_document_json(schema: Schema) -> str:
+    """:func:`schema_to_json` as a versioned document: with ``"$schema"`` and ``"version"``."""
+    document = {"$schema": SCHEMA_ID, "version": SCHEMA_VERSION, **schema_to_dict(schema)}
+    return json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False)
 
 
 def fingerprint(schema: Schema) -> str:
@@ -113,6 +125,13 @@ def from_dict(cls: type[Any], data: Any) -> Any:
 
 
 def schema_from_dict(data: dict[str, Any]) -> Schema:
+    """A schema from :func:`schema_to_dict` output, or from the versioned document ``inspect``
+    prints (its ``"$schema"`` and ``"version"`` must name this version, and are dropped)."""
+    if isinstance(data, dict) and ("$schema" in data or "version" in data):
+        if data.get("$schema", SCHEMA_ID) != SCHEMA_ID or data.get("version", SCHEMA_VERSION) != SCHEMA_VERSION:
+            raise ValueError(f"schema: a document of {data.get('$schema')!r} version {data.get('version')!r}; "
+                             f"this dfmigrate reads {SCHEMA_ID} version {SCHEMA_VERSION}")
+        data = {k: v for k, v in data.items() if k not in ("$schema", "version")}
     return _decode(data, Schema, "schema")
 
 

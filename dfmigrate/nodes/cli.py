@@ -12,6 +12,8 @@ import json
 import click
 
 EXIT_ERROR = 2
+# --format json is versioned by the shipped dfmigrate/schemas/nodes-v1.schema.json
+NODES_SCHEMA_ID = "https://dfmigrate.dev/schemas/nodes-v1.schema.json"
 
 
 class _Failure(click.ClickException):
@@ -50,7 +52,10 @@ def nodes(models: str | None, fmt: str, dialect: str | None) -> int:
         data = manifest(build_classes(infos, schema, dialect))  # type: ignore[arg-type]
     except DfmigrateError as exc:
         raise _Failure(" ".join(str(exc).split())) from exc
-    click.echo(json.dumps(data, indent=2) if fmt == "json" else render_text(data), nl=False)
+    if fmt == "json":
+        click.echo(json.dumps({"$schema": NODES_SCHEMA_ID, "version": 1, "nodes": data}, indent=2))
+    else:
+        click.echo(render_text(data), nl=False)
     return 0
 
 
