@@ -27,6 +27,7 @@ from typing import Any
 
 import pytest
 
+from tests.test_formats import shipped_json
 from tests.test_runner import cli, query, write_migration
 
 REPO = Path(__file__).resolve().parent.parent
@@ -86,8 +87,10 @@ def finish(proc: subprocess.Popen[bytes]) -> tuple[int, dict[str, Any], str]:
     out, err = proc.communicate(timeout=120)
     try:
         report = json.loads(out.decode())
-    except ValueError:
+    except ValueError:  # killed before it printed its report
         report = {}
+    else:
+        shipped_json(out.decode(), "migrate")
     return proc.returncode, report, err.decode()
 
 

@@ -137,11 +137,11 @@ def test_a_comment_on_one_of_two_same_named_mysql_indexes_folds_onto_its_table()
 # ---------------------------------------------------------------- the runner's check, end to end
 
 import asyncio  # noqa: E402
-import json  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
+from tests.test_formats import shipped_json  # noqa: E402
 from tests.test_runner import cli, query  # noqa: E402
 
 MODELS_V1 = '''
@@ -192,7 +192,7 @@ def test_migrate_refuses_a_migration_whose_planned_objects_changed(
     out, err = capsys.readouterr()
     assert "0002_two was planned against another schema" in err and "customers.nick exists" in err
     assert len(err.strip().splitlines()) == 1
-    report = json.loads(out)
+    report = shipped_json(out, "migrate")
     assert report["ok"] is False
     if dialect == "postgresql":
         assert report["verdicts"]["race"]["verdict"].startswith("RACE: 0002_two was planned against")
@@ -241,7 +241,7 @@ def test_statement_timings_are_recorded_and_an_outlier_is_flagged(tmp_path: Path
     write_migration(mdir, "0002_fill", "sqlite", [slow], ["DELETE FROM t"], deps=["0001_t"])
     capsys.readouterr()
     assert cli(["migrate", "--database", url, "--dir", str(mdir), "--format", "json"]) == 0
-    report = json.loads(capsys.readouterr().out)
+    report = shipped_json(capsys.readouterr().out, "migrate")
     metrics = report["metrics"]
     assert metrics["per_kind"]["insert"]["count"] == 1 and metrics["error"] is None
     assert len(metrics["anomalies"]) == 1, metrics

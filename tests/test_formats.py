@@ -229,3 +229,161 @@ def test_check_reports_an_edited_file_in_every_format(drifted: list[str], fmt: s
         assert [f.get("type") for f in ET.fromstring(out).iter("failure")] == ["integrity"]
     else:
         assert [r["ruleId"] for r in assert_sarif(json.loads(out))] == ["integrity"]
+
+
+# ---------------------------------------------------------------- the lifecycle commands' json
+# migrate (a run, a dry run, a refused run), status, history and config, each on real databases,
+# against the schema it ships (dfmigrate/schemas/<command>-v1.schema.json).
+
+def shipped_json(text: str, command: str) -> dict[str, Any]:
+    """``command``'s ``--format json`` output parsed, valid against its shipped schema (and
+    naming it), for the tests that read these reports."""
+    data = json.loads(text)
+    name = f"{command}-v1.schema.json"
+    jsonschema.validate(data, shipped_schema(name), cls=jsonschema.Draft202012Validator)
+    assert data["$schema"] == f"https://dfmigrate.dev/schemas/{name}" and data["version"] == 1
+    return data  # type: ignore[no-any-return]
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def lifecycle(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """A fresh database of each dialect and a directory of two migrations: the arguments."""
+    from tests.test_runner import USERS, write_migration
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DFMIGRATE_CACHE_DIR", str(tmp_path / "cache"))
+    dialect = request.param
+    url = request.getfixturevalue("pg_db")("jsa_formats") if dialect == "postgresql" else \
+        "sqlite:///" + request.getfixturevalue("sqlite_path")
+    mdir = tmp_path / "migrations"
+    write_migration(mdir, "0001_users", dialect, [USERS[dialect]], ["DROP TABLE users"])
+    write_migration(mdir, "0002_posts", dialect, ["CREATE TABLE posts (id integer PRIMARY KEY)"],
+                    ["DROP TABLE posts"], deps=["0001_users"])
+    return ["--database", url, "--dir", str(mdir)]
+
+
+def test_lifecycle_json_matches_the_shipped_schemas(lifecycle: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.test_runner import USERS, write_migration
+
+    mdir = Path(lifecycle[-1])
+    dialect = "sqlite" if lifecycle[1].startswith("sqlite") else "postgresql"
+    code, out, _ = run_cli(capsys, "migrate", *lifecycle, "--to", "0001_users", "--format", "json")
+    run = shipped_json(out, "migrate")
+    assert code == 0 and run["ok"] and not run["dry_run"] and run["applied"] == ["0001_users"]
+    [step] = run["steps"]
+    assert step["outcome"] == "applied" and step["statements"][0]["kind"] == "create-table"
+    assert run["lock"]["released"] and run["lock"]["mode"] == ("file" if dialect == "sqlite" else "session")
+    assert (run["verdicts"]["race"] is None) == (dialect == "sqlite")
+
+    code, out, _ = run_cli(capsys, "status", *lifecycle, "--format", "json")
+    status = shipped_json(out, "status")
+    assert code == 0 and [a["migration_id"] for a in status["applied"]] == ["0001_users"]
+    assert status["pending"] == ["0002_posts"] and status["modified"] == status["missing"] == []
+
+    code, out, _ = run_cli(capsys, "migrate", *lifecycle, "--dry-run", "--format", "json")
+    dry = shipped_json(out, "migrate")
+    assert code == 0 and dry["ok"] and dry["dry_run"] and dry["refusal"] is None and dry["applied"] == []
+    assert "CREATE TABLE posts" in dry["sql"] and "steps" not in dry  # nothing ran, no lock was taken
+
+    assert run_cli(capsys, "migrate", *lifecycle)[0] == 0
+    assert run_cli(capsys, "rollback", *lifecycle, "--allow-hazards", "all")[0] == 0
+    code, out, _ = run_cli(capsys, "history", *lifecycle, "--format", "json")
+    history = shipped_json(out, "history")
+    assert code == 0 and [(r["migration_id"], r["direction"]) for r in history["rows"]] == [
+        ("0001_users", "forward"), ("0002_posts", "forward"), ("0002_posts", "backward")]
+
+    # a migration that drops a table, without consent: the dry run and the run are both refused
+    write_migration(mdir, "0003_drop_posts", dialect, ["DROP TABLE posts"], [], deps=["0002_posts"])
+    code, out, err = run_cli(capsys, "migrate", *lifecycle, "--dry-run", "--format", "json")
+    dry = shipped_json(out, "migrate")
+    assert code == 2 and not dry["ok"] and dry["refusal"] and "0003_drop_posts needs consent" in dry["refusal"]
+    assert dry["refusal"] in err
+    code, out, err = run_cli(capsys, "migrate", *lifecycle, "--format", "json")
+    refused = shipped_json(out, "migrate")
+    assert code == 2 and not refused["ok"] and refused["applied"] == [] and refused["error"] in err
+    assert "needs consent" in refused["error"] and refused["lock"]["released"]
+
+    # a file edited after it was applied, one deleted, one pending with a phase
+    write_migration(mdir, "0001_users", dialect, [USERS[dialect] + " -- edited"], ["DROP TABLE users"])
+    path = write_migration(mdir, "0003_drop_posts", dialect, ["DROP TABLE posts"], [], deps=["0002_posts"])
+    path.write_text(path.read_text() + '    phase = "post"\n')
+    write_sum(str(mdir))
+    code, out, _ = run_cli(capsys, "status", *lifecycle, "--format", "json")
+    status = shipped_json(out, "status")
+    assert code == 0 and status["modified"] == ["0001_users"] and status["phases"] == {"0003_drop_posts": "post"}
+    (mdir / "0001_users.py").unlink()
+    write_sum(str(mdir))
+    code, out, _ = run_cli(capsys, "status", *lifecycle, "--format", "json")
+    status = shipped_json(out, "status")
+    assert status["missing"] == ["0001_users"] and status["pending"] == ["0002_posts", "0003_drop_posts"]
+
+
+def test_migrate_json_when_the_run_cannot_start(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A run refused before it connects (an unknown --to) still prints its report for a script."""
+    from tests.test_runner import USERS, write_migration
+
+    mdir = tmp_path / "migrations"
+    write_migration(mdir, "0001_users", "sqlite", [USERS["sqlite"]], ["DROP TABLE users"])
+    args = ["--database", f"sqlite:///{tmp_path / 'app.db'}", "--dir", str(mdir)]
+    for extra in ([], ["--dry-run"]):
+        code, out, err = run_cli(capsys, "migrate", *args, "--to", "0009_nothing", "--format", "json", *extra)
+        report = shipped_json(out, "migrate")
+        assert code == 2 and not report["ok"] and report["dry_run"] == bool(extra) and report["error"] in err
+
+
+def test_config_json_matches_its_schema(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in ("DFMIGRATE_DATABASE_URL", "DFMIGRATE_DIR", "DFMIGRATE_MODELS", "DFMIGRATE_DEV_URL"):
+        monkeypatch.delenv(name, raising=False)
+    code, out, _ = run_cli(capsys, "config", "--format", "json")
+    bare = shipped_json(out, "config")
+    assert code == 0 and bare["file"] is None and bare["settings"]["online"] == {"value": True, "source": "default"}
+    (tmp_path / "pyproject.toml").write_text('[tool.dfmigrate]\ndatabase = "postgresql://app:s3cret@db/shop"\n'
+                                             'dialects = ["postgresql", "sqlite"]\n[tool.dfmigrate.lint]\n'
+                                             'disable = ["ban-drop-column"]\n')
+    code, out, _ = run_cli(capsys, "config", "--format", "json", "--dir", "elsewhere")
+    shown = shipped_json(out, "config")["settings"]
+    assert shown["database"] == {"value": "postgresql://app:***@db/shop", "source": "pyproject.toml"}
+    assert shown["dir"] == {"value": "elsewhere", "source": "option"}
+    assert shown["dialects"]["value"] == ["postgresql", "sqlite"] and isinstance(shown["lint"]["value"], dict)
+
+
+BROKEN = {  # one document per schema that must fail it: each is a real shape with one thing wrong
+    "migrate": {"ok": False, "dry_run": False, "applied": []},  # failed, but no error
+    "status": {"database": "sqlite:///a.db", "dir": "m", "applied": [], "pending": ["0001_a"],
+               "phases": {"0001_a": "mid"}, "modified": [], "missing": []},
+    "history": {"rows": [{"migration_id": "0001_a", "checksum": "ab", "applied_at": "2026-01-01T00:00:00+00:00",
+                          "duration_ms": 3, "applied_by": "me@here", "tool_version": "0.1.0",
+                          "direction": "sideways"}]},
+    "config": {"file": None, "settings": {"database": {"value": "sqlite:///a.db", "source": "default"}}},
+}
+
+
+@pytest.mark.parametrize("command", sorted(BROKEN))
+def test_lifecycle_schemas_reject_a_broken_document(command: str) -> None:
+    schema = shipped_schema(f"{command}-v1.schema.json")
+    document = {"$schema": schema["$id"], "version": 1, **BROKEN[command]}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(document, schema, cls=jsonschema.Draft202012Validator)
+    with pytest.raises(jsonschema.ValidationError):  # nor an unknown field at the top
+        jsonschema.validate({**document, "surprise": 1}, schema, cls=jsonschema.Draft202012Validator)
+    with pytest.raises(jsonschema.ValidationError):  # nor another version
+        jsonschema.validate({**document, "version": 2}, schema, cls=jsonschema.Draft202012Validator)
+
+
+def test_migrate_schema_rejects_a_broken_step() -> None:
+    schema = shipped_schema("migrate-v1.schema.json")
+    step = {"migration": "0001_a", "direction": "forward", "outcome": "applied", "duration_ms": 3, "attempts": 1,
+            "groups": [], "statements": [], "lock_waits": [], "decisions": [], "watch_errors": [],
+            "expectations": None}
+    report = {"$schema": schema["$id"], "version": 1, "ok": True, "dry_run": False, "applied": ["0001_a"],
+              "lock": None, "steps": [step], "verdicts": {"race": None, "deadlock": None},
+              "metrics": {"per_kind": {}, "anomalies": [], "judged": 0, "error": None}}
+    jsonschema.validate(report, schema, cls=jsonschema.Draft202012Validator)
+    for wrong in ({"outcome": "sort of"}, {"attempts": "1"}, {"decisions": [{"statement": 1}]}):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate({**report, "steps": [{**step, **wrong}]}, schema, cls=jsonschema.Draft202012Validator)
+    with pytest.raises(jsonschema.ValidationError):  # a report with a lock but no steps
+        jsonschema.validate({k: v for k, v in report.items() if k != "steps"}, schema,
+                            cls=jsonschema.Draft202012Validator)

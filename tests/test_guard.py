@@ -4,7 +4,6 @@ advisory lock under concurrency, lock_timeout + retries + the blocker report, th
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import sys
 import time
@@ -16,6 +15,7 @@ import pytest
 from dfmigrate.config import resolve
 from dfmigrate.errors import DfmigrateError
 from dfmigrate.runner import commands
+from tests.test_formats import shipped_json
 from tests.test_runner import USERS, query, write_migration
 
 REPO = Path(__file__).resolve().parent.parent
@@ -116,7 +116,7 @@ def test_twenty_concurrent_migrate_processes_apply_each_migration_once(pg_db: An
     print(f"\n{n} processes: {time.monotonic() - started:.1f} s in all, "
           f"{time.monotonic() - released:.1f} s from the gate's release to the last exit")
     assert [r[0] for r in results] == [0] * n, [r[2] for r in results]
-    reports = [json.loads(r[1]) for r in results]
+    reports = [shipped_json(r[1], "migrate") for r in results]
     applied = [m for rep in reports for m in rep["applied"]]
     assert sorted(applied) == ["0001_users", "0002_posts", "0003_nick"]  # each once, across all processes
     assert query(url, "SELECT migration_id, count(*) FROM dfmigrate_history GROUP BY 1 ORDER BY 1") == [
@@ -268,7 +268,7 @@ def test_blocker_that_commits_while_waited_for_lets_the_step_proceed(pg_db: Any,
 
     (code, out, err), pid = asyncio.run(waited())
     assert code == 0, err
-    report = json.loads(out)
+    report = shipped_json(out, "migrate")
     assert report["ok"] and report["applied"] == ["0002_nick"]
     (step,) = report["steps"]
     assert step["outcome"] == "applied" and step["attempts"] == 1 and step["duration_ms"] > 500
@@ -319,7 +319,7 @@ def test_wait_cycle_through_the_migration_lock_stops_at_once(pg_db: Any, tmp_pat
     (code, out, err), pid = asyncio.run(cycle())
     assert code == 2, (out, err)
     assert "DeadlockDetectorNode: wait_for_graph, a wait cycle through this run" in err, err
-    (step,) = json.loads(out)["steps"]
+    (step,) = shipped_json(out, "migrate")["steps"]
     (decision,) = step["decisions"]
     assert decision["action"] == "stop" and decision["checks"] == 1 and decision["waited_s"] < 5
     assert decision["detector"]["deadlocks"][0]["deadlock_type"] == "wait_for_graph"
@@ -349,7 +349,7 @@ def test_text_report_and_json_error(pg_db: Any, tmp_path: Path, capsys: pytest.C
 
     assert asyncio.run(held()) == 2
     captured = capsys.readouterr()
-    assert json.loads(captured.out)["ok"] is False and "advisory lock held by pid" in captured.err
+    assert shipped_json(captured.out, "migrate")["ok"] is False and "advisory lock held by pid" in captured.err
     assert cli(["migrate", *base]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("applying 0001_users (") and out[1].startswith("applied 0001_users (")
@@ -414,7 +414,7 @@ def test_outside_statement_gets_lock_timeout_retries_and_resumes(pg_db: Any, tmp
     if left[0][0]:  # the cleanup was blocked by the same reader: the message says so
         assert "an invalid index it left may remain" in err, err
     assert code2 == 0, err2
-    report = json.loads(out2)
+    report = shipped_json(out2, "migrate")
     (step,) = report["steps"]
     (outside,) = step["groups"]
     # Retries are proven by the first run ("each of 2 attempt(s)"); here the observed wait may be
@@ -490,7 +490,7 @@ def test_precheck_names_the_blocker_and_cancel_blockers_ends_it(pg_db: Any, tmp_
 
     (code, out, err), pid, alive = asyncio.run(run(cancel=False))
     assert code == 2 and alive and "no session was cancelled" in err, err
-    (step,) = json.loads(out)["steps"]
+    (step,) = shipped_json(out, "migrate")["steps"]
     (pre,) = step["decisions"]
     assert pre["mode"] == "AccessExclusiveLock" and pre["relation"] == "public.users" and pre["terminated"] == []
     assert pre["action"] == "stop"
@@ -498,7 +498,7 @@ def test_precheck_names_the_blocker_and_cancel_blockers_ends_it(pg_db: Any, tmp_
 
     (code, out, err), pid, alive = asyncio.run(run(cancel=True))
     assert code == 0 and not alive, err
-    (step,) = json.loads(out)["steps"]
+    (step,) = shipped_json(out, "migrate")["steps"]
     assert step["attempts"] == 1 and step["decisions"][0]["terminated"] == [pid]
     assert step["decisions"][0]["action"] == "proceed after waiting"
     assert query(url, "SELECT migration_id FROM dfmigrate_history ORDER BY 1") == [("0001_users",), ("0002_nick",)]

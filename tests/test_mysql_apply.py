@@ -29,6 +29,7 @@ from typing import Any
 import pytest
 
 from dfmigrate.directory import load_all, write_sum
+from tests.test_formats import shipped_json
 from tests.test_runner import cli, query
 
 REPO = Path(__file__).resolve().parent.parent
@@ -88,6 +89,8 @@ def finish(proc: subprocess.Popen[bytes], timeout: float = 180) -> tuple[int, di
         report = json.loads(out.decode())
     except ValueError:
         report = {}
+    else:
+        shipped_json(out.decode(), "migrate")
     return proc.returncode, report, err.decode()
 
 
@@ -353,7 +356,7 @@ def test_a_statement_done_but_not_marked_is_not_run_again(mysql_url: str, tmp_pa
                      f"'running', 'by hand', UTC_TIMESTAMP(6))")
     capsys.readouterr()
     assert cli(["migrate", "--database", mysql_url, "--dir", str(mdir), "--to", migration, "--format", "json"]) == 0
-    report = json.loads(capsys.readouterr().out)
+    report = shipped_json(capsys.readouterr().out, "migrate")
     (resumed,) = report["steps"][0]["groups"][0]["resumed"]
     assert resumed["action"] == "none: already complete", resumed
     assert cli(["drift", "--database", mysql_url, "--dir", str(mdir)]) == 0

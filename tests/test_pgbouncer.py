@@ -7,7 +7,6 @@ is stopped by the race detector before any DDL."""
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import shutil
 import socket
@@ -21,6 +20,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import unavailable
+from tests.test_formats import shipped_json
 from tests.test_guard import dfmigrate, three_migrations
 from tests.test_runner import query
 
@@ -113,7 +113,7 @@ def test_default_flags_through_pgbouncer_transaction_pooling(pg_db: Any, pgbounc
 
     results = asyncio.run(together())
     assert [r[0] for r in results] == [0] * n, [r[2] for r in results]
-    reports = [json.loads(r[1]) for r in results]
+    reports = [shipped_json(r[1], "migrate") for r in results]
     applied = sorted(m for rep in reports for m in rep["applied"])
     assert applied == ["0001_users", "0002_posts", "0003_nick"]  # each once, across all processes
     assert query(direct, "SELECT migration_id, count(*) FROM dfmigrate_history GROUP BY 1 ORDER BY 1") == [
@@ -164,7 +164,7 @@ def test_forced_session_lock_through_a_shared_server_session_is_a_race(pg_db: An
     code, out, err = asyncio.run(two())
     assert code == 2 and "RaceConditionDetectorNode: the migration lock is held twice, run first-run" in err, err
     assert "write_write_race" in err, err
-    report = json.loads(out)
+    report = shipped_json(out, "migrate")
     assert report["applied"] == [] and report["steps"] == []  # stopped before any DDL
     (race,) = report["verdicts"]["race"]["races"]  # the node's own record
     assert race["race_type"] == "write_write_race" and report["verdicts"]["race"]["verdict"].startswith("RACE")

@@ -280,7 +280,9 @@ def test_status_and_history_json_via_cli(target: dict[str, Any], capsys: pytest.
     assert [a["migration_id"] for a in data["applied"]] == ["0001_users"]
     assert data["pending"] == ["0002_posts"] and data["modified"] == data["missing"] == []
     assert cli(["history", *base, "--format", "json"]) == 0
-    rows = json.loads(capsys.readouterr().out)
+    history = json.loads(capsys.readouterr().out)
+    assert history["version"] == 1  # versioned: dfmigrate/schemas/history-v1.schema.json
+    rows = history["rows"]
     assert [r["migration_id"] for r in rows] == ["0001_users"] and rows[0]["direction"] == "forward"
     assert cli(["status", *base]) == 0
     assert "1 applied, 1 pending, 0 modified, 0 missing" in capsys.readouterr().out

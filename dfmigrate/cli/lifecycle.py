@@ -106,6 +106,11 @@ def _json(data: Any) -> None:
     _echo(json.dumps(data, indent=2, sort_keys=True, default=str))
 
 
+def _versioned(name: str, data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` as the ``--format json`` output described by ``dfmigrate/schemas/<name>-v1.schema.json``."""
+    return {"$schema": f"https://dfmigrate.dev/schemas/{name}-v1.schema.json", "version": 1, **data}
+
+
 def lifecycle_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """``--database``, ``--dir``, ``--models``, ``--dev-url``. No default is shown: the effective
     one comes from the environment or the configuration file (``dfmigrate config`` prints it)."""
@@ -123,7 +128,6 @@ def lifecycle_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-DRIFT_SCHEMA_ID = "https://dfmigrate.dev/schemas/drift-v1.schema.json"
 _FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 # check and drift also speak the CI formats (dfmigrate.ci_formats): annotations, JUnit, SARIF.
 _CI_FORMATS = ("github", "junit", "sarif")
@@ -190,16 +194,21 @@ def migrate(database: str | None, dir_: str | None, models: str | None, dev_url:
     try:
         lines = _run(lambda: _commands().migrate(cfg, to=to, dry_run=dry_run, guard=guard, report=report,
                                                  console=console, allow_hazards=allowed, phase=phase))
-    except Exception as exc:
-        if fmt == "json" and not dry_run:
-            _json({"ok": False, "error": str(exc), "applied": [], **report})
+    except Exception as exc:  # reported in the json, then raised on: cli.main prints it and exits 2
+        if fmt == "json":  # versioned by dfmigrate/schemas/migrate-v1.schema.json
+            _json(_versioned("migrate", {"ok": False, "error": str(exc), "dry_run": dry_run, "applied": [], **report}))
         raise
     if dry_run:
-        _echo("\n".join(lines))
+        if fmt == "json":  # the SQL as the text format prints it; ok: the real run would not be refused
+            _json(_versioned("migrate", {"ok": not report.get("refusal"), "dry_run": True, "applied": [],
+                                         "sql": "\n".join(lines), **report}))
+        else:
+            _echo("\n".join(lines))
         _refuse_after_dry_run(report)
         return EXIT_OK
     if fmt == "json":
-        _json({"ok": True, "applied": [line.split()[1] for line in lines], **report})
+        _json(_versioned("migrate", {"ok": True, "dry_run": False, "applied": [line.split()[1] for line in lines],
+                                     **report}))
         return EXIT_OK
     from dfmigrate.logs import VERBOSE
 
@@ -273,8 +282,8 @@ def status(database: str | None, dir_: str | None, models: str | None, dev_url: 
     code = EXIT_OK
     if exit_code:
         code = EXIT_ERROR if data["modified"] or data["missing"] else EXIT_FOUND if data["pending"] else EXIT_OK
-    if fmt == "json":
-        _json(data)
+    if fmt == "json":  # versioned by dfmigrate/schemas/status-v1.schema.json
+        _json(_versioned("status", data))
         return code
     lines = [f"database: {data['database']}", f"migrations: {data['dir']}"]
     lines += [f"  applied   {a['migration_id']}  {a['applied_at']}" for a in data["applied"]]
@@ -299,8 +308,8 @@ def history(database: str | None, dir_: str | None, models: str | None, dev_url:
     """Show the history table, oldest first."""
     cfg = _config(database, dir_, models, dev_url)
     rows = _run(lambda: _commands().history(cfg))
-    if fmt == "json":
-        _json(rows)
+    if fmt == "json":  # versioned by dfmigrate/schemas/history-v1.schema.json
+        _json(_versioned("history", {"rows": rows}))
     else:
         _echo("\n".join(f"{r['applied_at']}  {r['migration_id']}  {r['direction']}  {r['duration_ms']} ms  "
                         f"{r['applied_by']}  dfmigrate {r['tool_version']}  {r['checksum'][:12]}" for r in rows)
@@ -350,7 +359,7 @@ def drift(database: str | None, dir_: str | None, models: str | None, dev_url: s
 
         _render(drift_report(data, cfg.dir), fmt)
     elif fmt == "json":  # versioned by dfmigrate/schemas/drift-v1.schema.json
-        _json({"$schema": DRIFT_SCHEMA_ID, "version": 1, **data})
+        _json(_versioned("drift", data))
     elif data["clean"]:
         _echo(f"No drift: the database matches its {len(data['applied'])} applied migration(s).")
     else:
@@ -491,9 +500,9 @@ def config_command(database: str | None, dir_: str | None, models: str | None, d
 
     cfg = resolve(database, dir_, models, dev_url)
     settings = cfg.settings()
-    if fmt == "json":
-        _json({"file": cfg.file, "settings": {s["key"]: {"value": s["value"], "source": s["source"]}
-                                              for s in settings}})
+    if fmt == "json":  # versioned by dfmigrate/schemas/config-v1.schema.json
+        _json(_versioned("config", {"file": cfg.file, "settings": {s["key"]: {"value": s["value"], "source": s["source"]}
+                                                                   for s in settings}}))
         return EXIT_OK
     lines = [f"config file: {cfg.file or '(none found)'}"]
     width = max(len(s["key"]) for s in settings)
