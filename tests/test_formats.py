@@ -286,7 +286,15 @@ def test_lifecycle_json_matches_the_shipped_schemas(lifecycle: list[str], capsys
     assert "CREATE TABLE posts" in dry["sql"] and "steps" not in dry  # nothing ran, no lock was taken
 
     assert run_cli(capsys, "migrate", *lifecycle)[0] == 0
-    assert run_cli(capsys, "rollback", *lifecycle, "--allow-hazards", "all")[0] == 0
+    code, out, err = run_cli(capsys, "rollback", *lifecycle, "--dry-run", "--format", "json")
+    dry = shipped_json(out, "rollback")
+    assert code == 2 and not dry["ok"] and dry["dry_run"] and dry["rolled_back"] == [] and "DROP TABLE posts" in dry["sql"]
+    assert "rolling back 0002_posts needs consent" in dry["refusal"] and dry["refusal"] in err
+    code, out, _ = run_cli(capsys, "rollback", *lifecycle, "--allow-hazards", "all", "--format", "json")
+    back = shipped_json(out, "rollback")
+    assert code == 0 and back["ok"] and back["rolled_back"] == ["0002_posts"] and back["lock"]["released"]
+    assert [(s["migration"], s["direction"], s["outcome"]) for s in back["steps"]] == [
+        ("0002_posts", "backward", "rolled back")]
     code, out, _ = run_cli(capsys, "history", *lifecycle, "--format", "json")
     history = shipped_json(out, "history")
     assert code == 0 and [(r["migration_id"], r["direction"]) for r in history["rows"]] == [
@@ -331,6 +339,32 @@ def test_migrate_json_when_the_run_cannot_start(tmp_path: Path, capsys: pytest.C
         assert code == 2 and not report["ok"] and report["dry_run"] == bool(extra) and report["error"] in err
 
 
+@pytest.mark.parametrize("command", ["migrate", "rollback"])
+def test_run_json_when_a_later_migration_fails(command: str, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """Each migration commits on its own: the report of a run that failed at the second one
+    names the first as done."""
+    from tests.test_runner import USERS, write_migration
+
+    mdir = tmp_path / "migrations"
+    args = ["--database", f"sqlite:///{tmp_path / 'app.db'}", "--dir", str(mdir)]
+    write_migration(mdir, "0001_users", "sqlite", [USERS["sqlite"]], ["DROP TABLE nowhere"])  # its rollback fails
+    if command == "migrate":
+        write_migration(mdir, "0002_bad", "sqlite", ["ALTER TABLE nowhere ADD COLUMN x int"], [], deps=["0001_users"])
+        extra: list[str] = []
+    else:
+        write_migration(mdir, "0002_posts", "sqlite", ["CREATE TABLE posts (id integer)"], ["DROP TABLE posts"],
+                        deps=["0001_users"])
+        assert run_cli(capsys, "migrate", *args)[0] == 0
+        extra = ["--steps", "2", "--allow-hazards", "all"]
+    code, out, err = run_cli(capsys, command, *args, "--format", "json", *extra)
+    report = shipped_json(out, command)
+    done = report["applied" if command == "migrate" else "rolled_back"]
+    assert code == 2 and not report["ok"] and report["error"] in err
+    assert done == (["0001_users"] if command == "migrate" else ["0002_posts"])
+    assert [s["outcome"] for s in report["steps"]] == ["applied" if command == "migrate" else "rolled back", "failed"]
+
+
 def test_config_json_matches_its_schema(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                         capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(tmp_path)
@@ -357,6 +391,7 @@ BROKEN = {  # one document per schema that must fail it: each is a real shape wi
                           "duration_ms": 3, "applied_by": "me@here", "tool_version": "0.1.0",
                           "direction": "sideways"}]},
     "config": {"file": None, "settings": {"database": {"value": "sqlite:///a.db", "source": "default"}}},
+    "rollback": {"ok": True, "dry_run": True, "rolled_back": []},  # a dry run without its sql
 }
 
 

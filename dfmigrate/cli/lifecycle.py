@@ -196,7 +196,8 @@ def migrate(database: str | None, dir_: str | None, models: str | None, dev_url:
                                                  console=console, allow_hazards=allowed, phase=phase))
     except Exception as exc:  # reported in the json, then raised on: cli.main prints it and exits 2
         if fmt == "json":  # versioned by dfmigrate/schemas/migrate-v1.schema.json
-            _json(_versioned("migrate", {"ok": False, "error": str(exc), "dry_run": dry_run, "applied": [], **report}))
+            _json(_versioned("migrate", {"ok": False, "error": str(exc), "dry_run": dry_run,
+                                         "applied": _finished(report, "applied"), **report}))
         raise
     if dry_run:
         if fmt == "json":  # the SQL as the text format prints it; ok: the real run would not be refused
@@ -224,6 +225,11 @@ def migrate(database: str | None, dir_: str | None, models: str | None, dev_url:
     return EXIT_OK
 
 
+def _finished(report: dict[str, Any], outcome: str) -> list[str]:
+    """The migrations a run that failed had finished before (each commits on its own)."""
+    return [s["migration"] for s in report.get("steps", []) if s["outcome"] == outcome]
+
+
 def _console(fmt: str) -> Any:
     """Progress lines on stdout; with --format json (stdout carries the report, stderr the one
     error line) only under -v, on stderr."""
@@ -248,20 +254,34 @@ def _console(fmt: str) -> Any:
 @click.option("--dialect", type=click.Choice(["postgresql", "sqlite", "mysql"]),
               help="With --sql: the dialect to script (default: the --database URL's).")
 @click.option("--from", "from_", metavar="ID", help="With --sql: the newest applied migration.")
+@_FORMAT
 def rollback(database: str | None, dir_: str | None, models: str | None, dev_url: str | None,
              steps: int | None, to: str | None, dry_run: bool, allow_hazards: tuple[str, ...], offline: bool,
-             dialect: str | None, from_: str | None) -> int:
+             dialect: str | None, from_: str | None, fmt: str) -> int:
     """Roll back applied migrations, newest first."""
     allowed = consent_given(allow_hazards)
     cfg = _config(database, dir_, models, dev_url, reads_database=not offline)  # --sql connects to nothing
     if offline:
         _offline(cfg, "backward", dialect, from_, to, False, True, allowed)
         return EXIT_OK
-    console = _console("text")
+    console = _console(fmt)
     report: dict[str, Any] = {}
-    lines = _run(lambda: _commands().rollback(cfg, steps=steps, to=to, dry_run=dry_run, console=console,
-                                              allow_hazards=allowed, report=report))
-    if dry_run:
+    try:
+        lines = _run(lambda: _commands().rollback(cfg, steps=steps, to=to, dry_run=dry_run, console=console,
+                                                  allow_hazards=allowed, report=report))
+    except Exception as exc:  # reported in the json, then raised on: cli.main prints it and exits 2
+        if fmt == "json":  # versioned by dfmigrate/schemas/rollback-v1.schema.json
+            _json(_versioned("rollback", {"ok": False, "error": str(exc), "dry_run": dry_run,
+                                          "rolled_back": _finished(report, "rolled back"), **report}))
+        raise
+    if fmt == "json":
+        done = [] if dry_run else [line.removeprefix("rolled back ") for line in lines]
+        extra = {"sql": "\n".join(lines)} if dry_run else {}
+        _json(_versioned("rollback", {"ok": not report.get("refusal"), "dry_run": dry_run, "rolled_back": done,
+                                      **extra, **report}))
+        if dry_run:
+            _refuse_after_dry_run(report)
+    elif dry_run:
         _echo("\n".join(lines))
         _refuse_after_dry_run(report)
     elif not lines:

@@ -296,43 +296,55 @@ async def rollback(cfg: Config, steps: int | None = None, to: str | None = None,
                    report: dict[str, Any] | None = None) -> list[str]:
     """Roll back the last ``steps`` applied migrations (default 1), or every one after ``to``.
     Refuses, changing nothing, when a backward step loses data or breaks clients without consent
-    (``allow_hazards``: ``--allow-hazards``); a dry run puts that refusal in ``report["refusal"]``."""
+    (``allow_hazards``: ``--allow-hazards``); a dry run puts that refusal in ``report["refusal"]``.
+    ``report`` is filled as ``migrate`` fills it (lock, steps, verdicts, metrics), also when the
+    rollback fails."""
     if steps is not None and to is not None:
         raise DfmigrateError("give --steps or --to, not both")
     files = load_directory(cfg)
     report = report if report is not None else {}
     async with opened(cfg, write=not dry_run) as (registry, conn):
-        runner, state = await _runner(conn, files, write=not dry_run, registry=registry, url=cfg.database,
-                                      console=console, allow_hazards=allow_hazards)
-        state.refuse_if_unsafe()
-        applied = [f.id for f in state.applied]
-        if to is not None:
-            if to not in applied:
-                raise DfmigrateError(f"{to} is not applied: --to names the migration to keep")
-            targets = applied[applied.index(to) + 1:][::-1]
-        else:
-            count = steps if steps is not None else 1
-            if count < 1:
-                raise DfmigrateError("--steps must be at least 1")
-            if count > len(applied):
-                raise DfmigrateError(f"cannot roll back {count} migration(s): only {len(applied)} applied; "
-                                     "nothing was rolled back")
-            targets = applied[::-1][:count]
-        # one plan of every target: upstream's per-migration plan would see the later ones still
-        # applied and refuse; consent is checked for all of them before the first rolls back
-        from kailash.utils.migrations.models import MigrationPlan
+        runner = _new_runner(conn, files, write=not dry_run, console=console, allow_hazards=allow_hazards)
+        try:
+            return await _roll_back(runner, steps, to, dry_run, report, registry, cfg.database)
+        finally:
+            if not dry_run:
+                await _fill_report(runner, report)
 
-        plan = MigrationPlan(migrations_to_rollback=[state.by_id[i].cls() for i in targets])
-        if dry_run:
-            return await _dry_run(runner, plan, report)
-        runner.require_consent(plan)
-        out = []
-        for migration_id in targets:
-            own = await runner.create_plan(migration_id, rollback=True)  # refuses if depended on
-            if own.warnings:
-                raise DfmigrateError("; ".join(own.warnings))
-            await runner.rollback_migration(migration_id)
-            out.append(f"rolled back {migration_id}")
+
+async def _roll_back(runner: Any, steps: int | None, to: str | None, dry_run: bool, report: dict[str, Any],
+                     registry: Any, url: str) -> list[str]:
+    """``rollback`` under the lock (when not ``dry_run``) on ``runner``."""
+    state = await _locked(runner, write=not dry_run, registry=registry, url=url)
+    state.refuse_if_unsafe()
+    applied = [f.id for f in state.applied]
+    if to is not None:
+        if to not in applied:
+            raise DfmigrateError(f"{to} is not applied: --to names the migration to keep")
+        targets = applied[applied.index(to) + 1:][::-1]
+    else:
+        count = steps if steps is not None else 1
+        if count < 1:
+            raise DfmigrateError("--steps must be at least 1")
+        if count > len(applied):
+            raise DfmigrateError(f"cannot roll back {count} migration(s): only {len(applied)} applied; "
+                                 "nothing was rolled back")
+        targets = applied[::-1][:count]
+    # one plan of every target: upstream's per-migration plan would see the later ones still
+    # applied and refuse; consent is checked for all of them before the first rolls back
+    from kailash.utils.migrations.models import MigrationPlan
+
+    plan = MigrationPlan(migrations_to_rollback=[state.by_id[i].cls() for i in targets])
+    if dry_run:
+        return await _dry_run(runner, plan, report)
+    runner.require_consent(plan)
+    out = []
+    for migration_id in targets:
+        own = await runner.create_plan(migration_id, rollback=True)  # refuses if depended on
+        if own.warnings:
+            raise DfmigrateError("; ".join(own.warnings))
+        await runner.rollback_migration(migration_id)
+        out.append(f"rolled back {migration_id}")
     return out
 
 
