@@ -6,7 +6,8 @@ another, plan the migration between their introspected schemas, apply it, then c
 migrated database with the target through pragmas and ``sqlite_schema`` alone (columns,
 generated kinds, table options, indexes with their columns, collations, partial predicates
 and expressions, foreign keys, constraint names, CHECK texts, views and triggers), check that
-every value a kept column held is still there, and that planning again gives nothing to do.
+every value a kept column held is still there (as a column of the target's type stores it),
+and that planning again gives nothing to do.
 
 The comparison is deliberately independent of dfmigrate's own reader: what it normalizes
 (identifier and keyword case, whitespace, quoting, ``IF NOT EXISTS``) is what SQLite itself
@@ -218,8 +219,8 @@ def _index(conn: sqlite3.Connection, row: tuple[Any, ...]) -> tuple[Any, ...]:
 
 
 def _contents(conn: sqlite3.Connection) -> dict[str, dict[str, list[Any]]]:
-    """Each table's stored (not generated) column values, sorted, numbers as floats, under
-    lower-cased names (a renamed spelling is the same column)."""
+    """Each table's stored (not generated) column values as stored, under lower-cased names (a
+    renamed spelling is the same column)."""
     out: dict[str, dict[str, list[Any]]] = {}
     tables = [r[0] for r in _rows(conn, "SELECT name FROM sqlite_schema WHERE type = 'table'"
                                         " AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'")]
@@ -227,11 +228,32 @@ def _contents(conn: sqlite3.Connection) -> dict[str, dict[str, list[Any]]]:
         columns = [r[0] for r in _rows(conn, "SELECT name FROM pragma_table_xinfo(?) WHERE hidden = 0", table)]
         out[table.lower()] = {}
         for column in columns:
-            values = [r[0] for r in _rows(conn, f'SELECT "{column}" FROM "{table}"')]
-            norm_values = [float(v) if isinstance(v, (int, float)) else v for v in values]
-            out[table.lower()][column.lower()] = sorted(norm_values, key=repr)
+            out[table.lower()][column.lower()] = [r[0] for r in _rows(conn, f'SELECT "{column}" FROM "{table}"')]
     return out
 
+
+def _normal(values: list[Any]) -> list[Any]:
+    """Sorted, numbers as floats: the same values in any order and numeric storage class."""
+    return sorted((float(v) if isinstance(v, (int, float)) else v for v in values), key=repr)
+
+
+def _declared_type(conn: sqlite3.Connection, table: str, column: str) -> str:
+    return next((r[1] for r in _rows(conn, "SELECT lower(name), type FROM pragma_table_xinfo(?)", table)
+                 if r[0] == column), "")
+
+
+def _as_stored(values: list[Any], declared: str) -> list[Any]:
+    """``values`` as a column declared ``declared`` stores them: SQLite converts by the type's
+    affinity (the text '12' becomes 12 in an INTEGER column), in a rebuild's INSERT … SELECT as
+    in any INSERT. Asked of SQLite itself."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.execute(f"CREATE TABLE t (v {declared})")
+        conn.executemany("INSERT INTO t VALUES (?)", [(v,) for v in values])
+        stored = [r[0] for r in conn.execute("SELECT v FROM t")]
+    finally:
+        conn.close()
+    return _normal(stored)
 
 
 def _load(path: Path, sql: str) -> sqlite3.Connection:
@@ -250,11 +272,12 @@ def run_pair(tmp: Path, case: str, direction: str) -> None:
         plan = plan_migration(old, new)
         sqlite_apply(source, plan)
         after = _contents(source)
-        for table, columns in before.items():  # every value a kept column held is still there
-            kept = after.get(table, {})
+        for table, columns in before.items():  # every value a kept column held is still there,
+            kept = after.get(table, {})        # as a column of the target's type stores it
             for column, values in columns.items():
                 if column in kept:
-                    assert kept[column] == values, f"{table}.{column} lost values:\n{plan.sql()}"
+                    expected = _as_stored(values, _declared_type(target, table, column))
+                    assert _normal(kept[column]) == expected, f"{table}.{column} lost values:\n{plan.sql()}"
         got, want = catalog(source), catalog(target)
         rebuilt = {c.new.name.lower() for c in plan.changes if isinstance(c, RebuildTable)}
         rebuilt |= {c.table.name.lower() for c in plan.changes if isinstance(c, CreateTable)}

@@ -1,0 +1,2 @@
+CREATE TABLE City (id INTEGER PRIMARY KEY, Name TEXT NOT NULL, pop INTEGER);
+INSERT INTO city (name, pop) VALUES ('Oslo', '700000'), ('Bergen', '285000');

@@ -1,0 +1,2 @@
+CREATE TABLE owner (id INTEGER PRIMARY KEY, name TEXT, pet_count INTEGER NOT NULL DEFAULT 0);
+INSERT INTO owner (name) VALUES ('x');

@@ -1,0 +1,2 @@
+CREATE TABLE tag (id INTEGER PRIMARY KEY, label TEXT NOT NULL UNIQUE);
+INSERT INTO tag (label) VALUES ('Red'), ('green'), ('BLUE');

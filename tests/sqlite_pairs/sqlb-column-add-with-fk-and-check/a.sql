@@ -1,0 +1,4 @@
+CREATE TABLE cat (id INTEGER PRIMARY KEY, name TEXT);
+CREATE TABLE thing (id INTEGER PRIMARY KEY, name TEXT);
+INSERT INTO cat (name) VALUES ('c');
+INSERT INTO thing (name) VALUES ('t');

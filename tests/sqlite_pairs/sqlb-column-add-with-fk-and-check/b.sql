@@ -1,0 +1,4 @@
+CREATE TABLE cat (id INTEGER PRIMARY KEY, name TEXT);
+CREATE TABLE thing (id INTEGER PRIMARY KEY, name TEXT, cat_id INTEGER REFERENCES cat (id) ON DELETE SET NULL, weight REAL CHECK (weight > 0));
+INSERT INTO cat (name) VALUES ('c');
+INSERT INTO thing (name) VALUES ('t');

@@ -1,0 +1,3 @@
+CREATE TABLE pr (id INTEGER PRIMARY KEY, name TEXT);
+CREATE VIEW pr_v AS SELECT id, name FROM pr;
+INSERT INTO pr (name) VALUES ('n');

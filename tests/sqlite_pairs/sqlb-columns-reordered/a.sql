@@ -1,0 +1,2 @@
+CREATE TABLE r (id INTEGER PRIMARY KEY, b TEXT, a TEXT, c INTEGER);
+INSERT INTO r (a, b, c) VALUES ('x', 'y', 1);

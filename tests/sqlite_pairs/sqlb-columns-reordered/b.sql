@@ -1,0 +1,2 @@
+CREATE TABLE r (id INTEGER PRIMARY KEY, a TEXT, b TEXT, c INTEGER);
+INSERT INTO r (a, b, c) VALUES ('x', 'y', 1);

@@ -1,0 +1,5 @@
+CREATE TABLE cm (id INTEGER PRIMARY KEY, v TEXT CHECK (v<>''));
+CREATE VIEW cm_v AS
+  SELECT v FROM cm
+  WHERE v LIKE 'a%';
+INSERT INTO cm (v) VALUES ('abc');

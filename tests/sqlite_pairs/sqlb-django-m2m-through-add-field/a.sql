@@ -1,0 +1,11 @@
+CREATE TABLE "django_migrations" ("id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "app" varchar(255) NOT NULL, "name" varchar(255) NOT NULL, "applied" datetime NOT NULL);
+CREATE TABLE "lib_author" ("id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "name" varchar(50) NOT NULL);
+CREATE TABLE "lib_book" ("id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "title" varchar(200) NOT NULL);
+CREATE TABLE "lib_book_authors" ("id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "book_id" bigint NOT NULL REFERENCES "lib_book" ("id") DEFERRABLE INITIALLY DEFERRED, "author_id" bigint NOT NULL REFERENCES "lib_author" ("id") DEFERRABLE INITIALLY DEFERRED);
+CREATE UNIQUE INDEX "lib_book_authors_book_id_author_id_7e3f_uniq" ON "lib_book_authors" ("book_id", "author_id");
+CREATE INDEX "lib_book_authors_book_id_33c1" ON "lib_book_authors" ("book_id");
+CREATE INDEX "lib_book_authors_author_id_9a0b" ON "lib_book_authors" ("author_id");
+INSERT INTO "django_migrations" ("app", "name", "applied") VALUES ('shop', '0001_initial', '2024-01-05 09:00:00.000000');
+INSERT INTO "lib_author" ("name") VALUES ('Le Guin'), ('Lem');
+INSERT INTO "lib_book" ("title") VALUES ('Solaris'), ('The Dispossessed');
+INSERT INTO "lib_book_authors" ("book_id", "author_id") VALUES (1, 2), (2, 1);

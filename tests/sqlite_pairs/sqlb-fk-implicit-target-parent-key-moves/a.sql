@@ -1,0 +1,4 @@
+CREATE TABLE parent (id INTEGER PRIMARY KEY, code TEXT NOT NULL UNIQUE);
+CREATE TABLE child (id INTEGER PRIMARY KEY, pid INTEGER REFERENCES parent);
+INSERT INTO parent (id, code) VALUES (1, 'a'), (2, 'b');
+INSERT INTO child (pid) VALUES (1), (2);

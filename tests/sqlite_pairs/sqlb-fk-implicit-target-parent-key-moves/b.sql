@@ -1,0 +1,4 @@
+CREATE TABLE parent (id INTEGER NOT NULL UNIQUE, code TEXT NOT NULL PRIMARY KEY);
+CREATE TABLE child (id INTEGER PRIMARY KEY, pid INTEGER REFERENCES parent (id));
+INSERT INTO parent (id, code) VALUES (1, 'a'), (2, 'b');
+INSERT INTO child (pid) VALUES (1), (2);

@@ -1,0 +1,4 @@
+CREATE TABLE dept (code TEXT PRIMARY KEY, name TEXT);
+CREATE TABLE staff (id INTEGER PRIMARY KEY, dept TEXT DEFAULT 'GEN' REFERENCES dept (code) ON UPDATE CASCADE);
+INSERT INTO dept VALUES ('GEN', 'General'), ('ENG', 'Engineering');
+INSERT INTO staff (dept) VALUES ('ENG'), ('GEN');

@@ -1,0 +1,2 @@
+CREATE TABLE rect (id INTEGER PRIMARY KEY, w REAL, h REAL, area REAL GENERATED ALWAYS AS (round(w * h, 1)) VIRTUAL);
+INSERT INTO rect (w, h) VALUES (1.25, 2.5), (3, 4);

@@ -1,0 +1,2 @@
+CREATE TABLE IF NOT EXISTS `Task` (`id` INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, `title` TEXT NOT NULL DEFAULT '', `done` INTEGER NOT NULL DEFAULT 0);
+INSERT INTO `Task` (`title`, `done`) VALUES ('write', 0), ('test', 1), ('ship', 0);

@@ -1,0 +1,3 @@
+CREATE TABLE node (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES node (id) ON DELETE CASCADE, label TEXT NOT NULL DEFAULT '');
+CREATE INDEX node_parent ON node (parent_id);
+INSERT INTO node (id, parent_id, label) VALUES (1, NULL, 'root'), (2, 1, 'a'), (3, 2, 'b');

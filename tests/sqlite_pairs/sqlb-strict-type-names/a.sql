@@ -1,0 +1,2 @@
+CREATE TABLE s1 (id INTEGER PRIMARY KEY, n INT, t TEXT, b BLOB, r REAL) STRICT;
+INSERT INTO s1 (n, t, b, r) VALUES (1, 'a', x'01', 1.0), (2, 'b', NULL, NULL);

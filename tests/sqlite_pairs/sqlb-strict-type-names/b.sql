@@ -1,0 +1,2 @@
+CREATE TABLE s1 (id INTEGER PRIMARY KEY, n INTEGER, t TEXT NOT NULL DEFAULT '', b BLOB, r REAL, extra ANY) STRICT;
+INSERT INTO s1 (n, t, b, r) VALUES (1, 'a', x'01', 1.0), (2, 'b', NULL, NULL);

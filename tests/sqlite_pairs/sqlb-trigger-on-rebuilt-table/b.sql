@@ -1,0 +1,3 @@
+CREATE TABLE post (id INTEGER PRIMARY KEY, body TEXT NOT NULL DEFAULT '', updated INTEGER);
+CREATE TRIGGER post_touch AFTER UPDATE OF body ON post BEGIN UPDATE post SET updated = strftime('%s','now') WHERE id = NEW.id; END;
+INSERT INTO post (body, updated) VALUES ('a', 1), ('b', 2);

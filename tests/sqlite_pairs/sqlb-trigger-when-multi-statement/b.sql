@@ -1,0 +1,9 @@
+CREATE TABLE account (id INTEGER PRIMARY KEY, balance INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE ledger (id INTEGER PRIMARY KEY, account_id INTEGER, delta INTEGER, note TEXT);
+CREATE TRIGGER account_audit AFTER UPDATE OF balance ON account
+WHEN NEW.balance <> OLD.balance AND NEW.balance < 0
+BEGIN
+  INSERT INTO ledger (account_id, delta, note) VALUES (NEW.id, NEW.balance - OLD.balance, 'overdraft; check');
+  UPDATE account SET balance = 0 WHERE id = NEW.id AND balance < -1000;
+END;
+INSERT INTO account (balance) VALUES (100), (5);

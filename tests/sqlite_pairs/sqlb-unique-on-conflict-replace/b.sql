@@ -1,0 +1,2 @@
+CREATE TABLE cache (id INTEGER PRIMARY KEY, k TEXT UNIQUE ON CONFLICT REPLACE, v TEXT);
+INSERT INTO cache (k, v) VALUES ('a', '1'), ('b', '2');

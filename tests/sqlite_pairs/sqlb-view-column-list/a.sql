@@ -1,0 +1,3 @@
+CREATE TABLE pt (x REAL, y REAL);
+CREATE VIEW pt_v (px, py) AS SELECT x, y FROM pt;
+INSERT INTO pt VALUES (3, 4);

@@ -1,0 +1,2 @@
+CREATE TABLE kv (k TEXT PRIMARY KEY, v BLOB);
+INSERT INTO kv VALUES ('a', x'00ff'), ('b', NULL);
