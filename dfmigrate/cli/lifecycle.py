@@ -208,7 +208,7 @@ def migrate(database: str | None, dir_: str | None, models: str | None, dev_url:
         _refuse_after_dry_run(report)
         return EXIT_OK
     if fmt == "json":
-        _json(_versioned("migrate", {"ok": True, "dry_run": False, "applied": [line.split()[1] for line in lines],
+        _json(_versioned("migrate", {"ok": True, "dry_run": False, "applied": _finished(report, "applied"),
                                      **report}))
         return EXIT_OK
     from dfmigrate.logs import VERBOSE
@@ -226,7 +226,8 @@ def migrate(database: str | None, dir_: str | None, models: str | None, dev_url:
 
 
 def _finished(report: dict[str, Any], outcome: str) -> list[str]:
-    """The migrations a run that failed had finished before (each commits on its own)."""
+    """The migrations a run finished, from its report (a run that failed commits each one it
+    finished on its own)."""
     return [s["migration"] for s in report.get("steps", []) if s["outcome"] == outcome]
 
 
@@ -275,7 +276,7 @@ def rollback(database: str | None, dir_: str | None, models: str | None, dev_url
                                           "rolled_back": _finished(report, "rolled back"), **report}))
         raise
     if fmt == "json":
-        done = [] if dry_run else [line.removeprefix("rolled back ") for line in lines]
+        done = [] if dry_run else _finished(report, "rolled back")
         extra = {"sql": "\n".join(lines)} if dry_run else {}
         _json(_versioned("rollback", {"ok": not report.get("refusal"), "dry_run": dry_run, "rolled_back": done,
                                       **extra, **report}))
