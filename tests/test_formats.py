@@ -178,6 +178,20 @@ def shipped_schema(name: str) -> dict[str, Any]:
     return schema  # type: ignore[no-any-return]
 
 
+def shipped_validator(name: str) -> jsonschema.Draft202012Validator:
+    """A validator for a shipped schema that resolves its references to the other shipped
+    schemas by their ``$id`` (rollback's report shares migrate's parts), as a reader holding the
+    package's schema directory would."""
+    from importlib import resources
+
+    from referencing import Registry, Resource
+
+    resources_ = [Resource.from_contents(shipped_schema(p.name)) for p in
+                  resources.files("dfmigrate.schemas").iterdir() if p.name.endswith(".schema.json")]
+    registry: Registry = Registry().with_resources((r.contents["$id"], r) for r in resources_)
+    return jsonschema.Draft202012Validator(shipped_schema(name), registry=registry)
+
+
 def test_drift_json_when_clean_matches_its_schema(drifted: list[str], tmp_path: Path,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
     with sqlite3.connect(tmp_path / "app.db") as conn:
@@ -240,7 +254,7 @@ def shipped_json(text: str, command: str) -> dict[str, Any]:
     naming it), for the tests that read these reports."""
     data = json.loads(text)
     name = f"{command}-v1.schema.json"
-    jsonschema.validate(data, shipped_schema(name), cls=jsonschema.Draft202012Validator)
+    shipped_validator(name).validate(data)
     assert data["$schema"] == f"https://dfmigrate.dev/schemas/{name}" and data["version"] == 1
     return data  # type: ignore[no-any-return]
 
@@ -397,14 +411,14 @@ BROKEN = {  # one document per schema that must fail it: each is a real shape wi
 
 @pytest.mark.parametrize("command", sorted(BROKEN))
 def test_lifecycle_schemas_reject_a_broken_document(command: str) -> None:
-    schema = shipped_schema(f"{command}-v1.schema.json")
-    document = {"$schema": schema["$id"], "version": 1, **BROKEN[command]}
+    validator = shipped_validator(f"{command}-v1.schema.json")
+    document = {"$schema": validator.schema["$id"], "version": 1, **BROKEN[command]}
     with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate(document, schema, cls=jsonschema.Draft202012Validator)
+        validator.validate(document)
     with pytest.raises(jsonschema.ValidationError):  # nor an unknown field at the top
-        jsonschema.validate({**document, "surprise": 1}, schema, cls=jsonschema.Draft202012Validator)
+        validator.validate({**document, "surprise": 1})
     with pytest.raises(jsonschema.ValidationError):  # nor another version
-        jsonschema.validate({**document, "version": 2}, schema, cls=jsonschema.Draft202012Validator)
+        validator.validate({**document, "version": 2})
 
 
 def test_migrate_schema_rejects_a_broken_step() -> None:
