@@ -18,10 +18,6 @@ an empty progress record, no INVALID index, every constraint validated, ``drift`
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -33,7 +29,6 @@ import tests.test_makemigrations_online as online
 from tests.test_makemigrations_online import _isolated, dfm, in_dir, project  # noqa: F401  (fixtures)
 from tests.test_runner import query
 
-REPO = Path(__file__).resolve().parent.parent
 
 # the models of the online tests, plus an index to drop concurrently, a CHECK and a backfilled column
 V1 = online.V1 + "    qty: int = field(default=0, index=True)\n"
@@ -78,37 +73,22 @@ def _kill_while_sleeping(root: Path, url: str) -> str | None:
     statement it was in, or None when the run finished without reaching the K-th statement."""
     from dfmigrate.guard.lock import APPLYING
 
-    proc = subprocess.Popen([sys.executable, "-m", "dfmigrate", "migrate", "--database", url], cwd=str(root),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            env={**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1"})
+    proc = online._start(root, url)
     try:
         deadline = time.monotonic() + 120
-        while True:
-            rows = query(url, "SELECT query FROM pg_stat_activity WHERE datname = current_database()"
-                              f" AND application_name = '{APPLYING}' AND wait_event = 'PgSleep'")
-            if rows:
-                statement = str(rows[0][0])
-                break
+        while not (rows := query(url, "SELECT query FROM pg_stat_activity WHERE datname = current_database()"
+                                      f" AND application_name = '{APPLYING}' AND wait_event = 'PgSleep'")):
             if proc.poll() is not None:
-                assert proc.returncode == 0, f"the run failed before its kill: {proc.communicate()[1].decode()}"
+                assert proc.returncode == 0, f"the run failed before its kill: {proc.communicate()[0].decode()}"
                 return None
             assert time.monotonic() < deadline, "the run never reached the statement"
             time.sleep(0.02)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
+        online._kill(url, proc)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    # the server notices a dead client only on its next write; end the session as it would
-    query(url, f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '{APPLYING}'"
-               " AND datname = current_database()")
-    deadline = time.monotonic() + 30
-    while query(url, f"SELECT count(*) FROM pg_stat_activity WHERE application_name = '{APPLYING}'"
-                     " AND datname = current_database()")[0][0]:
-        assert time.monotonic() < deadline, "the killed run's session did not end"
-        time.sleep(0.05)
-    return statement
+    return str(rows[0][0])
 
 
 def _end_state(url: str) -> dict[str, Any]:
