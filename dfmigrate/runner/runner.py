@@ -111,7 +111,7 @@ class DfmigrateRunner(MigrationRunner):
         if self.conn.dialect == "sqlite":
             from dfmigrate.guard.sqlite_lock import SqliteMigrationLock
 
-            [(path,)] = [(r["file"],) for r in await self.conn.fetch("PRAGMA database_list") if r["name"] == "main"]
+            path = next(r["file"] for r in await self.conn.fetch("PRAGMA database_list") if r["name"] == "main")
             if path:  # an in-memory database has no file and no other run
                 lock = SqliteMigrationLock(path, wait=self.options.lock_wait, poll=self.options.poll)
                 self.conn.file_lock = lock
